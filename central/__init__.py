@@ -1,0 +1,1 @@
+"""Reference central platform (HTTP API + SQLite): the embedded default for the demo and tests."""

@@ -1,0 +1,325 @@
+"""Fill the guide database: the real 广安区 catalogue plus hand-written details for common items.
+
+The catalogue (1,135 items: names, codes, departments, portal links) is a public dataset, see
+data/guides-guangan/README.md for its source and licence; keep that attribution with the data.
+It has no materials, time limits or fees, so:
+
+- ``HAND_WRITTEN`` gives complete details for a few items citizens ask for most (ID card,
+  household, residence permit, social and medical insurance, marriage, birth, sole trader).
+  They are EXAMPLES written from national law and common practice, not 广安区's published
+  guides; ``source`` says so, and a real deployment replaces them with the province's data.
+- ``KEYWORDS`` adds everyday words (社保, 营业执照, 医保 ...) to items whose official name does
+  not contain them, so a citizen's word finds the official item.
+- every other item gets a plain default with ``detail_complete: false``, which the kiosk shows as
+  "请到窗口咨询".
+
+Seeding is idempotent: unchanged items are not rewritten (their updated_at stays), so it can run
+on every start. Run it by hand with ``python -m central.seed DB_PATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from central.db import GuideStore
+from central.models import GuideDetail
+
+DATA_DIR = Path(__file__).resolve().parent / "data" / "guides-guangan"
+CATALOGUE_CSV = DATA_DIR / "bszl-data.derived.csv"
+
+PLACE = "广安区政务服务中心"
+HOURS = "周一至周五 9:00-12:00 13:30-17:00"
+PHONE = "12345（政务服务便民热线）"
+EXAMPLE_SOURCE = ("示例指南：依据国家法律法规和通行做法编写，并非广安区官方发布的办事指南，"
+                  "办理前请以窗口最新告知为准")
+CATALOGUE_SOURCE = "事项目录：v-luobo/zwfw bszl-data.js（Apache-2.0）；详细材料请到窗口咨询"
+
+
+def _m(name: str, form: str, copies: int, required: str, note: str = "") -> dict[str, Any]:
+    return {"name": name, "form": form, "copies": copies, "required": required, "note": note}
+
+
+def _guide(name: str, keywords: list[str], **detail: Any) -> dict[str, Any]:
+    detail = {"detail_complete": True, "hours": HOURS, "phone": PHONE, "source": EXAMPLE_SOURCE,
+              **detail}
+    return {"name": name, "keywords": keywords, "detail": detail}
+
+
+# item_code -> expected catalogue name, search keywords, details. The name is checked against the
+# catalogue at seed time so a changed catalogue cannot silently attach details to another item.
+HAND_WRITTEN: dict[str, dict[str, Any]] = {
+    "513A0011200068-511602000000-000-1151130000877869M-1-00": _guide(
+        "居民身份证办理（包括临时）", ["身份证", "办身份证", "换身份证", "补身份证", "临时身份证"],
+        conditions=("在广安区登记常住户口的中国公民申领、换领、补领居民身份证；未满十六周岁的，由监护人"
+                    "陪同或代为申请。人像和指纹在窗口现场免费采集，无需自带照片。急需用证的可同时申领"
+                    "临时居民身份证。"),
+        materials=[
+            _m("居民户口簿", "原件", 1, "必要", "核对户籍信息后当场退还"),
+            _m("原居民身份证", "原件", 1, "非必要", "换领时交回；丢失补领的无需提供"),
+            _m("监护人居民身份证", "原件", 1, "非必要", "未满十六周岁的申请人提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=20, handling_type="承诺件", visits=1,
+        fee="工本费：申领、换领 20 元；丢失补领、损坏换领 40 元；临时居民身份证 10 元",
+        place=f"{PLACE} 公安户政窗口（也可到户籍所在地派出所办理）",
+        basis="《中华人民共和国居民身份证法》；《临时居民身份证管理办法》",
+        limit_note="法定时限：自提交申领登记表之日起 60 日内发放（交通不便地区可延长，最多 30 日）；"
+                   "可选择邮寄送达，无需再到现场领取",
+    ),
+    "511F09014002-511602000000-000-11511300008778693M-1-00": _guide(
+        "户口登记", ["上户口", "落户", "出生登记", "新生儿上户"],
+        conditions=("本指南以新生儿出生登记为例：婴儿出生后一个月以内，由户主、亲属、抚养人向婴儿常住地"
+                    "户口登记机关申报出生登记。其他户口登记情形请到窗口咨询。"),
+        materials=[
+            _m("《出生医学证明》", "原件", 1, "必要"),
+            _m("随其落户的父亲或母亲的居民户口簿", "原件", 1, "必要"),
+            _m("父母双方居民身份证", "原件", 1, "必要", "各 1 份"),
+            _m("父母结婚证", "原件", 1, "非必要", "非婚生育的，按窗口告知提供其他证明"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=1,
+        fee="不收费",
+        place=f"{PLACE} 公安户政窗口（也可到户籍所在地派出所办理）",
+        basis="《中华人民共和国户口登记条例》（第七条：婴儿出生后一个月以内申报出生登记）",
+        limit_note="材料齐全的当场办结",
+    ),
+    "512B0011200070-511602000000-000-11511300008778693M-1-00": _guide(
+        "居住证办理", ["居住证", "暂住证"],
+        conditions=("离开常住户口所在地，到广安区居住半年以上，且有合法稳定就业、合法稳定住所、"
+                    "连续就读三项条件之一的公民。"),
+        materials=[
+            _m("居民身份证", "原件", 1, "必要"),
+            _m("本人近期相片", "原件", 1, "必要", "可在窗口现场采集"),
+            _m("居住地住址证明（房屋产权证明或租赁合同等）", "原件及复印件", 1, "必要"),
+            _m("就业或就读证明（劳动合同、营业执照或学生证等）", "原件及复印件", 1, "非必要",
+               "以就业或就读为申领条件的提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=10, handling_type="承诺件", visits=1,
+        fee="首次申领免收工本费；换领、补领收取工本费",
+        place=f"{PLACE} 公安户政窗口（也可到居住地派出所办理）",
+        basis="《居住证暂行条例》（国务院令第663号）",
+        limit_note="法定时限：自受理之日起 15 日内制作发放；可选择邮寄送达",
+    ),
+    "51201401800006-511602000000-000-12511301452260997J-1-00": _guide(
+        "个人参保证明查询打印", ["社保", "社保证明", "参保证明", "社保缴费证明", "社保查询"],
+        conditions="在广安区参加社会保险的个人，查询、打印本人社会保险参保缴费证明。",
+        materials=[
+            _m("社会保障卡或居民身份证", "原件", 1, "必要", "本人办理"),
+            _m("授权委托书及受托人居民身份证", "原件", 1, "非必要", "委托他人代办时提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=0,
+        fee="不收费",
+        place=f"{PLACE} 人社窗口；也可在本自助终端或四川人社网上服务大厅自助打印",
+        basis=("《中华人民共和国社会保险法》（第七十四条：用人单位和个人可以免费向社会保险经办机构查询、"
+               "核对其缴费和享受社会保险待遇记录）"),
+        limit_note="当场打印",
+    ),
+    "512B0359100011-511602000000-000-12511301452262044F-1-00": _guide(
+        "城乡居民基本养老保险参保登记", ["社保", "养老保险", "居民养老", "农村养老保险"],
+        conditions=("年满 16 周岁（不含在校学生），非国家机关和事业单位工作人员，且不属于职工基本养老"
+                    "保险覆盖范围的城乡居民，可在户籍地参加城乡居民基本养老保险。"),
+        materials=[
+            _m("社会保障卡或居民身份证", "原件", 1, "必要"),
+            _m("《城乡居民基本养老保险参保登记表》", "原件", 1, "必要", "窗口领取，当场填写"),
+            _m("居民户口簿", "原件", 1, "非必要", "户籍信息无法联网核验时提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=1,
+        fee="参保登记不收费；养老保险费按本人选择的缴费档次缴纳",
+        place=f"{PLACE} 人社窗口（也可到户籍所在地乡镇（街道）便民服务中心办理）",
+        basis=("《中华人民共和国社会保险法》；《国务院关于建立统一的城乡居民基本养老保险制度的意见》"
+               "（国发〔2014〕8号）"),
+        limit_note="材料齐全的当场办结",
+    ),
+    "512B0070100003-511602000000-000-1151130108778239R-1-00": _guide(
+        "失业保险金申领", ["社保", "失业金", "失业保险", "领失业金"],
+        conditions=("失业前用人单位和本人已经缴纳失业保险费满一年，非因本人意愿中断就业，已经进行失业"
+                    "登记并有求职要求的失业人员。"),
+        materials=[
+            _m("社会保障卡或居民身份证", "原件", 1, "必要"),
+            _m("与用人单位解除或者终止劳动关系的证明", "复印件", 1, "非必要",
+               "经办机构能通过信息共享核验的，免于提交"),
+        ],
+        legal_limit_days=None, promised_limit_days=5, handling_type="承诺件", visits=1,
+        fee="不收费",
+        place=f"{PLACE} 人社窗口（也可通过四川人社网上服务大厅申领）",
+        basis="《中华人民共和国社会保险法》（第四十五条）；《失业保险条例》；《失业保险金申领发放办法》",
+        limit_note="经办机构自受理申请之日起 10 日内审核并告知结果",
+    ),
+    "511F0287300000-511602000000-000-11511301008778298W-1-00": _guide(
+        "中国内地公民婚姻登记", ["结婚", "结婚登记", "结婚证", "领证", "离婚"],
+        conditions=("本指南以结婚登记为例：男年满 22 周岁、女年满 20 周岁，双方完全自愿，均无配偶，且"
+                    "没有直系血亲和三代以内旁系血亲关系的内地居民，双方须共同到场申请。离婚登记请先办理"
+                    "“离婚登记预约”。"),
+        materials=[
+            _m("男女双方居民身份证", "原件", 1, "必要", "各 1 份"),
+            _m("双方近期半身免冠合影照片（2 寸）", "原件", 3, "必要"),
+            _m("本人无配偶以及与对方没有直系血亲和三代以内旁系血亲关系的签字声明", "原件", 1, "必要",
+               "在登记处当场填写并签字"),
+            _m("居民户口簿", "原件", 1, "非必要", "身份信息无法核验时按窗口要求提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=1,
+        fee="不收费",
+        place=f"{PLACE} 婚姻登记窗口",
+        basis="《中华人民共和国民法典》婚姻家庭编；《婚姻登记条例》",
+        limit_note="符合条件的当场登记、发给结婚证",
+    ),
+    "512023377001-511602000000-000-11511301008778490F-1-00": _guide(
+        "《出生医学证明》首次签发", ["出生证", "出生证明", "新生儿", "出生医学证明"],
+        conditions=("在依法取得助产技术服务资质的医疗机构出生的新生儿，由出生医院首次签发《出生医学证明》；"
+                    "在医疗机构外出生的，请到窗口咨询。"),
+        materials=[
+            _m("父母双方居民身份证", "原件", 1, "必要", "各 1 份"),
+            _m("《出生医学证明》首次签发登记表", "原件", 1, "必要", "在出生医院填写，由父母签字确认"),
+            _m("父母结婚证", "原件", 1, "非必要"),
+        ],
+        legal_limit_days=None, promised_limit_days=3, handling_type="承诺件", visits=1,
+        fee="不收费",
+        place=f"新生儿出生的助产医疗机构；咨询：{PLACE} 卫生健康窗口",
+        basis="《中华人民共和国母婴保健法》及其实施办法",
+        limit_note="材料齐全的，出生医院一般在新生儿出院前签发",
+    ),
+    "511A0074300005-511602000000-000-115113016823646795-1-00": _guide(
+        "个体工商户设立登记", ["营业执照", "办营业执照", "个体户", "开店", "工商执照"],
+        conditions=("有经营能力的公民，可以个人经营或者家庭经营的形式申请登记为个体工商户；从事法律、"
+                    "行政法规禁止进入的行业的除外，经营项目须经许可的应先取得许可。"),
+        materials=[
+            _m("个体工商户登记（备案）申请书", "原件", 1, "必要", "窗口或网上填写，经营者签字"),
+            _m("经营者居民身份证", "原件", 1, "必要", "委托代理的，另附委托书和代理人身份证"),
+            _m("经营场所使用证明（产权证明或租赁合同）", "复印件", 1, "必要",
+               "实行住所申报承诺制的，按窗口告知提交承诺书"),
+            _m("前置许可文件", "复印件", 1, "非必要", "经营项目须经许可的提供"),
+        ],
+        legal_limit_days=3, promised_limit_days=0, handling_type="即办件", visits=1,
+        fee="不收费",
+        place=f"{PLACE} 市场主体登记窗口（也可通过四川省市场主体登记网上办理，零跑腿）",
+        basis="《促进个体工商户发展条例》；《中华人民共和国市场主体登记管理条例》及其实施细则",
+        limit_note="材料齐全、符合法定形式的当场登记；不能当场登记的 3 个工作日内登记",
+    ),
+    "512036001003-511602000000-000-11511301MB15537661-1-00": _guide(
+        "城乡居民参保登记", ["医保", "居民医保", "医疗保险", "新生儿医保"],
+        conditions=("未参加职工基本医疗保险的城乡居民，包括新生儿、在校学生和按规定可参加居民医保的"
+                    "其他人员。"),
+        materials=[
+            _m("居民身份证或居民户口簿", "原件", 1, "必要"),
+            _m("《出生医学证明》", "原件", 1, "非必要", "新生儿参保时提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=1,
+        fee="参保登记不收费；个人缴费按当年城乡居民医保筹资标准缴纳",
+        place=f"{PLACE} 医保窗口（也可到户籍所在地乡镇（街道）便民服务中心办理）",
+        basis="《中华人民共和国社会保险法》；《国务院关于整合城乡居民基本医疗保险制度的意见》（国发〔2016〕3号）",
+        limit_note="材料齐全的当场办结",
+    ),
+}
+
+# Everyday words for items whose official name lacks them (item_code -> (expected name, words)).
+KEYWORDS: dict[str, tuple[str, list[str]]] = {
+    "512036001008-511602000000-000-11511301MB15537661-1-00": ("医保电子凭证申领", ["医保", "医保码"]),
+    "512036001002-511602000000-000-11511301MB15537661-1-00": ("职工参保登记", ["医保", "职工医保"]),
+    "511A0064100070-511602000000-000-115113016823646795-1-00": ("公司设立登记",
+                                                                ["营业执照", "开公司", "注册公司"]),
+    "511A0074300011-511602000000-000-115113016823646795-1-00": ("个体工商户变更登记（备案）",
+                                                                ["营业执照", "个体户"]),
+    "511A0074300009-511602000000-000-115113016823646795-1-00": ("个体工商户注销登记",
+                                                                ["营业执照", "个体户"]),
+    "512B0067900008-511602000000-000-1151130108778239R-1-00": ("企业职工参保登记", ["社保", "社保开户"]),
+    "512B0369200000-511602000000-000-12511301452260997J-1-00": ("灵活就业人员企业职工基本养老保险参保登记",
+                                                                ["社保", "灵活就业社保"]),
+    "512B0003600027-511602000000-000-11511301008778298W-1-00": ("补领结婚证", ["结婚证"]),
+    "511A0147300000-511602000000-000-11511300008778693M-1-00": ("户口迁移审批", ["迁户口", "落户"]),
+}
+
+_DEFAULT_DETAIL = GuideDetail(detail_complete=False, fee="请到窗口咨询", source=CATALOGUE_SOURCE)
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    total: int  # items in the catalogue
+    written: int  # items inserted or changed by this run
+    seconds: float
+
+
+def load_catalogue(path: Path = CATALOGUE_CSV) -> list[dict[str, Any]]:
+    """The catalogue CSV (UTF-8 with BOM) as rows for GuideStore.upsert, details attached."""
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        for line_no, rec in enumerate(csv.DictReader(fh), start=2):
+            code = (rec.get("itemCode") or "").strip()
+            name = (rec.get("name") or "").strip()
+            if not code or not name:
+                raise ValueError(f"{path}:{line_no}: item without itemCode or name")
+            if code in seen:
+                raise ValueError(f"{path}:{line_no}: duplicate itemCode {code}")
+            seen.add(code)
+            rows.append({
+                "item_code": code,
+                "name": name,
+                "department": (rec.get("department") or "").strip(),
+                "main_item": (rec.get("main_item") or "").strip(),
+                "task_type": (rec.get("taskType") or "").strip(),
+                "area_code": (rec.get("areaCode") or "").strip(),
+                "link": (rec.get("link") or "").strip(),
+            })
+    _attach_details(rows, path)
+    return rows
+
+
+def _attach_details(rows: list[dict[str, Any]], path: Path) -> None:
+    by_code = {r["item_code"]: r for r in rows}
+    for code, extra in HAND_WRITTEN.items():
+        row = _check(by_code, code, extra["name"], path)
+        unknown = set(extra["detail"]) - set(GuideDetail.model_fields)
+        if unknown:  # the model ignores unknown keys; a typo here must not vanish silently
+            raise ValueError(f"hand-written guide {code}: unknown detail fields {sorted(unknown)}")
+        detail = GuideDetail.model_validate(extra["detail"])
+        row["detail"] = detail.model_dump(mode="json")
+        row["keywords"] = list(extra["keywords"])
+    for code, (name, words) in KEYWORDS.items():
+        _check(by_code, code, name, path).setdefault("keywords", []).extend(words)
+    default = _DEFAULT_DETAIL.model_dump(mode="json")
+    for row in rows:
+        row.setdefault("detail", default)
+        row.setdefault("keywords", [])
+
+
+def _check(by_code: dict[str, dict[str, Any]], code: str, name: str, path: Path) -> dict[str, Any]:
+    row = by_code.get(code)
+    if row is None:
+        raise ValueError(f"{path}: hand-written item {code} ({name}) is not in the catalogue")
+    if row["name"] != name:
+        raise ValueError(f"{path}: item {code} is now named {row['name']!r}, not {name!r}")
+    return row
+
+
+def seed(store: GuideStore | str | Path, csv_path: Path = CATALOGUE_CSV) -> SeedReport:
+    """Load the catalogue into ``store`` (idempotent)."""
+    started = time.perf_counter()
+    if not isinstance(store, GuideStore):
+        store = GuideStore(store)
+    rows = load_catalogue(csv_path)
+    written = store.upsert(rows)
+    return SeedReport(total=len(rows), written=written, seconds=time.perf_counter() - started)
+
+
+def seed_if_empty(store: GuideStore, csv_path: Path = CATALOGUE_CSV) -> SeedReport | None:
+    """Seed a new database; leave one that already has guides alone (it may hold newer data)."""
+    if store.count() > 0:
+        return None
+    return seed(store, csv_path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m central.seed", description=__doc__.splitlines()[0])
+    parser.add_argument("db", type=Path, help="SQLite file to create or update")
+    parser.add_argument("--csv", type=Path, default=CATALOGUE_CSV, help="catalogue CSV (UTF-8 with BOM)")
+    args = parser.parse_args(argv)
+    report = seed(args.db, args.csv)
+    print(f"{args.db}: {report.total} items, {report.written} written, {report.seconds:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,194 @@
+"""DeviceManager: owns every configured device, one worker thread each.
+
+Screens and journeys ask for "print this" or "read now" by device name; the manager queues the
+request to that device's worker and answers with a RequestDone event carrying the request id.
+All events reach the application through one thread-safe queue that the UI drains on its clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from devices import registry
+from devices.contracts import Driver
+from devices.errors import DeviceError, DeviceGone
+from devices.events import ErrorEvent, Event, RequestDone, StatusChanged
+from devices.status import DeviceState
+
+log = logging.getLogger("kiosk.devices")
+
+
+class DeviceConfigError(ValueError):
+    pass
+
+
+@dataclass
+class _Request:
+    id: str
+    action: str
+    args: dict[str, Any]
+
+
+class DeviceWorker(threading.Thread):
+    """Runs one driver: opens it, polls it, serves its requests, reopens it after it vanishes."""
+
+    def __init__(self, driver: Driver, emit, backoff: tuple[float, float] = (0.2, 5.0)):
+        super().__init__(name=f"device-{driver.name}", daemon=True)
+        self.driver = driver
+        self._emit = emit
+        self.requests: queue.Queue[_Request] = queue.Queue()
+        self._halt = threading.Event()
+        self._backoff_min, self._backoff_max = backoff
+        self._opened = False
+        self.state = DeviceState.UNKNOWN
+
+    def _set_state(self, state: DeviceState, **detail: str) -> None:
+        if state != self.state or detail:
+            self.state = state
+            self._emit(StatusChanged(device=self.driver.name, state=state, detail=detail))
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    def run(self) -> None:
+        delay = self._backoff_min
+        while not self._halt.is_set():
+            if not self._opened:
+                try:
+                    self.driver.open()
+                    self._opened = True
+                    delay = self._backoff_min
+                    self._set_state(self.driver.state())
+                except DeviceError as exc:
+                    self._set_state(DeviceState.NO_DEVICE)
+                    log.debug("%s: open failed: %s", self.driver.name, exc)
+                    self._fail_pending(exc)
+                    self._halt.wait(delay)
+                    delay = min(delay * 2, self._backoff_max)
+                    continue
+            try:
+                self._serve_one()
+            except DeviceGone as exc:
+                log.warning("%s: device gone: %s", self.driver.name, exc)
+                self._close()
+                self._set_state(DeviceState.NO_DEVICE)
+            except Exception as exc:  # a driver bug must not take the app down
+                log.exception("%s: driver failed", self.driver.name)
+                self._emit(ErrorEvent(device=self.driver.name, code="driver_crash",
+                                      message=f"{type(exc).__name__}: {exc}", will_retry=True))
+                self._close()
+                self._set_state(DeviceState.HARDWARE_ERROR)
+                self._halt.wait(delay)
+                delay = min(delay * 2, self._backoff_max)
+        self._close()
+
+    def _serve_one(self) -> None:
+        try:
+            req = self.requests.get(timeout=self.driver.poll_interval)
+        except queue.Empty:
+            self.driver.poll()
+            self._set_state(self.driver.state())
+            return
+        try:
+            result = self.driver.handle(req.action, req.args)
+        except DeviceGone as exc:
+            self._complete_error(req, exc)
+            raise
+        except DeviceError as exc:
+            self._complete_error(req, exc)
+            self._set_state(self.driver.state())
+            return
+        except Exception as exc:
+            self._complete_error(req, DeviceError(f"{type(exc).__name__}: {exc}", zh="设备故障"))
+            raise
+        self._emit(RequestDone(device=self.driver.name, request_id=req.id, action=req.action,
+                               ok=True, result=result))
+        self._set_state(self.driver.state())
+
+    def _complete_error(self, req: _Request, exc: DeviceError) -> None:
+        self._emit(RequestDone(device=self.driver.name, request_id=req.id, action=req.action,
+                               ok=False, error=str(exc), error_zh=exc.zh))
+
+    def _fail_pending(self, exc: DeviceError) -> None:
+        # A request waiting on an absent device is answered now rather than left to time out.
+        while True:
+            try:
+                req = self.requests.get_nowait()
+            except queue.Empty:
+                return
+            self._complete_error(req, DeviceError(f"device not available: {exc}", zh="设备未连接"))
+
+    def _close(self) -> None:
+        if self._opened:
+            try:
+                self.driver.close()
+            except Exception:
+                log.exception("%s: close failed", self.driver.name)
+        self._opened = False
+
+
+class DeviceManager:
+    def __init__(self, devices_config: dict[str, dict[str, Any]]):
+        self.events: queue.Queue[Event] = queue.Queue()
+        self.workers: dict[str, DeviceWorker] = {}
+        for name, table in devices_config.items():
+            driver = build_driver(name, table, self.events.put)
+            self.workers[name] = DeviceWorker(driver, self.events.put)
+
+    def start(self) -> None:
+        for w in self.workers.values():
+            w.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        for w in self.workers.values():
+            w.stop()
+        deadline = time.monotonic() + timeout
+        for w in self.workers.values():
+            if w.is_alive():
+                w.join(max(0.0, deadline - time.monotonic()))
+
+    def state(self, name: str) -> DeviceState:
+        return self.workers[name].state
+
+    def first_of_kind(self, kind: str) -> str | None:
+        return next((n for n, w in self.workers.items() if w.driver.kind == kind), None)
+
+    def request(self, name: str, action: str, **args: Any) -> str:
+        req = _Request(id=uuid.uuid4().hex, action=action, args=args)
+        self.workers[name].requests.put(req)
+        return req.id
+
+    def drain(self, limit: int = 100) -> list[Event]:
+        out: list[Event] = []
+        while len(out) < limit:
+            try:
+                out.append(self.events.get_nowait())
+            except queue.Empty:
+                break
+        return out
+
+
+def build_driver(name: str, table: dict[str, Any], emit) -> Driver:
+    table = dict(table)
+    driver_name = table.pop("driver", None)
+    if not driver_name:
+        raise DeviceConfigError(f"devices.{name}: missing key 'driver'")
+    try:
+        cls = registry.load(driver_name)
+    except registry.DriverNotFound as exc:
+        raise DeviceConfigError(f"devices.{name}: {exc}") from exc
+    try:
+        options = cls.Options(**table)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "?"
+        raise DeviceConfigError(f"devices.{name}.{key}: {err['msg']}") from exc
+    return cls(name, options, emit)

@@ -1,0 +1,131 @@
+"""The `kiosk` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from kiosk import config as cfgmod
+
+log = logging.getLogger("kiosk")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _load(path: str) -> cfgmod.KioskConfig:
+    try:
+        return cfgmod.load(path)
+    except cfgmod.ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_config_check(args) -> int:
+    cfg = _load(args.file)
+    print(f"{args.file}: OK ({len(cfg.devices)} devices: {', '.join(cfg.devices) or 'none'})")
+    return 0
+
+
+def cmd_drivers(_args) -> int:
+    from devices import registry
+
+    for name, target in sorted(registry.available().items()):
+        print(f"{name:16} {target}")
+    return 0
+
+
+def cmd_central_serve(args) -> int:
+    from central.server import serve
+
+    serve(host=args.host, port=args.port, db_path=Path(args.db))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from kiosk.runtime import running_kiosk
+    from screens.run import run_ui
+
+    cfg = _load(args.config)
+    with running_kiosk(cfg) as controller:
+        return run_ui(controller, cfg)[0]
+
+
+def cmd_demo(args) -> int:
+    cfg = _load(args.config)
+    headless = args.headless or not os.environ.get("DISPLAY")
+    out = Path(args.out or (cfg.var_dir / "tour"))
+    slips_dir = out if headless else cfg.var_dir / "slips"
+    if headless:
+        if os.environ.get("DISPLAY"):
+            code = _demo(cfg, slips_dir, out, tour=True)
+        else:
+            from kiosk.xvfb import virtual_display
+
+            with virtual_display(cfg.display.width + 240, cfg.display.height):
+                code = _demo(cfg, slips_dir, out, tour=True)
+        if code == 0:
+            print(f"Tour finished: the screens and printed slips are PNG files in {out.resolve()}")
+        return code
+    return _demo(cfg, slips_dir, out, tour=False)
+
+
+def _demo(cfg, slips_dir: Path, out: Path, tour: bool) -> int:
+    from kiosk.demo import DemoHardware
+    from kiosk.runtime import running_kiosk
+    from screens.run import run_ui
+
+    with DemoHardware(cfg, slips_dir) as hw, running_kiosk(cfg, hw.device_overrides()) as controller:
+        code, failure = run_ui(controller, cfg, demo=hw, tour_out=out if tour else None)
+        if failure:
+            print(f"Tour failed: {failure}", file=sys.stderr)
+        return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kiosk", description="Government service hall kiosk (政务服务自助终端)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run the kiosk on real hardware")
+    r.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+    r.set_defaults(func=cmd_run)
+
+    d = sub.add_parser("demo", help="run the kiosk on emulated hardware with the reference central platform")
+    d.add_argument("--config", default=str(cfgmod.DEMO_CONFIG))
+    d.add_argument("--headless", action="store_true", help="run the scripted tour under Xvfb and save PNGs")
+    d.add_argument("--out", help="folder for the tour's screenshots and slips (default: VAR/tour)")
+    d.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("config", help="configuration files")
+    csub = c.add_subparsers(dest="config_command", required=True)
+    chk = csub.add_parser("check", help="validate a configuration file")
+    chk.add_argument("file")
+    chk.set_defaults(func=cmd_config_check)
+
+    dr = sub.add_parser("drivers", help="installed device drivers")
+    dr.set_defaults(func=cmd_drivers)
+
+    ce = sub.add_parser("central", help="the reference central platform")
+    cesub = ce.add_subparsers(dest="central_command", required=True)
+    s = cesub.add_parser("serve", help="serve the reference central platform over HTTP")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8700)
+    s.add_argument("--db", default="var/central.db", help="SQLite file (created and seeded if missing)")
+    s.set_defaults(func=cmd_central_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

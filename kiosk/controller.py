@@ -1,0 +1,331 @@
+"""KioskController: turns device events and the citizen's touches into view state.
+
+Screens call the methods here and render ``view``; they never open a device or a socket.
+Everything runs on the caller's thread (the UI clock): HTTP calls go to a small thread pool and
+their results are applied in ``tick()``, so state is only ever changed from one thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from devices.events import CardRemoved, ErrorEvent, Event, IdentityRead, RequestDone, StatusChanged
+from devices.identity import CardType
+from devices.status import DeviceState
+from kiosk import slips
+from kiosk.central_client import CentralClient, CentralError
+from kiosk.config import KioskConfig
+from kiosk.i18n import LANGUAGES, Translator
+from kiosk.session import IdleState, Session
+
+log = logging.getLogger("kiosk.controller")
+
+SEARCH_LIMIT = 30
+HOT_TOPICS = ("shebao", "hukou", "hunyin", "yibao", "yingye", "jiaoyu")
+
+
+@dataclass
+class View:
+    screen: str = "welcome"  # welcome | personal | guides | guide | notice
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class KioskController:
+    def __init__(self, config: KioskConfig, central: CentralClient, devices=None,
+                 clock: Callable[[], dt.datetime] = dt.datetime.now, session: Session | None = None):
+        self.config = config
+        self.central = central
+        self.devices = devices
+        self.now = clock
+        self.tr = Translator(config.terminal.language)
+        self.session = session or Session(config.session.idle_timeout_s, config.session.warning_s)
+        self.view = View()
+        self.idle_warning: int | None = None
+        self.device_states: dict[str, dict[str, str]] = {}
+        self._listeners: list[Callable[[], None]] = []
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="central")
+        self._pending: list[tuple[Future, Callable, Callable]] = []
+        self._print_requests: dict[str, str] = {}  # request id -> slip kind
+        self._history: list[View] = []
+        self._under_notice: View = self.view
+
+    # -- plumbing -------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    def _show(self, screen: str, remember: bool = True, **data: Any) -> None:
+        if screen == "notice" and self.view.screen != "notice":
+            self._under_notice = self.view  # where "OK" on a notice returns to
+        elif remember and self.view.screen not in ("notice", screen):
+            self._history.append(self.view)
+        self.view = View(screen, data)
+        self._changed()
+
+    def _call(self, fn: Callable, on_done: Callable, on_error: Callable) -> None:
+        self._pending.append((self._pool.submit(fn), on_done, on_error))
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def tick(self) -> None:
+        """Called on the UI clock: apply device events, finished calls and the idle timer."""
+        if self.devices is not None:
+            for event in self.devices.drain():
+                self.on_device_event(event)
+        still: list = []
+        for fut, on_done, on_error in self._pending:
+            if not fut.done():
+                still.append((fut, on_done, on_error))
+                continue
+            try:
+                result = fut.result()
+            except CentralError as exc:
+                log.warning("central call failed: %s", exc)
+                on_error(exc)
+            except Exception as exc:  # a bug in a call must not freeze the screen
+                log.exception("central call crashed")
+                on_error(CentralError(f"{type(exc).__name__}: {exc}"))
+            else:
+                on_done(result)
+        self._pending = still
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        state = self.session.idle_state()
+        if state is IdleState.EXPIRED:
+            self.end_session("idle timeout")
+            self._show("notice", remember=False, kind="info", title=self.tr("session.ended_title"),
+                       message=self.tr("session.ended_idle"), next="welcome")
+        elif state is IdleState.WARNING:
+            left = self.session.seconds_left()
+            if left != self.idle_warning:
+                self.idle_warning = left
+                self._changed()
+        elif self.idle_warning is not None:
+            self.idle_warning = None
+            self._changed()
+
+    # -- device events --------------------------------------------------------------------
+    def on_device_event(self, event: Event) -> None:
+        if isinstance(event, IdentityRead):
+            self._identified(event)
+        elif isinstance(event, CardRemoved):
+            self.session.data["card_present"] = False
+        elif isinstance(event, StatusChanged):
+            self.device_states[event.device] = {"state": event.state.value, **event.detail}
+            self._changed()
+        elif isinstance(event, RequestDone) and event.request_id in self._print_requests:
+            self._print_requests.pop(event.request_id)
+            if event.ok:
+                self._show("notice", remember=False, kind="info", title=self.tr("print.done_title"),
+                           message=self.tr("print.done"), next="back")
+            else:
+                self._show("notice", remember=False, kind="error", title=self.tr("print.failed_title"),
+                           message=event.error_zh if self.tr.lang != "en" else event.error, next="back")
+        elif isinstance(event, ErrorEvent):
+            log.warning("device %s: %s (%s)", event.device, event.message, event.code)
+
+    def _identified(self, event: IdentityRead) -> None:
+        identity = event.identity
+        if self.session.active and self.session.identity and self.session.identity != identity:
+            self.end_session("another card")
+        if not self.session.active or self.session.identity is None:
+            lang = self.tr.lang
+            self.session.begin(identity)
+            self.session.language = lang
+        self.session.data["card_present"] = True
+        self._history.clear()
+        self._show("personal", remember=False, **self._person_view())
+
+    def _person_view(self) -> dict[str, Any]:
+        ident = self.session.identity
+        assert ident is not None
+        return {
+            "greeting": self.tr("personal.greeting", name=ident.masked_name),
+            "number": self.tr("personal.number", number=ident.masked_number),
+            "card": self.tr(f"card.{ident.card_type.value}") if ident.card_type != CardType.CITIZEN_CODE else "",
+        }
+
+    # -- what the citizen touches ---------------------------------------------------------
+    def touch(self) -> None:
+        self.session.touch()
+        if self.idle_warning is not None:
+            self.idle_warning = None
+            self._changed()
+
+    def set_language(self, lang: str) -> None:
+        if lang not in LANGUAGES:
+            raise ValueError(lang)
+        self.touch()
+        self.tr = Translator(lang)
+        self.session.language = lang
+        # Re-render the current screen in the new language without losing its place.
+        self._rerender()
+
+    def _rerender(self) -> None:
+        screen = self.view.screen
+        if screen == "personal" and self.session.identity:
+            self.view = View("personal", self._person_view())
+        elif screen == "guide" and "guide_obj" in self.view.data:
+            self.view = View("guide", self._guide_view(self.view.data["guide_obj"]))
+        elif screen == "guides":
+            self.view = View("guides", self._guides_view(**{k: self.view.data.get(k) for k in
+                                                            ("query", "page")}))
+        self._changed()
+
+    def browse_guides(self) -> None:
+        self.touch()
+        if not self.session.active:
+            self.session.begin(None)
+        self.session.data["query"] = ""
+        self._show("guides", **self._guides_view(query="", page=None, loading=True))
+        self._search("")
+
+    def search(self, query: str) -> None:
+        self.touch()
+        self.session.data["query"] = query
+        self.view = View("guides", self._guides_view(query=query, page=self.view.data.get("page"),
+                                                     loading=True))
+        self._changed()
+        self._search(query)
+
+    def _search(self, query: str) -> None:
+        def done(page):
+            if self.view.screen == "guides" and self.session.data.get("query") == query:
+                self.view = View("guides", self._guides_view(query=query, page=page))
+                self._changed()
+
+        def failed(exc: CentralError):
+            if self.view.screen == "guides":
+                self.view = View("guides", self._guides_view(query=query, page=None, error=exc))
+                self._changed()
+
+        self._call(lambda: self.central.search_guides(query, limit=SEARCH_LIMIT), done, failed)
+
+    def _guides_view(self, query: str | None, page, loading: bool = False,
+                     error: CentralError | None = None) -> dict[str, Any]:
+        items = [{"code": g.item_code, "name": g.name, "department": g.department}
+                 for g in (page.items if page else [])]
+        if error is not None:
+            status = self._error_text(error)
+        elif loading:
+            status = self.tr("common.loading")
+        elif page is not None and page.total == 0:
+            status = self.tr("guides.none")
+        elif page is not None:
+            status = self.tr("guides.found", n=page.total)
+        else:
+            status = ""
+        return {"query": query or "", "page": page, "items": items, "status": status,
+                "error": error is not None, "loading": loading,
+                "hot": [(t, self.tr(f"hot.{t}")) for t in HOT_TOPICS]}
+
+    def _error_text(self, error: CentralError) -> str:
+        return error.zh if self.tr.lang != "en" else self.tr("error.central")
+
+    def open_guide(self, item_code: str) -> None:
+        self.touch()
+
+        def done(guide):
+            self._show("guide", **self._guide_view(guide))
+
+        def failed(exc: CentralError):
+            self._show("notice", remember=False, kind="error", title=self.tr("error.title"),
+                       message=self._error_text(exc), next="back")
+
+        self._call(lambda: self.central.get_guide(item_code), done, failed)
+
+    def _guide_view(self, guide) -> dict[str, Any]:
+        tr = self.tr
+        rows = [(tr("guide.code"), guide.item_code), (tr("guide.department"), guide.department)]
+        if guide.detail_complete:
+            rows += slips.facts(tr, guide)
+        materials = [slips.material_line(tr, m) for m in guide.materials] if guide.detail_complete else []
+        return {
+            "guide_obj": guide,
+            "title": guide.name,
+            "rows": rows,
+            "materials": materials,
+            "note": "" if guide.detail_complete else tr("guide.ask_window"),
+            "can_print": self.printer_name() is not None,
+        }
+
+    def printer_name(self) -> str | None:
+        return self.devices.first_of_kind("printer") if self.devices is not None else None
+
+    def print_guide(self) -> None:
+        self.touch()
+        guide = self.view.data.get("guide_obj")
+        printer = self.printer_name()
+        if guide is None or printer is None:
+            return
+        doc = slips.guide_slip(guide, self.tr, self.config.terminal.hall, self.config.terminal.id, self.now())
+        job_id = f"{self.config.terminal.id}-{self.now():%Y%m%d%H%M%S%f}"
+        req = self.devices.request(printer, "print", document=doc, job_id=job_id)
+        self._print_requests[req] = doc.kind
+        self._show("notice", remember=False, kind="progress", title=self.tr("print.printing_title"),
+                   message=self.tr("print.printing"), next="")
+
+    def back(self) -> None:
+        self.touch()
+        if self._history:
+            self.view = self._history.pop()
+            self._rerender()
+        else:
+            self.home()
+
+    def home(self) -> None:
+        self.touch()
+        self._history.clear()
+        if self.session.active and self.session.identity:
+            self._show("personal", remember=False, **self._person_view())
+        else:
+            self.session.end("home")
+            self._show("welcome", remember=False)
+
+    def dismiss_notice(self) -> None:
+        nxt = self.view.data.get("next")
+        if nxt == "back":
+            self.view = self._under_notice
+            self._rerender()
+        elif nxt == "welcome":
+            self._show("welcome", remember=False)
+        else:
+            self.home()
+
+    def logout(self) -> None:
+        self.end_session("logout")
+        self._show("notice", remember=False, kind="info", title=self.tr("session.ended_title"),
+                   message=self.tr("session.ended"), next="welcome")
+
+    def end_session(self, reason: str) -> None:
+        self.session.end(reason)
+        self._history.clear()
+        self.idle_warning = None
+        self.tr = Translator(self.config.terminal.language)
+
+    # -- for the status bar ---------------------------------------------------------------
+    def device_summary(self) -> list[tuple[str, str, bool]]:
+        """(device name, plain status text, ok?) for every configured device."""
+        out = []
+        names = list(self.devices.workers) if self.devices is not None else []
+        for name in names:
+            st = self.device_states.get(name, {"state": DeviceState.UNKNOWN.value})
+            text = self.tr(f"state.{st['state']}")
+            ok = st["state"] == DeviceState.ONLINE.value
+            if st.get("paper") in ("out", "low"):
+                text = self.tr(f"paper.{st['paper']}")
+                ok = st["paper"] != "out"
+            if st.get("cover") == "open":
+                text, ok = self.tr("cover.open"), False
+            out.append((name, text, ok))
+        return out

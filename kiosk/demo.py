@@ -1,0 +1,115 @@
+"""The demo harness: emulated hardware for the kiosk, and the hands that act on it.
+
+This is the one place in the application that names emulators. The demo panel and the
+headless tour act through DemoHardware exactly as a person would on real hardware: placing a
+card on the reader, opening the printer cover. They never call into the app.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from devices.identity import mask_name
+from kiosk.config import KioskConfig
+
+log = logging.getLogger("kiosk.demo")
+
+# F1-F4 place sample cards, F5 removes, F6 paper, F7 cover (SDL key codes of F1..F7).
+_F_KEYS = {282: 0, 283: 1, 284: 2, 285: 3}
+_KEY_REMOVE, _KEY_PAPER, _KEY_COVER = 286, 287, 288
+
+
+class DemoHardware:
+    def __init__(self, config: KioskConfig, slips_dir: Path):
+        self.config = config
+        self.slips_dir = slips_dir
+        self._stack = ExitStack()
+        self.reader = None
+        self.printer = None
+        self.card_index: int | None = None
+
+    def __enter__(self) -> DemoHardware:
+        from drivers.escpos.emulator import VirtualPrinter
+        from drivers.samv.emulator import SAMPLE_CARDS, SamEmulator
+
+        self._cards = list(SAMPLE_CARDS.values())
+        for name in self.config.demo.emulate:
+            driver = self.config.devices[name].get("driver")
+            if driver == "sam-serial":
+                self.reader = self._stack.enter_context(SamEmulator(baud=self.config.devices[name].get("baud", 115200)))
+                self._reader_device = name
+            elif driver == "escpos":
+                self.printer = self._stack.enter_context(VirtualPrinter())
+                self._printer_device = name
+            else:
+                raise ValueError(f"demo.emulate: no emulator for driver {driver!r} (device {name})")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.printer is not None:
+            self.save_slips()
+        self._stack.close()
+
+    def device_overrides(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        if self.reader is not None:
+            out[self._reader_device] = {"port": self.reader.port}
+        if self.printer is not None:
+            out[self._printer_device] = {"connection": "serial", "port": self.printer.port}
+        return out
+
+    # -- the hands --------------------------------------------------------------------
+    def card_labels(self) -> list[str]:
+        return [mask_name(c.name) for c in self._cards]
+
+    def place_card(self, index: int) -> None:
+        if self.reader is None:
+            return
+        self.reader.place_card(self._cards[index])
+        self.card_index = index
+
+    def remove_card(self) -> None:
+        if self.reader is not None:
+            self.reader.remove_card()
+        self.card_index = None
+
+    def toggle_paper(self) -> None:
+        if self.printer is not None:
+            self.printer.set_paper("full" if self.printer.paper == "out" else "out")
+
+    def toggle_cover(self) -> None:
+        if self.printer is not None:
+            self.printer.set_cover(not self.printer.cover_open)
+
+    def on_key(self, key: int) -> bool:
+        if key in _F_KEYS:
+            self.place_card(_F_KEYS[key])
+        elif key == _KEY_REMOVE:
+            self.remove_card()
+        elif key == _KEY_PAPER:
+            self.toggle_paper()
+        elif key == _KEY_COVER:
+            self.toggle_cover()
+        else:
+            return False
+        return True
+
+    def describe(self) -> str:
+        lines = []
+        if self.reader is not None:
+            card = "—" if self.card_index is None else self.card_labels()[self.card_index]
+            lines.append(f"ID: {card}")
+        if self.printer is not None:
+            lines.append(f"paper: {self.printer.paper}")
+            lines.append(f"cover: {'open' if self.printer.cover_open else 'closed'}")
+            lines.append(f"slips: {len(self.printer.slips)}")
+        return "\n".join(lines)
+
+    def save_slips(self) -> list[Path]:
+        if self.printer is None or not self.printer.slips:
+            return []
+        self.slips_dir.mkdir(parents=True, exist_ok=True)
+        return self.printer.save_pngs(self.slips_dir)

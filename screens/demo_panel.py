@@ -1,0 +1,25 @@
+"""Demo hardware panel: buttons that act on the emulators (not on the app), as hands on hardware would."""
+
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.factory import Factory
+from kivy.properties import StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+
+class DemoPanel(BoxLayout):
+    state_text = StringProperty("")
+
+    def on_parent(self, *_):
+        Clock.schedule_once(self._build, 0)
+
+    def _build(self, _dt):
+        app = App.get_running_app()
+        if app is None or app.demo is None or self.ids.cards.children:
+            return
+        for i, label in enumerate(app.demo.card_labels(), 1):
+            self.ids.cards.add_widget(Factory.DemoButton(
+                text=f"F{i}  {label}", on_release=lambda _b, n=i - 1: app.demo.place_card(n)))
+        Clock.schedule_interval(lambda _dt: setattr(self, "state_text", app.demo.describe()), 0.5)

@@ -1,0 +1,29 @@
+"""Shared fixtures: a virtual display for UI tests, a scratch working folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
+
+
+@pytest.fixture(scope="session")
+def display():
+    """An Xvfb the suite starts itself; UI tests and the tour run on it."""
+    from kiosk.xvfb import virtual_display
+
+    with virtual_display(1510, 800) as name:
+        yield name
+
+
+@pytest.fixture
+def kiosk_env(tmp_path):
+    """Environment for running the `kiosk` command as a user would, with state in a scratch folder."""
+    env = dict(os.environ)
+    env.pop("KIOSK_CONFIG", None)
+    return env
