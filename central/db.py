@@ -264,7 +264,9 @@ class GuideStore:
             order = (f"CASE WHEN {exact} THEN 0 WHEN {prefix} THEN 1 ELSE 2 END, "
                      "length(name), name, item_code")
         else:
-            order = "id"  # browsing: catalogue order, which groups items by department
+            # Browsing: items with a full guide first (the common ones), then catalogue order,
+            # which groups items by department.
+            order = "detail_complete DESC, id"
         where_sql = f"WHERE {' AND '.join(where)}" if where else ""
         with self.connect() as conn:
             total = conn.execute(f"SELECT COUNT(*) FROM guides {where_sql}", params).fetchone()[0]

@@ -120,6 +120,9 @@ class KioskController:
             self._identified(event)
         elif isinstance(event, CardRemoved):
             self.session.data["card_present"] = False
+            if self.view.screen == "personal" and self.session.identity:
+                self.view = View("personal", self._person_view())
+                self._changed()
         elif isinstance(event, StatusChanged):
             self.device_states[event.device] = {"state": event.state.value, **event.detail}
             self._changed()
@@ -153,6 +156,7 @@ class KioskController:
             "greeting": self.tr("personal.greeting", name=ident.masked_name),
             "number": self.tr("personal.number", number=ident.masked_number),
             "card": self.tr(f"card.{ident.card_type.value}") if ident.card_type != CardType.CITIZEN_CODE else "",
+            "take_card": self.tr("personal.take_card") if self.session.data.get("card_present") else "",
         }
 
     # -- what the citizen touches ---------------------------------------------------------

@@ -75,7 +75,7 @@ class KioskApp(App):
         self.view = dict(c.view.data)
         self.idle_left = -1 if c.idle_warning is None else c.idle_warning
         labels = catalogue(self.tr.lang)
-        self.devices_text = [(labels.get(f"device.{name}", name), text, ok)
+        self.devices_text = [(labels.get(f"device.{name}", name) + labels["common.colon"], text, ok)
                              for name, text, ok in c.device_summary()]
         if self.screen != c.view.screen:
             self.screen = c.view.screen

@@ -57,7 +57,7 @@ class GuidesScreen(Screen):
         ]
         kb = self.ids.keyboard
         tr = App.get_running_app().tr
-        kb.backspace.text = "⌫ " + tr("guides.backspace")
+        kb.backspace.text = "← " + tr("guides.backspace")  # the CJK font has no ⌫ glyph
         kb.clear.text = tr("guides.clear")
         hot = self.ids.hot
         hot.clear_widgets()

@@ -27,5 +27,5 @@ class DeviceBar(BoxLayout):
     def on_devices(self, _inst, devices):
         self.clear_widgets()
         for name, text, ok in devices:
-            self.add_widget(DeviceChip(text=f"{name}：{text}", ok=ok))
+            self.add_widget(DeviceChip(text=f"{name}{text}", ok=ok))
         self.add_widget(Factory.Widget())

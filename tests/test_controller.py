@@ -115,3 +115,26 @@ def test_logout_wipes_the_session(kiosk):
     assert c.session.identity is None and not c.session.active
     assert c.tr.lang == "zh_CN"  # the next citizen starts in the hall's language
     assert "王" not in str(c.view.data)
+
+
+def test_idle_citizen_is_warned_then_signed_out(central):
+    cfg = config.load(REPO / "config" / "demo.toml")
+    now = [0.0]
+    from kiosk.session import Session
+
+    session = Session(idle_timeout_s=60, warning_s=20, clock=lambda: now[0])
+    c = KioskController(cfg, CentralClient(central.url), devices=None, session=session)
+    try:
+        c.browse_guides()
+        c.search("hk")
+        now[0] = 45
+        c.tick()
+        assert c.idle_warning == 15 and c.session.active
+        c.touch()  # "继续办理"
+        assert c.idle_warning is None
+        now[0] = 45 + 61
+        c.tick()
+        assert not c.session.active and c.session.data == {}
+        assert c.view.screen == "notice" and "已自动退出" in c.view.data["message"]
+    finally:
+        c.shutdown()

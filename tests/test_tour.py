@@ -1,0 +1,65 @@
+"""The headless tour, run as a user runs it: the real app under the suite's Xvfb, emulated hardware,
+the reference central platform. Every screen and the printed slip must come out as real pictures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from tests.conftest import KIOSK, REPO
+
+SCREENS = ["01-welcome", "02-identified", "03-guides", "04-search", "05-guide", "06-printed",
+           "07-guide-english", "08-signed-out"]
+
+
+@pytest.fixture(scope="module")
+def tour(display, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tour")
+    work = tmp_path_factory.mktemp("work")
+    shutil.copytree(REPO / "config", work / "config")
+    r = subprocess.run([KIOSK, "demo", "--headless", "--config", str(work / "config" / "demo.toml"),
+                        "--out", str(out)], cwd=work, capture_output=True, text=True, timeout=180)
+    return r, out
+
+
+def test_tour_succeeds_and_says_where_the_pictures_are(tour):
+    r, out = tour
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert str(out) in r.stdout
+
+
+@pytest.mark.parametrize("name", SCREENS)
+def test_every_screen_is_a_real_picture(tour, name):
+    _r, out = tour
+    img = Image.open(out / f"{name}.png").convert("RGB")
+    assert img.size == (1520, 800)
+    # A blank, black or half-drawn window has few colours; a rendered screen with text has many.
+    colours = img.getcolors(maxcolors=1_000_000)
+    assert len(colours) > 200
+    dark = sum(n for n, (r, g, b) in colours if r + g + b < 60)
+    assert dark < img.width * img.height * 0.5
+
+
+def test_printed_slip_has_a_readable_qr_code(tour):
+    _r, out = tour
+    slips = sorted(out.glob("slip-*.png"))
+    assert len(slips) == 1
+    codes = zxingcpp.read_barcodes(Image.open(slips[0]))
+    assert codes and codes[0].text.startswith("http")
+
+
+def test_a_failed_step_fails_the_tour(display, tmp_path):
+    # A search that finds nothing: the tour cannot open a guide, so it must stop and say so.
+    env = {**os.environ, "KIOSK_TOUR_QUERY": "qqqq"}
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    r = subprocess.run([KIOSK, "demo", "--headless", "--config", str(tmp_path / "config" / "demo.toml"),
+                        "--out", str(tmp_path / "out")], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=180)
+    assert r.returncode != 0
+    assert "Tour failed" in r.stderr and "results for 'qqqq'" in r.stderr
+    assert (tmp_path / "out" / "FAILED.png").exists()
