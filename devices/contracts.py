@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -26,6 +28,22 @@ class DriverOptions(BaseModel):
 
 
 Emit = Callable[[Event], None]
+
+
+class HealthLevel(StrEnum):
+    """UnifiedPOS check-health levels."""
+
+    INTERNAL = "internal"  # no physical effect
+    EXTERNAL = "external"  # something a person notices: a test slip, a beep
+    INTERACTIVE = "interactive"  # asks staff to act: present a card, scan a code
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    level: HealthLevel
+    ok: bool
+    state: DeviceState
+    text: str  # for staff: what was checked and what was found
 
 
 class Driver(ABC):
@@ -58,7 +76,15 @@ class Driver(ABC):
     def poll(self) -> None:  # noqa: B027 - optional hook
         """Called while idle: readers look for a card here."""
 
+    def check_health(self, level: HealthLevel, args: dict[str, Any]) -> HealthReport:
+        """Internal check by default: the device answered and is ready. Drivers extend it."""
+        state = self.state()
+        return HealthReport(level, state is DeviceState.ONLINE, state,
+                            f"{self.kind} {self.name}: {state.value}")
+
     def handle(self, action: str, args: dict[str, Any]) -> Any:
+        if action == "check":
+            return self.check_health(HealthLevel(args.get("level", "internal")), args)
         raise NotImplementedError(f"{self.kind} driver has no action {action!r}")
 
 
@@ -72,6 +98,22 @@ class IdReader(Driver):
         """One find → select → read cycle; the Identity, or None when no card is present."""
 
 
+class CardReader(Driver):
+    """PC/SC smart-card slots: emits CardInserted (with what is readable without a PIN) and CardRemoved."""
+
+    kind = "card_reader"
+
+    @abstractmethod
+    def read_card(self) -> dict[str, str] | None:
+        """What the card in the slot tells without a PIN, or None when the slot is empty."""
+
+
+class CodeScanner(Driver):
+    """Barcode/QR scanners and camera decoders: emits CodeScanned for every code read."""
+
+    kind = "code_scanner"
+
+
 class Printer(Driver):
     kind = "printer"
 
@@ -82,6 +124,16 @@ class Printer(Driver):
     @abstractmethod
     def print_document(self, document: Document, job_id: str) -> None:
         """Print a whole document; raise DeviceError when it was not (fully) printed."""
+
+    def check_health(self, level: HealthLevel, args: dict[str, Any]) -> HealthReport:
+        """Internal: ask for status. External: print the test slip given as ``args["document"]``."""
+        status = self.printer_status()
+        text = (f"printer {self.name}: device {status.device.value}, paper {status.paper.value}, "
+                f"cover {status.cover.value}")
+        if level is HealthLevel.EXTERNAL and status.can_print and args.get("document") is not None:
+            self.print_document(args["document"], args.get("job_id", f"check-{self.name}"))
+            text += "; test slip printed"
+        return HealthReport(level, status.can_print, status.device, text)
 
     def handle(self, action: str, args: dict[str, Any]) -> Any:
         if action == "print":

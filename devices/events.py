@@ -28,7 +28,25 @@ class IdentityRead(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class CardRemoved(Event):
-    pass
+    """An ID card or smart card was taken away."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardInserted(Event):
+    """A smart card (PC/SC) was inserted; ``info`` holds what could be read without a PIN."""
+
+    reader: str = ""
+    atr: str = ""
+    info: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeScanned(Event):
+    """A barcode or QR code: the exact bytes, and the text when they decode."""
+
+    data: bytes
+    text: str = ""
+    symbology: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,3 +72,20 @@ class RequestDone(Event):
     result: Any = None
     error: str = ""
     error_zh: str = ""
+
+
+def to_json(event: Event) -> dict[str, Any]:
+    """A JSON-ready form for logs and `kiosk devices watch`: personal data masked, bytes as hex."""
+    out: dict[str, Any] = {"event": type(event).__name__}
+    for name, value in vars(event).items():
+        if isinstance(value, Identity):
+            value = {"card_type": value.card_type.value, "name": value.masked_name,
+                     "number": value.masked_number}
+        elif isinstance(value, bytes):
+            value = value.hex()
+        elif isinstance(value, DeviceState):
+            value = value.value
+        elif not isinstance(value, str | int | float | bool | dict | list | type(None)):
+            value = repr(value)
+        out[name] = value
+    return out

@@ -40,15 +40,23 @@ class _Request:
 class DeviceWorker(threading.Thread):
     """Runs one driver: opens it, polls it, serves its requests, reopens it after it vanishes."""
 
-    def __init__(self, driver: Driver, emit, backoff: tuple[float, float] = (0.2, 5.0)):
+    def __init__(self, driver: Driver, emit, backoff: tuple[float, float] = (0.2, 2.0)):
         super().__init__(name=f"device-{driver.name}", daemon=True)
         self.driver = driver
         self._emit = emit
+        # Events the driver sends go through the worker, so a status the driver reported itself
+        # (with detail such as paper and cover) is not repeated without that detail.
+        driver._emit = self._relay
         self.requests: queue.Queue[_Request] = queue.Queue()
         self._halt = threading.Event()
         self._backoff_min, self._backoff_max = backoff
         self._opened = False
         self.state = DeviceState.UNKNOWN
+
+    def _relay(self, event: Event) -> None:
+        if isinstance(event, StatusChanged):
+            self.state = event.state
+        self._emit(event)
 
     def _set_state(self, state: DeviceState, **detail: str) -> None:
         if state != self.state or detail:
@@ -136,12 +144,19 @@ class DeviceWorker(threading.Thread):
 
 
 class DeviceManager:
-    def __init__(self, devices_config: dict[str, dict[str, Any]]):
+    DEFAULT_TIMEOUT = 30.0  # seconds a request may take before it is answered as timed out
+
+    def __init__(self, devices_config: dict[str, dict[str, Any]], backoff: tuple[float, float] = (0.2, 2.0)):
         self.events: queue.Queue[Event] = queue.Queue()
         self.workers: dict[str, DeviceWorker] = {}
+        self.drivers: dict[str, str] = {}
+        self._deadlines: dict[str, tuple[float, str, str]] = {}  # request id -> (deadline, device, action)
+        self._lock = threading.Lock()
+        self._backlog: list[Event] = []  # events drained by call() that belong to the caller of drain()
         for name, table in devices_config.items():
             driver = build_driver(name, table, self.events.put)
-            self.workers[name] = DeviceWorker(driver, self.events.put)
+            self.drivers[name] = table["driver"]
+            self.workers[name] = DeviceWorker(driver, self.events.put, backoff)
 
     def start(self) -> None:
         for w in self.workers.values():
@@ -161,19 +176,57 @@ class DeviceManager:
     def first_of_kind(self, kind: str) -> str | None:
         return next((n for n, w in self.workers.items() if w.driver.kind == kind), None)
 
-    def request(self, name: str, action: str, **args: Any) -> str:
+    def request(self, name: str, action: str, timeout: float | None = None, **args: Any) -> str:
+        """Queue an action for a device; its RequestDone event carries the returned id.
+
+        If the device has not answered within ``timeout`` seconds, ``drain()`` answers for it with
+        a timed-out RequestDone, and the late completion, should it come, is dropped.
+        """
+        if name not in self.workers:
+            raise KeyError(f"no device named {name!r}")
         req = _Request(id=uuid.uuid4().hex, action=action, args=args)
+        with self._lock:
+            self._deadlines[req.id] = (time.monotonic() + (timeout or self.DEFAULT_TIMEOUT), name, action)
         self.workers[name].requests.put(req)
         return req.id
 
     def drain(self, limit: int = 100) -> list[Event]:
-        out: list[Event] = []
+        out, self._backlog = self._backlog, []
         while len(out) < limit:
             try:
-                out.append(self.events.get_nowait())
+                event = self.events.get_nowait()
             except queue.Empty:
                 break
+            if isinstance(event, RequestDone):
+                with self._lock:
+                    if self._deadlines.pop(event.request_id, None) is None:
+                        continue  # already answered as timed out
+            out.append(event)
+        out += self._expire()
         return out
+
+    def _expire(self) -> list[Event]:
+        now = time.monotonic()
+        with self._lock:
+            late = [(rid, d) for rid, d in self._deadlines.items() if d[0] <= now]
+            for rid, _ in late:
+                del self._deadlines[rid]
+        return [RequestDone(device=dev, request_id=rid, action=action, ok=False, error="timed out",
+                            error_zh="设备没有响应，请联系工作人员") for rid, (_, dev, action) in late]
+
+    def call(self, name: str, action: str, timeout: float = 10.0, **args: Any) -> RequestDone:
+        """Request and wait for the answer (for the CLI, which has no UI clock). Other events are kept."""
+        rid = self.request(name, action, timeout=timeout, **args)
+        kept: list[Event] = []
+        try:
+            while True:
+                for event in self.drain():
+                    if isinstance(event, RequestDone) and event.request_id == rid:
+                        return event
+                    kept.append(event)
+                time.sleep(0.02)
+        finally:
+            self._backlog = kept + self._backlog
 
 
 def build_driver(name: str, table: dict[str, Any], emit) -> Driver:

@@ -32,12 +32,21 @@ def cmd_config_check(args) -> int:
     return 0
 
 
-def cmd_drivers(_args) -> int:
-    from devices import registry
+def cmd_drivers(args) -> int:
+    from kiosk import devices_cli
 
-    for name, target in sorted(registry.available().items()):
-        print(f"{name:16} {target}")
-    return 0
+    return devices_cli.drivers(args.json)
+
+
+def cmd_devices(args) -> int:
+    from kiosk import devices_cli
+
+    cfg = _load(args.config)
+    if args.devices_command == "list":
+        return devices_cli.devices_list(cfg, args.wait, args.json)
+    if args.devices_command == "check":
+        return devices_cli.devices_check(cfg, args.name, args.level, args.wait)
+    return devices_cli.devices_watch(cfg, args.duration)
 
 
 def cmd_central_serve(args) -> int:
@@ -108,8 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("file")
     chk.set_defaults(func=cmd_config_check)
 
-    dr = sub.add_parser("drivers", help="installed device drivers")
+    dr = sub.add_parser("drivers", help="installed device drivers and their options")
+    dr.add_argument("--json", action="store_true")
     dr.set_defaults(func=cmd_drivers)
+
+    dv = sub.add_parser("devices", help="configured devices: status, health checks, events")
+    dv.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+    dvsub = dv.add_subparsers(dest="devices_command", required=True)
+    ls = dvsub.add_parser("list", help="each device with its driver, status and capabilities")
+    ls.add_argument("--wait", type=float, default=3.0, help="seconds to wait for every device to answer")
+    ls.add_argument("--json", action="store_true")
+    ck = dvsub.add_parser("check", help="health check; exit 1 if any device fails it")
+    ck.add_argument("name", nargs="?", help="one device (default: all)")
+    ck.add_argument("--level", choices=["internal", "external", "interactive"], default="internal",
+                    help="internal: no physical effect; external: test slip; interactive: present a card")
+    ck.add_argument("--wait", type=float, default=3.0)
+    wt = dvsub.add_parser("watch", help="print device events as JSON lines until Ctrl-C")
+    wt.add_argument("--duration", type=float, help="stop after this many seconds")
+    dv.set_defaults(func=cmd_devices)
 
     ce = sub.add_parser("central", help="the reference central platform")
     cesub = ce.add_subparsers(dest="central_command", required=True)

@@ -1,0 +1,159 @@
+"""`kiosk drivers` and `kiosk devices ...`: what staff and integrators use to see and check devices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+
+from devices import registry
+from devices.contracts import HealthLevel
+from devices.events import IdentityRead, RequestDone, StatusChanged, to_json
+from devices.manager import DeviceManager
+from devices.status import DeviceState
+from kiosk.config import KioskConfig
+
+DATA_EVENTS = ("IdentityRead", "CardInserted", "CodeScanned")
+
+
+def drivers(as_json: bool) -> int:
+    rows = []
+    for name, target in sorted(registry.available().items()):
+        try:
+            cls = registry.load(name)
+        except registry.DriverNotFound as exc:
+            rows.append({"driver": name, "target": target, "error": str(exc)})
+            continue
+        schema = cls.Options.model_json_schema()
+        required = set(schema.get("required", []))
+        options = {k: {"type": v.get("type", v.get("anyOf", "")), "default": v.get("default"),
+                       "required": k in required} for k, v in schema.get("properties", {}).items()}
+        rows.append({"driver": name, "target": target, "kind": cls.kind,
+                     "capabilities": sorted(cls.capabilities), "options": options})
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    for row in rows:
+        if "error" in row:
+            print(f"{row['driver']:16} BROKEN: {row['error']}")
+            continue
+        print(f"{row['driver']:16} {row['kind']:13} {row['target']}")
+        for key, opt in row["options"].items():
+            need = "required" if opt["required"] else f"default {opt['default']!r}"
+            print(f"    {key:20} {need}")
+    return 0
+
+
+def _manager(cfg: KioskConfig, names: list[str] | None = None) -> DeviceManager:
+    tables = {n: t for n, t in cfg.devices.items() if not names or n in names}
+    unknown = set(names or []) - set(cfg.devices)
+    if unknown:
+        raise SystemExit(f"no device named {', '.join(sorted(unknown))} in the configuration "
+                         f"(configured: {', '.join(cfg.devices) or 'none'})")
+    manager = DeviceManager(tables)
+    manager.start()
+    return manager
+
+
+def _settle(manager: DeviceManager, wait: float) -> dict[str, StatusChanged]:
+    """Collect status until every device said something, or ``wait`` seconds passed."""
+    last: dict[str, StatusChanged] = {}
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        for event in manager.drain():
+            if isinstance(event, StatusChanged):
+                last[event.device] = event
+        if len(last) == len(manager.workers) and all(
+                e.state is not DeviceState.UNKNOWN for e in last.values()):
+            break
+        time.sleep(0.05)
+    return last
+
+
+def devices_list(cfg: KioskConfig, wait: float, as_json: bool) -> int:
+    manager = _manager(cfg)
+    try:
+        last = _settle(manager, wait)
+        rows = []
+        for name, worker in manager.workers.items():
+            ev = last.get(name)
+            rows.append({"device": name, "driver": manager.drivers[name], "kind": worker.driver.kind,
+                         "state": (ev.state if ev else DeviceState.UNKNOWN).value,
+                         "detail": ev.detail if ev else {},
+                         "capabilities": sorted(worker.driver.capabilities)})
+    finally:
+        manager.stop()
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for r in rows:
+            detail = " ".join(f"{k}={v}" for k, v in r["detail"].items())
+            print(f"{r['device']:12} {r['driver']:12} {r['kind']:13} {r['state']:15} {detail}".rstrip())
+            print(f"{'':12} capabilities: {', '.join(r['capabilities']) or '-'}")
+    return 0
+
+
+def devices_check(cfg: KioskConfig, name: str | None, level: str, wait: float) -> int:
+    names = [name] if name else list(cfg.devices)
+    manager = _manager(cfg, names)
+    failed = 0
+    try:
+        _settle(manager, wait)
+        for dev in names:
+            lvl = HealthLevel(level)
+            if lvl is HealthLevel.INTERACTIVE:
+                ok, text = _interactive(manager, dev)
+            else:
+                args = {"level": lvl.value}
+                if lvl is HealthLevel.EXTERNAL and manager.workers[dev].driver.kind == "printer":
+                    args["document"] = _test_slip(cfg)
+                done = manager.call(dev, "check", timeout=20, **args)
+                if done.ok:
+                    ok, text = done.result.ok, done.result.text
+                else:
+                    ok, text = False, f"{dev}: {done.error}"
+            print(f"{'OK  ' if ok else 'FAIL'} {text}")
+            failed += not ok
+    finally:
+        manager.stop()
+    return 1 if failed else 0
+
+
+def _interactive(manager: DeviceManager, dev: str, timeout: float = 30.0) -> tuple[bool, str]:
+    kind = manager.workers[dev].driver.kind
+    if kind == "printer":
+        return False, f"{dev}: printers have no interactive check; use --level external"
+    print(f"{dev}: present a card or scan a code within {timeout:.0f} s …", file=sys.stderr)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in manager.drain():
+            if event.device == dev and type(event).__name__ in DATA_EVENTS:
+                what = event.identity.log_form() if isinstance(event, IdentityRead) else type(event).__name__
+                return True, f"{dev}: read {what}"
+        time.sleep(0.05)
+    return False, f"{dev}: nothing was presented within {timeout:.0f} s"
+
+
+def _test_slip(cfg: KioskConfig):
+    from kiosk.i18n import Translator
+    from kiosk.slips import test_slip
+
+    return test_slip(Translator(cfg.terminal.language), cfg.terminal.hall, cfg.terminal.id, dt.datetime.now())
+
+
+def devices_watch(cfg: KioskConfig, duration: float | None) -> int:
+    manager = _manager(cfg)
+    deadline = time.monotonic() + duration if duration else None
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            for event in manager.drain():
+                if isinstance(event, RequestDone):
+                    continue
+                print(json.dumps(to_json(event), ensure_ascii=False), flush=True)
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        manager.stop()
+    return 0
