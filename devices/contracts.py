@@ -50,6 +50,9 @@ class Driver(ABC):
     kind: ClassVar[str] = "device"
     Options: ClassVar[type[DriverOptions]] = DriverOptions
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    # False for a device that only sends (a scanner in virtual-COM mode): nothing can be asked, so
+    # a silent unit looks idle. Its ONLINE means "port open"; the conformance kit says so.
+    can_be_queried: ClassVar[bool] = True
     # Seconds between poll() calls while idle.
     poll_interval: float = 0.5
 
@@ -124,6 +127,11 @@ class Printer(Driver):
     @abstractmethod
     def print_document(self, document: Document, job_id: str) -> None:
         """Print a whole document; raise DeviceError when it was not (fully) printed."""
+
+    def job_bytes(self, document: Document) -> bytes:
+        """The exact bytes ``print_document`` would send, without a printer (``kiosk print sample
+        --to FILE``, benchmarks). Drivers whose printer language is bytes implement it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot write a job to a file")
 
     def check_health(self, level: HealthLevel, args: dict[str, Any]) -> HealthReport:
         """Internal: ask for status. External: print the test slip given as ``args["document"]``."""

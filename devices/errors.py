@@ -6,11 +6,15 @@ class DeviceError(Exception):
 
     code = "device_error"
 
-    def __init__(self, message: str, *, code: str | None = None, zh: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, zh: str | None = None,
+                 partial: bool = False):
         super().__init__(message)
         if code:
             self.code = code
         self.zh = zh or message
+        # The device had already taken (part of) the request when it failed, e.g. a printer that
+        # stopped mid-job and holds the rest: sending the request again could do it twice.
+        self.partial = partial
 
 
 class DeviceGone(DeviceError):

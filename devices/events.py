@@ -72,6 +72,8 @@ class RequestDone(Event):
     result: Any = None
     error: str = ""
     error_zh: str = ""
+    code: str = ""  # the DeviceError code (paper_out, cover_open, timeout...) when not ok
+    partial: bool = False  # the device had taken part of the request before it failed
 
 
 def to_json(event: Event) -> dict[str, Any]:

@@ -69,33 +69,34 @@ class DeviceWorker(threading.Thread):
     def run(self) -> None:
         delay = self._backoff_min
         while not self._halt.is_set():
-            if not self._opened:
-                try:
+            try:
+                if not self._opened:
+                    self._opened = True  # so that a failing open() is closed again below
                     self.driver.open()
-                    self._opened = True
                     delay = self._backoff_min
                     self._set_state(self.driver.state())
-                except DeviceError as exc:
-                    self._set_state(DeviceState.NO_DEVICE)
-                    log.debug("%s: open failed: %s", self.driver.name, exc)
-                    self._fail_pending(exc)
-                    self._halt.wait(delay)
-                    delay = min(delay * 2, self._backoff_max)
-                    continue
-            try:
                 self._serve_one()
+                continue
             except DeviceGone as exc:
-                log.warning("%s: device gone: %s", self.driver.name, exc)
+                log.log(logging.WARNING if self.state is not DeviceState.NO_DEVICE else logging.DEBUG,
+                        "%s: no device: %s", self.driver.name, exc)
                 self._close()
                 self._set_state(DeviceState.NO_DEVICE)
-            except Exception as exc:  # a driver bug must not take the app down
+                self._fail_pending(exc)
+            except DeviceError as exc:  # the device answered, but wrongly: report it, keep trying
+                log.warning("%s: %s", self.driver.name, exc)
+                self._emit(ErrorEvent(device=self.driver.name, code=exc.code, message=str(exc),
+                                      message_zh=exc.zh, will_retry=True))
+                self._set_state(self.driver.state())
+            except Exception as exc:  # a driver bug, in open() or later, must not take the app down
                 log.exception("%s: driver failed", self.driver.name)
                 self._emit(ErrorEvent(device=self.driver.name, code="driver_crash",
                                       message=f"{type(exc).__name__}: {exc}", will_retry=True))
                 self._close()
                 self._set_state(DeviceState.HARDWARE_ERROR)
-                self._halt.wait(delay)
-                delay = min(delay * 2, self._backoff_max)
+                self._fail_pending(DeviceError(f"{type(exc).__name__}: {exc}", zh="设备故障"))
+            self._halt.wait(delay)
+            delay = min(delay * 2, self._backoff_max)
         self._close()
 
     def _serve_one(self) -> None:
@@ -123,7 +124,8 @@ class DeviceWorker(threading.Thread):
 
     def _complete_error(self, req: _Request, exc: DeviceError) -> None:
         self._emit(RequestDone(device=self.driver.name, request_id=req.id, action=req.action,
-                               ok=False, error=str(exc), error_zh=exc.zh))
+                               ok=False, error=str(exc), error_zh=exc.zh,
+                               code=exc.code, partial=exc.partial))
 
     def _fail_pending(self, exc: DeviceError) -> None:
         # A request waiting on an absent device is answered now rather than left to time out.
@@ -212,7 +214,7 @@ class DeviceManager:
             for rid, _ in late:
                 del self._deadlines[rid]
         return [RequestDone(device=dev, request_id=rid, action=action, ok=False, error="timed out",
-                            error_zh="设备没有响应，请联系工作人员") for rid, (_, dev, action) in late]
+                            error_zh="设备没有响应，请联系工作人员", code="timeout") for rid, (_, dev, action) in late]
 
     def call(self, name: str, action: str, timeout: float = 10.0, **args: Any) -> RequestDone:
         """Request and wait for the answer (for the CLI, which has no UI clock). Other events are kept."""

@@ -70,3 +70,35 @@ class Document:
             elif isinstance(e, KeyValue):
                 out.append(f"{e.key}{e.value}")
         return out
+
+
+# --- JSON form: print jobs are stored durably and may be handed to another process ----------------
+
+_ELEMENTS: dict[str, type] = {"text": Text, "kv": KeyValue, "rule": Rule, "qr": QRCode, "feed": Feed,
+                              "cut": Cut}
+_NAMES = {cls: name for name, cls in _ELEMENTS.items()}
+
+
+def to_json(document: Document) -> dict:
+    """A plain dict (JSON-ready) that ``from_json`` turns back into an equal Document."""
+    els = []
+    for e in document.elements:
+        item = {"type": _NAMES[type(e)], **vars(e)}
+        if isinstance(e, Text):
+            item["align"] = e.align.value
+        els.append(item)
+    return {"kind": document.kind, "elements": els}
+
+
+def from_json(data: dict) -> Document:
+    """Inverse of ``to_json``; an unknown element type is an error, never silently dropped."""
+    els: list[Element] = []
+    for item in data["elements"]:
+        fields = dict(item)
+        cls = _ELEMENTS.get(fields.pop("type", None))
+        if cls is None:
+            raise ValueError(f"unknown document element {item!r}")
+        if cls is Text:
+            fields["align"] = Align(fields.get("align", "left"))
+        els.append(cls(**fields))
+    return Document(kind=data["kind"], elements=tuple(els))

@@ -49,6 +49,15 @@ def cmd_devices(args) -> int:
     return devices_cli.devices_watch(cfg, args.duration)
 
 
+def cmd_print(args) -> int:
+    from kiosk import print_cli
+
+    cfg = _load(args.config)
+    if args.print_command == "sample":
+        return print_cli.sample(cfg, args.kind, args.width, args.printer, args.to)
+    return print_cli.reprint_last(cfg, args.send)
+
+
 def cmd_central_serve(args) -> int:
     from central.server import serve
 
@@ -135,6 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     wt = dvsub.add_parser("watch", help="print device events as JSON lines until Ctrl-C")
     wt.add_argument("--duration", type=float, help="stop after this many seconds")
     dv.set_defaults(func=cmd_devices)
+
+    pr = sub.add_parser("print", help="sample slips; reprint the last slip")
+    pr.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+    prsub = pr.add_subparsers(dest="print_command", required=True)
+    sm = prsub.add_parser("sample", help="print a sample slip, or write its exact printer bytes to a file")
+    sm.add_argument("kind", choices=["receipt", "certificate", "ticket", "guide"])
+    sm.add_argument("--width", type=int, choices=[58, 80], help="paper width in mm (default: as configured)")
+    where = sm.add_mutually_exclusive_group(required=True)
+    where.add_argument("--printer", help="configured printer to print on")
+    where.add_argument("--to", metavar="FILE.bin", help="write the bytes the printer would get")
+    rl = prsub.add_parser("reprint-last", help="print the last slip again, marked 补打 REPRINT")
+    rl.add_argument("--send", action="store_true",
+                    help="print it from this command (only when the kiosk is not running)")
+    pr.set_defaults(func=cmd_print)
 
     ce = sub.add_parser("central", help="the reference central platform")
     cesub = ce.add_subparsers(dest="central_command", required=True)

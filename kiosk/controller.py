@@ -21,6 +21,7 @@ from kiosk import slips
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.config import KioskConfig
 from kiosk.i18n import LANGUAGES, Translator
+from kiosk.print_jobs import Job, JobState, PrintDispatcher, PrintQueue
 from kiosk.session import IdleState, Session
 
 log = logging.getLogger("kiosk.controller")
@@ -37,7 +38,8 @@ class View:
 
 class KioskController:
     def __init__(self, config: KioskConfig, central: CentralClient, devices=None,
-                 clock: Callable[[], dt.datetime] = dt.datetime.now, session: Session | None = None):
+                 clock: Callable[[], dt.datetime] = dt.datetime.now, session: Session | None = None,
+                 print_queue: PrintQueue | None = None):
         self.config = config
         self.central = central
         self.devices = devices
@@ -50,7 +52,13 @@ class KioskController:
         self._listeners: list[Callable[[], None]] = []
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="central")
         self._pending: list[tuple[Future, Callable, Callable]] = []
-        self._print_requests: dict[str, str] = {}  # request id -> slip kind
+        # Slips go through a durable queue: a slip blocked by paper out prints once staff refill it.
+        self.printing: PrintDispatcher | None = None
+        printer = self.printer_name()
+        if printer is not None:
+            queue = print_queue or PrintQueue(config.var_dir / "print_jobs.db")
+            mark = slips.reprint_mark(Translator(config.terminal.language))
+            self.printing = PrintDispatcher(queue, devices, printer, mark)
         self._history: list[View] = []
         self._under_notice: View = self.view
 
@@ -75,12 +83,16 @@ class KioskController:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.printing is not None:
+            self.printing.queue.close()
 
     def tick(self) -> None:
         """Called on the UI clock: apply device events, finished calls and the idle timer."""
         if self.devices is not None:
             for event in self.devices.drain():
                 self.on_device_event(event)
+        if self.printing is not None:
+            self.printing.pump()
         still: list = []
         for fut, on_done, on_error in self._pending:
             if not fut.done():
@@ -116,6 +128,9 @@ class KioskController:
 
     # -- device events --------------------------------------------------------------------
     def on_device_event(self, event: Event) -> None:
+        if self.printing is not None:
+            for job in self.printing.on_event(event):
+                self._job_changed(job)
         if isinstance(event, IdentityRead):
             self._identified(event)
         elif isinstance(event, CardRemoved):
@@ -126,16 +141,26 @@ class KioskController:
         elif isinstance(event, StatusChanged):
             self.device_states[event.device] = {"state": event.state.value, **event.detail}
             self._changed()
-        elif isinstance(event, RequestDone) and event.request_id in self._print_requests:
-            self._print_requests.pop(event.request_id)
-            if event.ok:
-                self._show("notice", remember=False, kind="info", title=self.tr("print.done_title"),
-                           message=self.tr("print.done"), next="back")
-            else:
-                self._show("notice", remember=False, kind="error", title=self.tr("print.failed_title"),
-                           message=event.error_zh if self.tr.lang != "en" else event.error, next="back")
+        elif isinstance(event, RequestDone) and not event.ok:
+            log.info("device %s: %s failed: %s", event.device, event.action, event.error)
         elif isinstance(event, ErrorEvent):
             log.warning("device %s: %s (%s)", event.device, event.message, event.code)
+
+    def _job_changed(self, job: Job) -> None:
+        """Tell the citizen waiting on this slip how it went; a slip that waits is not lost."""
+        if self.view.screen != "notice" or self.view.data.get("job") != job.id:
+            return
+        if job.state is JobState.DONE:
+            self._show("notice", remember=False, kind="info", title=self.tr("print.done_title"),
+                       message=self.tr("print.done"), next="back")
+        elif job.state is JobState.FAILED:
+            self._show("notice", remember=False, kind="error", title=self.tr("print.failed_title"),
+                       message=self.tr("print.failed"), next="back")
+        elif job.blocked:
+            why = {"paper_out": "print.waiting_paper", "cover_open": "print.waiting_cover"}
+            self._show("notice", remember=False, kind="warning", title=self.tr("print.waiting_title"),
+                       message=self.tr(why.get(job.blocked, "print.waiting_printer")), next="back",
+                       job=job.id)
 
     def _identified(self, event: IdentityRead) -> None:
         identity = event.identity
@@ -269,15 +294,12 @@ class KioskController:
     def print_guide(self) -> None:
         self.touch()
         guide = self.view.data.get("guide_obj")
-        printer = self.printer_name()
-        if guide is None or printer is None:
+        if guide is None or self.printing is None:
             return
         doc = slips.guide_slip(guide, self.tr, self.config.terminal.hall, self.config.terminal.id, self.now())
-        job_id = f"{self.config.terminal.id}-{self.now():%Y%m%d%H%M%S%f}"
-        req = self.devices.request(printer, "print", document=doc, job_id=job_id)
-        self._print_requests[req] = doc.kind
+        job = self.printing.submit(doc, f"{self.config.terminal.id}-{self.now():%Y%m%d%H%M%S%f}")
         self._show("notice", remember=False, kind="progress", title=self.tr("print.printing_title"),
-                   message=self.tr("print.printing"), next="")
+                   message=self.tr("print.printing"), next="", job=job.id)
 
     def back(self) -> None:
         self.touch()
@@ -313,6 +335,8 @@ class KioskController:
 
     def end_session(self, reason: str) -> None:
         self.session.end(reason)
+        # Drop every view that showed the person, including the one a notice would return to.
+        self.view = self._under_notice = View()
         self._history.clear()
         self.idle_warning = None
         self.tr = Translator(self.config.terminal.language)

@@ -7,9 +7,49 @@ Slips carry no personal data unless the slip's purpose needs it.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+from devices.identity import mask_name, mask_number
 from devices.printdoc import Align, Cut, Document, Feed, KeyValue, QRCode, Rule, Text
 from kiosk.i18n import Translator
+
+
+@dataclass(frozen=True)
+class CaseReceipt:
+    """What a 受理回执 needs. The name and ID number are kept in full here and masked on paper."""
+
+    case_number: str  # opaque, issued by the central platform (at most 50 characters)
+    item_name: str
+    item_code: str
+    applicant_name: str
+    applicant_id: str
+    submitted_at: dt.datetime
+    materials: tuple[str, ...]
+    next_steps: str
+    query_url: str
+
+
+@dataclass(frozen=True)
+class CertificateProof:
+    """A certificate proof (证照打印凭证) as the central platform issues it."""
+
+    holder_name: str
+    holder_id: str
+    certificate_name: str
+    certificate_number: str
+    issuer: str
+    issued_on: dt.date
+    verification_code: str
+    verify_url: str
+
+
+@dataclass(frozen=True)
+class QueueTicket:
+    number: str  # e.g. A023
+    service: str
+    window: str
+    waiting: int
+    taken_at: dt.datetime
 
 
 def _footer(tr: Translator, terminal_id: str, now: dt.datetime) -> list:
@@ -82,3 +122,79 @@ def test_slip(tr: Translator, hall: str, terminal_id: str, now: dt.datetime) -> 
         *_footer(tr, terminal_id, now),
     ]
     return Document(kind="test", elements=tuple(els))
+
+
+def case_receipt(case: CaseReceipt, tr: Translator, hall: str, terminal_id: str, now: dt.datetime) -> Document:
+    """受理回执: the case number to quote, what was handed in, what happens next, a QR to follow it."""
+    els: list = [
+        Text(hall, align=Align.CENTER, bold=True),
+        Text(tr("slip.receipt_title"), align=Align.CENTER, bold=True, size=2),
+        Rule(),
+        KeyValue(tr("slip.case_number"), case.case_number),
+        KeyValue(tr("guide.item"), case.item_name),
+        KeyValue(tr("guide.code"), case.item_code),
+        # Left-aligned, not a KeyValue: a rare surname (𠮷) makes its line a raster image, and a
+        # short image costs a quarter of a full-width one (the 2 kB budget of an 80 mm receipt).
+        Text(tr("slip.applicant") + mask_name(case.applicant_name)),
+        KeyValue(tr("slip.id_number"), mask_number(case.applicant_id)),
+        KeyValue(tr("slip.submitted"), case.submitted_at.strftime("%Y-%m-%d %H:%M")),
+        Rule(),
+        Text(tr("slip.materials_received"), bold=True),
+        *(Text(f"{i}. {m}") for i, m in enumerate(case.materials, 1)),
+        Rule(),
+        Text(tr("slip.next_steps"), bold=True),
+        Text(case.next_steps),
+        Feed(1),
+        QRCode(case.query_url),
+        Text(tr("slip.scan_query"), align=Align.CENTER),
+        Text(tr("slip.keep_receipt")),
+        *_footer(tr, terminal_id, now),
+    ]
+    return Document(kind="receipt", elements=tuple(els))
+
+
+def certificate_proof(cert: CertificateProof, tr: Translator, hall: str, terminal_id: str,
+                      now: dt.datetime) -> Document:
+    """证照打印凭证: the certificate's facts, its verification code large, and a QR to verify it."""
+    els: list = [
+        Text(hall, align=Align.CENTER, bold=True),
+        Text(tr("slip.certificate_title"), align=Align.CENTER, bold=True, size=2),
+        Rule(),
+        KeyValue(tr("slip.certificate_name"), cert.certificate_name),
+        KeyValue(tr("slip.certificate_number"), cert.certificate_number),
+        KeyValue(tr("slip.holder"), mask_name(cert.holder_name)),
+        KeyValue(tr("slip.id_number"), mask_number(cert.holder_id)),
+        KeyValue(tr("slip.issuer"), cert.issuer),
+        KeyValue(tr("slip.issued_on"), cert.issued_on.strftime("%Y-%m-%d")),
+        Rule(),
+        Text(tr("slip.verification_code"), align=Align.CENTER),
+        Text(cert.verification_code, align=Align.CENTER, bold=True, size=2),
+        Feed(1),
+        QRCode(cert.verify_url),
+        Text(tr("slip.scan_verify"), align=Align.CENTER),
+        Text(tr("slip.certificate_note")),
+        *_footer(tr, terminal_id, now),
+    ]
+    return Document(kind="certificate", elements=tuple(els))
+
+
+def queue_ticket(ticket: QueueTicket, tr: Translator, hall: str, terminal_id: str, now: dt.datetime) -> Document:
+    """排队号: the number readable from arm's length, the service, the window, how many are ahead."""
+    els: list = [
+        Text(hall, align=Align.CENTER, bold=True),
+        Text(tr("slip.ticket_title"), align=Align.CENTER),
+        Text(ticket.number, align=Align.CENTER, bold=True, size=4),
+        Rule(),
+        KeyValue(tr("slip.service"), ticket.service),
+        KeyValue(tr("slip.window"), ticket.window),
+        KeyValue(tr("slip.taken_at"), ticket.taken_at.strftime("%Y-%m-%d %H:%M")),
+        Text(tr("slip.waiting", n=ticket.waiting), bold=True),
+        Text(tr("slip.ticket_note")),
+        *_footer(tr, terminal_id, now),
+    ]
+    return Document(kind="ticket", elements=tuple(els))
+
+
+def reprint_mark(tr: Translator) -> Text:
+    """Heads a slip printed a second time, so a duplicate is never mistaken for another case."""
+    return Text(tr("slip.reprint"), align=Align.CENTER, bold=True, size=2)

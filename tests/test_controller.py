@@ -14,6 +14,7 @@ from drivers.samv.emulator import SAMPLE_CARDS, SamEmulator
 from kiosk import config
 from kiosk.central_client import CentralClient
 from kiosk.controller import KioskController
+from kiosk.print_jobs import JobState
 from tests.conftest import REPO
 
 
@@ -24,8 +25,9 @@ def central(tmp_path_factory):
 
 
 @pytest.fixture
-def kiosk(central):
+def kiosk(central, tmp_path):
     cfg = config.load(REPO / "config" / "demo.toml")
+    cfg.paths.var = str(tmp_path)  # the print queue of this test only
     with SamEmulator() as reader, VirtualPrinter() as printer:
         devices = DeviceManager({
             "id_reader": {"driver": "sam-serial", "port": reader.port, "poll_interval_ms": 100},
@@ -78,7 +80,7 @@ def test_card_guide_and_printed_slip(kiosk):
     assert card.name not in text and card.id_number[:6] + card.id_number[-4:] not in text
 
 
-def test_paper_out_tells_the_citizen_and_prints_nothing(kiosk):
+def test_paper_out_tells_the_citizen_and_the_slip_prints_after_refill(kiosk):
     c, _reader, printer = kiosk
     c.browse_guides()
     run_until(c, lambda: c.view.data.get("items") and not c.view.data["loading"])
@@ -87,11 +89,17 @@ def test_paper_out_tells_the_citizen_and_prints_nothing(kiosk):
     printer.set_paper("out")
     c.print_guide()
     run_until(c, lambda: c.view.screen == "notice" and c.view.data["kind"] != "progress")
-    assert c.view.data["kind"] == "error"
-    assert "缺纸" in c.view.data["message"]
+    assert c.view.data["kind"] == "warning"
+    assert c.view.data["message"] == c.tr("print.waiting_paper") and "缺纸" in c.view.data["message"]
     assert printer.slips == []
     c.dismiss_notice()
     assert c.view.screen == "guide"  # the citizen is back where they were
+    printer.set_paper("full")  # staff refill the paper: the saved slip prints by itself, once
+    run_until(c, lambda: len(printer.slips) == 1)
+    run_until(c, lambda: c.printing.queue.jobs(JobState.QUEUED, JobState.PRINTING) == [])
+    time.sleep(0.3)
+    c.tick()
+    assert len(printer.slips) == 1 and c.view.screen == "guide"
 
 
 def test_central_down_shows_a_plain_message():
@@ -114,7 +122,7 @@ def test_logout_wipes_the_session(kiosk):
     c.logout()
     assert c.session.identity is None and not c.session.active
     assert c.tr.lang == "zh_CN"  # the next citizen starts in the hall's language
-    assert "王" not in str(c.view.data)
+    assert "王" not in str(c.view.data) and "王" not in str(c._under_notice) and not c._history
 
 
 def test_idle_citizen_is_warned_then_signed_out(central):

@@ -258,8 +258,15 @@ class EscposPrinter(Printer):
         return self._state
 
     def poll(self) -> None:
-        if self._link is not None and time.monotonic() - self._last_query >= self.status_every:
+        if self._link is None:
+            return
+        if time.monotonic() - self._last_query >= self.status_every:
             self.printer_status()
+            return
+        # Between queries, take what is waiting: stray bytes go, and a port that vanished shows
+        # now (EIO → DeviceGone) rather than at the next query.
+        with self._lock, self._io():
+            self._link.discard_input()
 
     # --- status --------------------------------------------------------------------------------
 
@@ -305,11 +312,16 @@ class EscposPrinter(Printer):
 
     # --- printing ------------------------------------------------------------------------------
 
+    def job_bytes(self, document: Document) -> bytes:
+        """The encoded document followed by ``GS r 1``, exactly as ``print_document`` sends it."""
+        o = self.options
+        return encode(document, self.width_dots, cjk_text=o.cjk_text, native_qr=o.native_qr,
+                      cutter=o.cutter) + GS_R1
+
     def print_document(self, document: Document, job_id: str) -> None:
         o = self.options
         try:  # before touching the printer: a document that cannot be encoded is not a device fault
-            data = encode(document, self.width_dots, cjk_text=o.cjk_text, native_qr=o.native_qr,
-                          cutter=o.cutter) + GS_R1
+            data = self.job_bytes(document)
         except Exception as exc:  # qrcode's DataOverflowError, TypeError for a foreign element...
             raise DeviceError(f"job {job_id}: cannot encode document: {type(exc).__name__}: {exc}",
                               code="bad_document", zh=ZH["bad_document"]) from exc
@@ -328,7 +340,7 @@ class EscposPrinter(Printer):
                     link.write(data, timeout=transfer * 2 + 5.0)
                 except (serial.SerialTimeoutException, TimeoutError) as exc:
                     raise DeviceTimeout(f"job {job_id}: printer stopped taking data ({exc})",
-                                        code="timeout", zh=ZH["timeout"]) from exc
+                                        code="timeout", zh=ZH["timeout"], partial=True) from exc
             self._unconfirmed = True
             self._confirm(job_id, transfer)
             self._unconfirmed = False
@@ -385,7 +397,7 @@ class EscposPrinter(Printer):
                         self._state = DeviceState.UNKNOWN
                         raise DeviceError(f"job {job_id}: not confirmed: no GS r 1 answer within "
                                           f"{deadline - start:.1f}s", code="not_confirmed",
-                                          zh=ZH["not_confirmed"])
+                                          zh=ZH["not_confirmed"], partial=True)
                     if now >= next_probe:
                         link.write(status_query(2), timeout=max(self._timeout, 1.0))
                         probing, next_probe = True, now + every
@@ -401,7 +413,7 @@ class EscposPrinter(Printer):
                     if stop:
                         self._set_status(self._query())
                         raise DeviceError(f"job {job_id}: printing stopped mid-job: {stop}",
-                                          code=stop, zh=ZH[f"{stop}_mid_job"])
+                                          code=stop, zh=ZH[f"{stop}_mid_job"], partial=True)
 
     # --- helpers -------------------------------------------------------------------------------
 

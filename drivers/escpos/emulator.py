@@ -158,6 +158,12 @@ class VirtualPrinter:
             self.online = online
         self._wake()
 
+    def send_garbage(self, data: bytes) -> None:
+        """Unsolicited bytes to the host (the connection that spoke last, else the pty), as line
+        noise or a confused printer would send."""
+        with self._cond:
+            self._send(self._reply_to or "pty", data)
+
     def paper_runs_out_after(self, rows: int) -> None:
         """The roll ends after ``rows`` more dot rows: the job stops there, the rest is held."""
         with self._cond:

@@ -55,8 +55,10 @@ SAMPLE_CARDS: dict[str, Identity] = {
 class SamEmulator:
     """A SAM_V reader behind a pty; ``port`` is the slave path a pyserial client opens.
 
-    ``fault`` is the hook for fault injection (garbage, bad checksum, silence, forced SW3); it is
-    None here and every reply goes out through ``_outgoing`` so a fault has one place to act.
+    ``fault`` is the hook for fault injection: None answers normally, ``"silence"`` answers
+    nothing (a hung reader: requests are still received and recorded). Every reply goes out
+    through ``_outgoing`` so a fault has one place to act. ``send_garbage`` puts unsolicited
+    bytes on the line, as electrical noise or a confused reader would.
     """
 
     def __init__(self, baud: int = 115200, card: Identity | None = None, sam_id: bytes = DEFAULT_SAM_ID):
@@ -72,6 +74,7 @@ class SamEmulator:
         self.port = os.ttyname(self._slave)
         self._stop = threading.Event()
         self._closed = False
+        self._write_lock = threading.Lock()  # garbage never lands inside a reply frame
         self._thread = threading.Thread(target=self._run, name=f"sam-emulator-{self.port}", daemon=True)
         self._thread.start()
 
@@ -82,6 +85,10 @@ class SamEmulator:
 
     def remove_card(self) -> None:
         self.card = None
+
+    def send_garbage(self, data: bytes) -> None:
+        """Unsolicited bytes to the host, at wire speed, between reply frames."""
+        self._send(data)
 
     def close(self) -> None:
         """Stop answering and close the master: to the client the port vanishes (EIO, then ENOENT)."""
@@ -126,7 +133,9 @@ class SamEmulator:
         return p.build_reply(p.SW_BAD_COMMAND)
 
     def _outgoing(self, frame: bytes) -> bytes:
-        """Fault injection point (a later task): mangle, delay or drop ``frame`` per ``self.fault``."""
+        """Fault injection point: mangle, delay or drop ``frame`` per ``self.fault``."""
+        if self.fault == "silence":
+            return b""
         return frame
 
     def _run(self) -> None:
@@ -153,6 +162,10 @@ class SamEmulator:
 
     def _send(self, data: bytes) -> None:
         """Write at wire speed (10 bits a byte), in ~10 ms chunks so timing holds without a syscall a byte."""
+        with self._write_lock:
+            self._send_locked(data)
+
+    def _send_locked(self, data: bytes) -> None:
         rate = self.baud / 10
         chunk = max(1, int(rate / 100))
         start = time.monotonic()

@@ -1,0 +1,1 @@
+"""Example kiosk driver package: a serial QR/barcode scanner (see driver.py)."""
