@@ -130,20 +130,28 @@ class Tour:
         yield from self.wait("the guide page", self.on_screen("guide"))
         self.shot("05-guide")
 
+        # The printer runs out of paper: the citizen is told, and the slip waits rather than being lost.
         printed_before = len(self.demo.printer.slips)
+        self.demo.toggle_paper()
+        yield from self.wait("the printer to report no paper",
+                             lambda: c.device_states.get("printer", {}).get("paper") == "out", timeout=10)
         self.tap(self.screen("guide").ids.print_button)
-        yield from self.wait("the slip to print", lambda: c.view.screen == "notice"
-                             and c.view.data.get("kind") == "info", timeout=15)
+        yield from self.wait("the paper-out notice", lambda: c.view.screen == "notice"
+                             and c.view.data.get("kind") == "warning", timeout=15)
+        self.shot("06-paper-out")
+        self.demo.toggle_paper()  # staff refill it
+        yield from self.wait("the slip to print once paper is back", lambda: c.view.screen == "notice"
+                             and c.view.data.get("kind") == "info", timeout=20)
         yield from self.wait("the printer emulator to render the slip",
-                             lambda: len(self.demo.printer.slips) > printed_before, timeout=10)
-        self.shot("06-printed")
+                             lambda: len(self.demo.printer.slips) == printed_before + 1, timeout=10)
+        self.shot("07-printed")
 
         self.tap(self.screen("notice").ids.ok)
         yield from self.wait("back on the guide page", self.on_screen("guide"))
         lang_buttons = [w for w in self.app.root.walk() if getattr(w, "lang", None) == "en"]
         self.tap(lang_buttons[0])
         yield from self.wait("the English guide page", lambda: c.tr.lang == "en")
-        self.shot("07-guide-english")
+        self.shot("08-guide-english")
 
         self.tap(self.screen("guide").ids.back)
         yield from self.wait("the guide list again", self.on_screen("guides"))
@@ -152,6 +160,6 @@ class Tour:
         self.demo.remove_card()
         self.tap(self.screen("personal").ids.logout)
         yield from self.wait("sign-out", lambda: c.view.screen == "notice" and not c.session.active)
-        self.shot("08-signed-out")
+        self.shot("09-signed-out")
         self.tap(self.screen("notice").ids.ok)
         yield from self.wait("the welcome screen again", self.on_screen("welcome"))

@@ -13,8 +13,8 @@ from PIL import Image
 
 from tests.conftest import KIOSK, REPO
 
-SCREENS = ["01-welcome", "02-identified", "03-guides", "04-search", "05-guide", "06-printed",
-           "07-guide-english", "08-signed-out"]
+SCREENS = ["01-welcome", "02-identified", "03-guides", "04-search", "05-guide", "06-paper-out",
+           "07-printed", "08-guide-english", "09-signed-out"]
 
 
 @pytest.fixture(scope="module")
