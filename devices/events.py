@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from devices.identity import Identity
+from devices.identity import Identity, mask_number
 from devices.status import DeviceState
 
 
@@ -28,7 +28,9 @@ class IdentityRead(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class CardRemoved(Event):
-    """An ID card or smart card was taken away."""
+    """An ID card or smart card was taken away (``reader``: which PC/SC slot, when there are several)."""
+
+    reader: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +78,10 @@ class RequestDone(Event):
     partial: bool = False  # the device had taken part of the request before it failed
 
 
+# Card facts that identify a person (the social security card number): masked when shown.
+PERSONAL_INFO = frozenset({"card_number", "id_number"})
+
+
 def to_json(event: Event) -> dict[str, Any]:
     """A JSON-ready form for logs and `kiosk devices watch`: personal data masked, bytes as hex."""
     out: dict[str, Any] = {"event": type(event).__name__}
@@ -83,6 +89,8 @@ def to_json(event: Event) -> dict[str, Any]:
         if isinstance(value, Identity):
             value = {"card_type": value.card_type.value, "name": value.masked_name,
                      "number": value.masked_number}
+        elif name == "info" and isinstance(value, dict):
+            value = {k: mask_number(v) if k in PERSONAL_INFO else v for k, v in value.items()}
         elif isinstance(value, bytes):
             value = value.hex()
         elif isinstance(value, DeviceState):

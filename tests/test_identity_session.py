@@ -47,3 +47,13 @@ def test_session_wipes_the_person_and_times_out():
     assert s.idle_state() is IdleState.EXPIRED
     s.end("idle")
     assert s.identity is None and s.data == {} and not s.active
+
+
+def test_event_json_masks_identities_and_card_numbers():
+    from devices.events import CardInserted, IdentityRead, to_json
+
+    card = to_json(CardInserted(device="pcsc", reader="R", atr="3B", info={"card_number": "A12345678",
+                                                                           "spec_version": "3.00"}))
+    assert "A12345678" not in str(card) and card["info"]["spec_version"] == "3.00"
+    read = to_json(IdentityRead(device="id", identity=SAMPLE))
+    assert read["identity"]["number"] == "110105********002X" and "张三丰" not in str(read)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import select
+import termios
 import time
 import tty
 
@@ -58,7 +59,8 @@ def test_place_card_reads_the_right_person(reader, emulator):
     assert identity.long_term and identity.valid_to is None
     assert len(identity.photo) == 1024
     assert 0.1 < elapsed < 1.0  # 1295 bytes at 115200 baud take ~112 ms on the wire
-    assert [r.command for r in list(emulator.requests)[-3:]] == [p.FIND_CARD, p.SELECT_CARD, p.READ_BASE]
+    assert [r.command for r in list(emulator.requests)[-4:]] == [
+        p.FIND_CARD, p.SELECT_CARD, p.READ_BASE, p.READ_NEWEST_ADDRESS]
 
 
 def test_handle_read(reader, emulator):
@@ -178,6 +180,9 @@ def test_emulator_answers_bad_host_checksum_with_sw3_10(emulator):
     fd = os.open(emulator.port, os.O_RDWR | os.O_NOCTTY)
     try:
         tty.setraw(fd)
+        attrs = termios.tcgetattr(fd)
+        attrs[4] = attrs[5] = termios.B115200  # the emulator's line speed, or it hears noise
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
         os.write(fd, bytes.fromhex("AA AA AA 96 69 00 03 20 01 21"))
         reader, deadline, got = p.FrameReader(), time.monotonic() + 1, []
         while not got and time.monotonic() < deadline:

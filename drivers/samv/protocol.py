@@ -75,13 +75,42 @@ def sw3_text(sw3: int) -> tuple[str, str]:
 
 
 class SamStatusError(DeviceError):
-    """The reader answered a well-formed frame whose SW3 says the operation failed."""
+    """The reader answered a well-formed frame whose SW3 says the operation failed.
+
+    Build one with ``sam_error`` to get the subclass that says who has to act.
+    """
 
     def __init__(self, sw3: int, command: Command | None = None):
         zh, en = sw3_text(sw3)
         what = f"{command.cmd:02X} {command.para:02X}: " if command else ""
         super().__init__(f"SAM {what}SW3={sw3:02X} {en}", code=f"sam_{sw3:02x}", zh=zh)
         self.sw3 = sw3
+
+
+class CardStatusError(SamStatusError):
+    """The card could not be found, selected or read: the citizen places it again."""
+
+
+class SamFaultError(SamStatusError):
+    """The SAM module itself is broken or unlicensed: staff must act; retrying will not help."""
+
+
+class HostFrameError(SamStatusError):
+    """The reader rejected our frame (checksum, length, command): a line or driver problem."""
+
+
+_SW3_CLASSES: dict[int, type[SamStatusError]] = {
+    0x10: HostFrameError, 0x11: HostFrameError, 0x21: HostFrameError, 0x23: HostFrameError,
+    0x60: SamFaultError, 0x66: SamFaultError,
+    0x24: CardStatusError, 0x31: CardStatusError, 0x32: CardStatusError, 0x33: CardStatusError, 0x40: CardStatusError,
+    0x41: CardStatusError, 0x47: CardStatusError, 0x80: CardStatusError, 0x81: CardStatusError,
+    0x91: CardStatusError,
+}
+
+
+def sam_error(sw3: int, command: Command | None = None) -> SamStatusError:
+    """The typed error for a failing SW3; codes outside the table are plain SamStatusError."""
+    return _SW3_CLASSES.get(sw3, SamStatusError)(sw3, command)
 
 
 def checksum(body: bytes) -> int:
