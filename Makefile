@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # Debian/Ubuntu packages: CJK font, QR decoder library, virtual display, touch input library,
 # PC/SC daemon and virtual reader, speech, software GL, and what pyscard needs to build.
 SYSTEM_PACKAGES := fonts-noto-cjk libzbar0 xvfb xauth libmtdev1 pcscd vsmartcard-vpcd espeak-ng \
-	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc
+	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc chromium
 
 .PHONY: run test lint setup system-deps tour clean
 

@@ -1,61 +1,114 @@
-"""The central platform's HTTP API (FastAPI), version 1 under /api/v1.
+"""The central platform's HTTP API (FastAPI), version 1 under /api/v1, plus the /fleet page.
 
 Every answer has a pydantic response model from central.models (the contract the kiosk client
-validates against), and every error - unknown item, bad parameter, unknown route, crash - has
-the same JSON body ``{"error": {"code": ..., "message": ...}}`` so clients need one error path.
+validates against), and every error - unknown item, bad parameter, bad signature, unknown route,
+crash - has the same JSON body ``{"error": {"code": ..., "message": ..., "zh": ...}}`` so clients
+need one error path.
+
+Authentication (docs/central-api.md): terminal calls are HMAC-signed (central.auth); calls about
+a person also carry X-Person-Token. Guide reads, evaluation questions and proof checks are open
+to integrators and the public; a signature on them is still checked when present.
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations": FastAPI must resolve the local Depends aliases below.
 
+import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from central.db import GuideStore
+from central import auth
+from central.db import GuideStore, iso
+from central.errors import ApiError
+from central.fleet import render_fleet
 from central.models import (
     API_PREFIX,
+    EVALUATION_LEVEL_LABELS,
+    EVALUATION_QUESTIONS,
+    EVALUATION_QUESTIONS_VERSION,
+    Case,
+    CaseList,
+    CaseSubmission,
+    CertificateList,
+    CertificateProof,
+    CitizenCodeRequest,
+    CitizenIdentity,
+    CommandRequest,
     DepartmentList,
     ErrorInfo,
     ErrorResponse,
+    Evaluation,
+    EvaluationQuestions,
+    EvaluationSubmission,
     Guide,
+    GuideChanges,
     GuidePage,
     Health,
+    Heartbeat,
+    HeartbeatAnswer,
+    PersonToken,
+    PersonTokenRequest,
+    ProofCheck,
+    QueueServiceList,
+    QueueTicket,
+    QueueTicketRequest,
+    SupplementSubmission,
+    Terminal,
+    TerminalCommand,
+    TerminalList,
+    TerminalRegistration,
 )
+from central.platform import PlatformStore
+
+__all__ = ["ApiError", "create_app"]
 
 log = logging.getLogger("central.app")
 
 MAX_PAGE = 100
 _ERRORS = {404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
+_SIGNED = {401: {"model": ErrorResponse}, **_ERRORS}
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-class ApiError(Exception):
-    """Raised by an endpoint to answer with the error envelope."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    body = ErrorResponse(error=ErrorInfo(code=code, message=message))
+def _error(status: int, code: str, message: str, zh: str = "") -> JSONResponse:
+    body = ErrorResponse(error=ErrorInfo(code=code, message=message, zh=zh))
     return JSONResponse(body.model_dump(), status_code=status)
 
 
-def create_app(db_path: str | Path) -> FastAPI:
-    """The API over the guide database at ``db_path`` (created if missing; not seeded here)."""
-    store = GuideStore(db_path)
-    app = FastAPI(title="Hall kiosk central platform (reference)", version="1.0.0",
-                  description="Service guides (办事指南) for government-service hall kiosks.")
+def _target(request: Request) -> str:
+    """The request target exactly as the client sent it (what it signed)."""
+    path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string") or b""
+    return path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+
+
+def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.time, step_seconds: float = 20.0,
+               admin_key: str = auth.DEMO_ADMIN_KEY, citizen_code_key: str = auth.DEMO_CITIZEN_CODE_KEY) -> FastAPI:
+    """The API over the database ``db`` (path or URL; tables created if missing; not seeded here).
+
+    ``clock`` drives signatures' time window, token expiry and the simulated back office, whose
+    cases take one step every ``step_seconds``.
+    """
+    platform = PlatformStore(db, clock=clock, step_seconds=step_seconds)
+    store: GuideStore = platform.guides
+    app = FastAPI(title="Hall kiosk central platform (reference)", version="1.1.0",
+                  description="Service guides (办事指南), cases (办件), e-certificates, evaluations (好差评), "
+                              "queue tickets and terminal management for government-service hall kiosks. "
+                              "See docs/central-api.md for authentication.")
     app.state.store = store
+    app.state.platform = platform
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message)
+        return _error(exc.status, exc.code, exc.message, exc.zh)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -72,12 +125,47 @@ def create_app(db_path: str | Path) -> FastAPI:
         log.exception("unhandled error")
         return _error(500, "internal", f"internal error ({type(exc).__name__})")
 
+    # -- authentication dependencies (their Header parameters document the headers in OpenAPI) --
+    async def terminal(request: Request,
+                       x_terminal_id: Annotated[str, Header(description="terminal id")] = "",
+                       x_timestamp: Annotated[str, Header(description="Unix seconds")] = "",
+                       x_nonce: Annotated[str, Header(description="random, unique per request")] = "",
+                       x_signature: Annotated[str, Header(description="hex HMAC-SHA256, see docs")] = "") -> str:
+        body = await request.body()
+        request.state.body = body  # for idempotency: the same bytes that were signed
+        return platform.authenticate(request.method, _target(request), request.headers, body)
+
+    async def maybe_terminal(request: Request) -> str | None:
+        if auth.HEADER_SIGNATURE not in request.headers:
+            return None
+        return await terminal(request)
+
+    def person(tid: Annotated[str, Depends(terminal)],
+               x_person_token: Annotated[str, Header(description="from POST /persons/token")] = "",
+               ) -> tuple[str, str]:
+        return platform.person(tid, x_person_token)
+
+    def admin(x_admin_key: Annotated[str, Header(description="staff key of the reference server")] = "") -> None:
+        if x_admin_key != admin_key:
+            raise ApiError(401, "admin_key_required", f"this call needs a valid {auth.HEADER_ADMIN}")
+
+    Signed = Annotated[str, Depends(terminal)]
+    Person = Annotated[tuple[str, str], Depends(person)]
+    Open = Depends(maybe_terminal)
+
+    # -- ops ---------------------------------------------------------------------------------
     @app.get("/health", response_model=Health, tags=["ops"])
     def health() -> Health:
         """Liveness plus the catalogue size, so a monitor sees an empty database too."""
         return Health(status="ok", guides=store.count())
 
-    @app.get(f"{API_PREFIX}/guides", response_model=GuidePage, responses=_ERRORS, tags=["guides"])
+    @app.get("/fleet", response_class=HTMLResponse, tags=["ops"], include_in_schema=False)
+    def fleet() -> HTMLResponse:
+        return HTMLResponse(render_fleet(platform.terminals(), platform.daily_stats(), clock()))
+
+    # -- guides (open) -----------------------------------------------------------------------
+    @app.get(f"{API_PREFIX}/guides", response_model=GuidePage, responses=_ERRORS, tags=["guides"],
+             dependencies=[Open])
     def search_guides(
         q: Annotated[str, Query(max_length=100, description="name, pinyin, initials or item code")] = "",
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
@@ -87,16 +175,139 @@ def create_app(db_path: str | Path) -> FastAPI:
         total, items = store.search(q, limit=limit, offset=offset, department=department or None)
         return GuidePage.model_validate({"total": total, "offset": offset, "limit": limit, "items": items})
 
+    @app.get(f"{API_PREFIX}/guides/changes", response_model=GuideChanges, responses=_ERRORS, tags=["guides"],
+             dependencies=[Open])
+    def guide_changes(
+        since: Annotated[dt.datetime, Query(description="ISO 8601; changes at or after it")] = EPOCH,
+        after: Annotated[str, Query(max_length=100, description="next_after of the previous page")] = "",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> GuideChanges:
+        """Incremental sync: guides changed and item codes deleted since a point in time."""
+        return GuideChanges.model_validate(store.changes(iso(since), after, limit))
+
     @app.get(f"{API_PREFIX}/guides/{{item_code}}", response_model=Guide, responses=_ERRORS,
-             tags=["guides"])
+             tags=["guides"], dependencies=[Open])
     def get_guide(item_code: str) -> Guide:
         row = store.get(item_code)
         if row is None:
             raise ApiError(404, "not_found", f"no guide with item code {item_code!r}")
         return Guide.model_validate(row)
 
-    @app.get(f"{API_PREFIX}/departments", response_model=DepartmentList, tags=["guides"])
+    @app.get(f"{API_PREFIX}/departments", response_model=DepartmentList, tags=["guides"], dependencies=[Open])
     def departments() -> DepartmentList:
         return DepartmentList.model_validate({"items": store.departments()})
+
+    # -- terminals ---------------------------------------------------------------------------
+    @app.post(f"{API_PREFIX}/terminals/register", response_model=Terminal, responses=_SIGNED, tags=["terminals"])
+    def register(reg: TerminalRegistration, tid: Signed) -> Terminal:
+        """A provisioned terminal announces itself (name, hall, software version)."""
+        return Terminal.model_validate(platform.register(tid, reg))
+
+    @app.post(f"{API_PREFIX}/terminals/heartbeat", response_model=HeartbeatAnswer, responses=_SIGNED,
+              tags=["terminals"])
+    def heartbeat(hb: Heartbeat, tid: Signed) -> HeartbeatAnswer:
+        """Device statuses and outbox depth in; pending commands out (until acknowledged)."""
+        return HeartbeatAnswer.model_validate(platform.heartbeat(tid, hb))
+
+    @app.get(f"{API_PREFIX}/terminals", response_model=TerminalList, responses=_SIGNED, tags=["terminals"],
+             dependencies=[Depends(admin)])
+    def list_terminals() -> TerminalList:
+        return TerminalList.model_validate({"items": platform.terminals()})
+
+    @app.post(f"{API_PREFIX}/terminals/{{terminal_id}}/commands", response_model=TerminalCommand,
+              responses=_SIGNED, tags=["terminals"], dependencies=[Depends(admin)], status_code=201)
+    def queue_command(terminal_id: str, cmd: CommandRequest) -> TerminalCommand:
+        """Staff queue a command; the terminal gets it with its next heartbeat."""
+        return TerminalCommand.model_validate(platform.queue_command(terminal_id, cmd.command, cmd.args))
+
+    # -- persons -------------------------------------------------------------------------------
+    @app.post(f"{API_PREFIX}/persons/token", response_model=PersonToken, responses=_SIGNED, tags=["persons"])
+    def person_token(req: PersonTokenRequest, tid: Signed) -> PersonToken:
+        """A short-lived token (15 min) for the identity the terminal read; bound to this terminal."""
+        return PersonToken.model_validate(platform.issue_token(tid, req.id_number, req.name))
+
+    @app.post(f"{API_PREFIX}/citizen-codes/verify", response_model=CitizenIdentity, responses=_SIGNED,
+              tags=["persons"])
+    def verify_citizen_code(req: CitizenCodeRequest, tid: Signed) -> CitizenIdentity:
+        """The identity in a code scanned from the province's app (400 code_invalid / code_expired)."""
+        try:
+            payload = auth.verify_citizen_code(req.code, citizen_code_key, now=clock())
+        except auth.CitizenCodeError as exc:
+            raise ApiError(400, exc.code, str(exc), exc.zh) from None
+        return CitizenIdentity.model_validate({"id_number": payload["id"], "name": payload["name"],
+                                               "expires_at": iso(payload["exp"])})
+
+    # -- cases ---------------------------------------------------------------------------------
+    @app.post(f"{API_PREFIX}/cases", response_model=Case, responses={409: {"model": ErrorResponse}, **_SIGNED},
+              tags=["cases"], status_code=201)
+    def submit_case(sub: CaseSubmission, request: Request, response: Response, tid: Signed, who: Person,
+                    idempotency_key: Annotated[str, Header(min_length=8, max_length=100)]) -> Case:
+        """Submit (申报). The same Idempotency-Key with the same body returns the first case (200);
+        with a different body, 409."""
+        case, created = platform.submit_case(tid, who, sub, idempotency_key, request.state.body)
+        if not created:
+            response.status_code = 200
+        return Case.model_validate(case)
+
+    @app.get(f"{API_PREFIX}/cases", response_model=CaseList, responses=_SIGNED, tags=["cases"])
+    def my_cases(who: Person) -> CaseList:
+        return CaseList.model_validate({"items": platform.cases_of(who[0])})
+
+    @app.get(f"{API_PREFIX}/cases/{{case_no}}", response_model=Case, responses=_SIGNED, tags=["cases"])
+    def get_case(case_no: str, tid: Signed,
+                 x_person_token: Annotated[str, Header()] = "") -> Case:
+        """By case number (printed on the receipt). With a person token, only that person's case."""
+        owner = platform.person(tid, x_person_token)[0] if x_person_token else None
+        return Case.model_validate(platform.case(case_no, owner))
+
+    @app.post(f"{API_PREFIX}/cases/{{case_no}}/supplements", response_model=Case,
+              responses={409: {"model": ErrorResponse}, **_SIGNED}, tags=["cases"])
+    def supplement(case_no: str, sup: SupplementSubmission, who: Person) -> Case:
+        """Hand in what 补齐补正 asked for; the case goes back to 预审."""
+        return Case.model_validate(platform.supplement(case_no, who[0], sup.materials, sup.note))
+
+    # -- certificates ----------------------------------------------------------------------------
+    @app.get(f"{API_PREFIX}/certificates", response_model=CertificateList, responses=_SIGNED,
+             tags=["certificates"])
+    def certificates(who: Person) -> CertificateList:
+        return CertificateList.model_validate({"items": platform.certificates(who[0])})
+
+    @app.post(f"{API_PREFIX}/certificates/{{cert_id}}/proof", response_model=CertificateProof,
+              responses=_SIGNED, tags=["certificates"], status_code=201)
+    def certificate_proof(cert_id: str, request: Request, who: Person) -> CertificateProof:
+        """A printable proof with a verification code anyone can check at /proofs/{code}."""
+        return CertificateProof.model_validate(platform.proof(cert_id, who[0], str(request.base_url)))
+
+    @app.get(f"{API_PREFIX}/proofs/{{code}}", response_model=ProofCheck, responses=_ERRORS,
+             tags=["certificates"])
+    def check_proof(code: str) -> ProofCheck:
+        return ProofCheck.model_validate(platform.check_proof(code))
+
+    # -- evaluations -----------------------------------------------------------------------------
+    @app.get(f"{API_PREFIX}/evaluations/questions", response_model=EvaluationQuestions, tags=["evaluations"])
+    def evaluation_questions() -> EvaluationQuestions:
+        return EvaluationQuestions.model_validate({
+            "version": EVALUATION_QUESTIONS_VERSION, "levels": EVALUATION_LEVEL_LABELS,
+            "questions": [{"code": c, "text": t} for c, t in EVALUATION_QUESTIONS.items()]})
+
+    @app.post(f"{API_PREFIX}/evaluations", response_model=Evaluation,
+              responses={409: {"model": ErrorResponse}, **_SIGNED}, tags=["evaluations"], status_code=201)
+    def evaluate(ev: EvaluationSubmission, request: Request, response: Response, tid: Signed,
+                 idempotency_key: Annotated[str | None, Header(min_length=8, max_length=100)] = None) -> Evaluation:
+        """好差评: five levels on the fixed questions; levels 1-2 are flagged for follow-up."""
+        result, created = platform.evaluate(tid, ev, idempotency_key, request.state.body)
+        if not created:
+            response.status_code = 200
+        return Evaluation.model_validate(result)
+
+    # -- queue -------------------------------------------------------------------------------------
+    @app.get(f"{API_PREFIX}/queue/services", response_model=QueueServiceList, responses=_SIGNED, tags=["queue"])
+    def queue_services(_tid: Signed) -> QueueServiceList:
+        return QueueServiceList.model_validate({"items": platform.queue_services()})
+
+    @app.post(f"{API_PREFIX}/queue/tickets", response_model=QueueTicket, responses=_SIGNED, tags=["queue"],
+              status_code=201)
+    def take_ticket(req: QueueTicketRequest, tid: Signed) -> QueueTicket:
+        return QueueTicket.model_validate(platform.take_ticket(tid, req.service))
 
     return app

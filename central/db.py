@@ -1,58 +1,270 @@
-"""SQLite storage of the guide catalogue (stdlib sqlite3, WAL).
+"""Storage of the central platform: SQLite or PostgreSQL through one code path (SQLAlchemy Core).
 
-One row per 事项. Catalogue fields are columns; the rest of the 办事指南 is one JSON column
-(``detail``, shaped like central.models.GuideDetail) so new guide fields need no migration.
-Search columns are filled at write time: a normalised name, the name's toneless pinyin and its
-initials (pypinyin), and optional hand-written keywords with their pinyin, so a citizen can type
-"社保", "shebao", "sb" or part of an item code on a touch keyboard. Full pinyin must match from
-a syllable start (SQL function ``pinyin_hit``), so "hunyin" finds 婚姻 but not 准印 (zhun yin).
+``database_url`` turns a file path, ``sqlite:///...`` or ``postgresql://...`` into an engine URL;
+``make_engine`` adds what each backend needs (SQLite: WAL, busy timeout, BEGIN IMMEDIATE for
+writers so two writers queue instead of failing; PostgreSQL: psycopg 3). All tables are declared
+once in ``METADATA``; SQL is the portable subset (ON CONFLICT upserts, LIKE with ESCAPE), and
+timestamps are ISO 8601 UTC strings with microseconds, which sort correctly as text on both.
 
-Searching is plain LIKE for now (1,135 rows answer in a few ms); a later task adds FTS5 - the
-integer ``id`` rowid is there for an external-content FTS table.
+The guide table: one row per 事项. Catalogue fields are columns; the rest of the 办事指南 is one
+JSON column (``detail``, shaped like central.models.GuideDetail) so new guide fields need no
+migration. Search columns are filled at write time: a normalised name, the name's toneless pinyin
+and its initials (pypinyin), and optional hand-written keywords with their pinyin, so a citizen
+can type "社保", "shebao", "sb" or part of an item code on a touch keyboard. Full pinyin must match
+from a syllable start, so "hunyin" finds 婚姻 but not 准印 (zhun yin): ``pinyin_starts`` holds the
+pinyin from every syllable start (" hunyindengji yindengji dengji ji "), searched with plain
+LIKE " q%" - the same on both databases. Deleted items leave a tombstone for incremental sync.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import sqlite3
+import logging
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from sqlalchemy import (
+    Column,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    inspect,
+)
+from sqlalchemy import text as sql
+
+log = logging.getLogger("central.db")
+
+SCHEMA_VERSION = 2
 # Part of every row's content hash: bump it when the search-key algorithm changes so the next
 # seed recomputes the keys of every row.
-SEARCH_KEYS_VERSION = 1
+SEARCH_KEYS_VERSION = 2
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS guides (
-    id                INTEGER PRIMARY KEY,
-    item_code         TEXT NOT NULL UNIQUE,          -- opaque, never parsed
-    name              TEXT NOT NULL,
-    department        TEXT NOT NULL,
-    main_item         TEXT NOT NULL DEFAULT '',
-    task_type         TEXT NOT NULL DEFAULT '',
-    area_code         TEXT NOT NULL DEFAULT '',
-    link              TEXT NOT NULL DEFAULT '',
-    detail            TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),
-    detail_complete   INTEGER NOT NULL DEFAULT 0,    -- copy of detail.detail_complete for lists
-    keywords          TEXT NOT NULL DEFAULT '',      -- ' 社保 参保证明 ' (normalised, space-delimited)
-    search_name       TEXT NOT NULL,                 -- normalise(name)
-    search_code       TEXT NOT NULL,                 -- normalise(item_code)
-    name_pinyin       TEXT NOT NULL,                 -- 'shebao...' no tones, no spaces
-    name_initials     TEXT NOT NULL,                 -- 'sb...'
-    keywords_pinyin   TEXT NOT NULL DEFAULT '',      -- ' shebao canbaozhengming '
-    keywords_initials TEXT NOT NULL DEFAULT '',      -- ' sb cbzm '
-    pinyin_syllables  TEXT NOT NULL DEFAULT '',      -- 'she bao|can bao zheng ming' name|keywords
-    content_hash      TEXT NOT NULL,                 -- unchanged content keeps its updated_at
-    updated_at        TEXT NOT NULL                  -- ISO 8601 UTC of the last content change
-);
-CREATE INDEX IF NOT EXISTS guides_department ON guides (department);
-"""
+METADATA = MetaData()
+
+GUIDES = Table(
+    "guides", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_code", Text, nullable=False, unique=True),  # opaque, never parsed
+    Column("name", Text, nullable=False),
+    Column("department", Text, nullable=False),
+    Column("main_item", Text, nullable=False, server_default=""),
+    Column("task_type", Text, nullable=False, server_default=""),
+    Column("area_code", Text, nullable=False, server_default=""),
+    Column("link", Text, nullable=False, server_default=""),
+    Column("detail", Text, nullable=False, server_default="{}"),  # JSON, models.GuideDetail
+    Column("detail_complete", Integer, nullable=False, server_default="0"),
+    Column("keywords", Text, nullable=False, server_default=""),  # ' 社保 参保证明 ' (normalised)
+    Column("search_name", Text, nullable=False),  # normalise(name)
+    Column("search_code", Text, nullable=False),  # normalise(item_code)
+    Column("name_pinyin", Text, nullable=False),  # 'shebao...' no tones, no spaces
+    Column("name_initials", Text, nullable=False),  # 'sb...'
+    Column("keywords_pinyin", Text, nullable=False, server_default=""),  # ' shebao canbaozhengming '
+    Column("keywords_initials", Text, nullable=False, server_default=""),  # ' sb cbzm '
+    Column("pinyin_starts", Text, nullable=False, server_default=""),  # ' shebao bao canbao ... '
+    Column("content_hash", Text, nullable=False),  # unchanged content keeps its updated_at
+    Column("updated_at", Text, nullable=False),  # ISO 8601 UTC of the last content change
+    Index("guides_department", "department"),
+    Index("guides_updated", "updated_at", "item_code"),
+)
+GUIDE_TOMBSTONES = Table(
+    "guide_tombstones", METADATA,
+    Column("item_code", Text, primary_key=True),
+    Column("deleted_at", Text, nullable=False),
+)
+META = Table("meta", METADATA, Column("key", Text, primary_key=True), Column("value", Text, nullable=False))
+
+# -- the rest of the platform (central/platform.py) -----------------------------------------------
+TERMINALS = Table(
+    "terminals", METADATA,
+    Column("terminal_id", Text, primary_key=True),
+    Column("secret", Text, nullable=False),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("hall", Text, nullable=False, server_default=""),
+    Column("version", Text, nullable=False, server_default=""),
+    Column("registered_at", Text),
+    Column("last_heartbeat", Text),
+    Column("outbox_depth", Integer, nullable=False, server_default="0"),
+    Column("devices", Text, nullable=False, server_default="[]"),  # JSON list of DeviceStatus
+)
+SEEN_SIGNATURES = Table(
+    "seen_signatures", METADATA,
+    Column("signature", Text, primary_key=True),
+    Column("terminal_id", Text, nullable=False),
+    Column("seen_at", Integer, nullable=False),  # unix seconds, for purging
+)
+TERMINAL_COMMANDS = Table(
+    "terminal_commands", METADATA,
+    Column("command_id", Integer, primary_key=True, autoincrement=True),
+    Column("terminal_id", Text, nullable=False, index=True),
+    Column("command", Text, nullable=False),
+    Column("args", Text, nullable=False, server_default="{}"),
+    Column("created_at", Text, nullable=False),
+    Column("acked_at", Text),
+)
+PERSON_TOKENS = Table(
+    "person_tokens", METADATA,
+    Column("token_hash", Text, primary_key=True),  # sha256 of the token: a leaked DB leaks no token
+    Column("terminal_id", Text, nullable=False),
+    Column("id_number", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("expires_at", Integer, nullable=False),
+)
+CASES = Table(
+    "cases", METADATA,
+    Column("case_no", Text, primary_key=True),
+    Column("item_code", Text, nullable=False),
+    Column("item_name", Text, nullable=False),
+    Column("id_number", Text, nullable=False, index=True),
+    Column("applicant_name", Text, nullable=False),
+    Column("terminal_id", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the CaseSubmission as JSON
+    Column("path", Text, nullable=False),  # the back office's plan for this case (backoffice.PATHS)
+    Column("step", Integer, nullable=False, server_default="0"),  # position in the plan
+    Column("state", Text, nullable=False),
+    Column("state_since", Text, nullable=False),
+    Column("result", Text),
+    Column("supplement", Text),  # JSON SupplementRequest while 补正 is pending
+    Column("promised_by", Text),
+    Column("evaluated", Integer, nullable=False, server_default="0"),
+    Column("submitted_at", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+CASE_EVENTS = Table(
+    "case_events", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_no", Text, nullable=False, index=True),
+    Column("state", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+)
+IDEMPOTENCY = Table(
+    "idempotency", METADATA,
+    Column("terminal_id", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("kind", Text, nullable=False),  # case | evaluation
+    Column("request_hash", Text, nullable=False),
+    Column("resource_id", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
+CERTIFICATES = Table(
+    "certificates", METADATA,
+    Column("cert_id", Text, primary_key=True),
+    Column("id_number", Text, nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("number", Text, nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("issued_at", Text, nullable=False),
+    Column("valid_until", Text),
+)
+PROOFS = Table(
+    "proofs", METADATA,
+    Column("verification_code", Text, primary_key=True),
+    Column("cert_id", Text, nullable=False),
+    Column("issued_at", Text, nullable=False),
+    Column("valid_until", Text, nullable=False),
+)
+EVALUATIONS = Table(
+    "evaluations", METADATA,
+    Column("evaluation_id", Text, primary_key=True),
+    Column("terminal_id", Text, nullable=False),
+    Column("case_no", Text),
+    Column("item_code", Text, nullable=False, server_default=""),
+    Column("level", Integer, nullable=False),
+    Column("scores", Text, nullable=False),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("flagged", Integer, nullable=False),
+    Column("follow_up_due", Text),
+    Column("created_at", Text, nullable=False),
+)
+QUEUE_TICKETS = Table(
+    "queue_tickets", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Text, nullable=False),
+    Column("service", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("terminal_id", Text, nullable=False),
+    Column("issued_at", Text, nullable=False),
+    Column("called", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("day", "service", "seq"),
+)
+
+
+def database_url(db: str | Path) -> str:
+    """A file path or a sqlite/postgresql URL as an SQLAlchemy URL (postgresql uses psycopg 3)."""
+    db = str(db)
+    if db.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + db.split("://", 1)[1]
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).resolve()}"
+
+
+def make_engine(db: str | Path) -> Engine:
+    url = database_url(db)
+    if url.startswith("sqlite:"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below)
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            # Writers take the write lock up front: a deferred transaction that upgrades later
+            # fails at once with "database is locked" instead of waiting.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def shared_engine(db: str | Path | Engine) -> Engine:
+    """One engine (pool) per database for the process: GuideStore and PlatformStore share it."""
+    if isinstance(db, Engine):
+        return db
+    url = database_url(db)
+    if url not in _ENGINES:
+        _ENGINES[url] = make_engine(db)
+    return _ENGINES[url]
+
+
+def init_schema(engine: Engine) -> None:
+    """Create missing tables; refuse a newer schema; rebuild a v1 guide table (it is seed data)."""
+    insp = inspect(engine)
+    tables = set(insp.get_table_names())
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        if "meta" in tables:
+            row = conn.execute(sql("SELECT value FROM meta WHERE key = 'schema_version'")).fetchone()
+            if row is not None and int(row[0]) > SCHEMA_VERSION:
+                raise RuntimeError(f"{engine.url}: database schema {row[0]} is newer than this code "
+                                   f"({SCHEMA_VERSION})")
+        elif "guides" in tables and "pinyin_starts" not in {c["name"] for c in insp.get_columns("guides")}:
+            log.warning("%s: guide table of schema 1 dropped; it is reseeded from the catalogue", engine.url)
+            conn.execute(sql("DROP TABLE guides"))
+        METADATA.create_all(conn)
+        conn.execute(sql("INSERT INTO meta (key, value) VALUES ('schema_version', :v) "
+                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value"), {"v": str(SCHEMA_VERSION)})
+
 
 _SUMMARY_COLUMNS = "item_code, name, department, main_item, task_type, detail_complete"
 
@@ -108,6 +320,12 @@ def pinyin_hit(syllables: str | None, query: str | None) -> int:
     return 0
 
 
+def pinyin_starts(words: Iterable[list[str]]) -> str:
+    """' q1 q2 ... ': each word's pinyin from every syllable start, so LIKE '% q%' is pinyin_hit."""
+    starts = ["".join(syl[i:]) for syl in words for i in range(len(syl))]
+    return _delimited(starts)
+
+
 def _keyword_tokens(keywords: Iterable[str]) -> list[str]:
     return [t for t in (normalise(k) for k in keywords) if t]
 
@@ -130,52 +348,48 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def iso(t: dt.datetime | float) -> str:
+    """The one timestamp format stored: UTC, microseconds, so text order is time order."""
+    if not isinstance(t, dt.datetime):
+        t = dt.datetime.fromtimestamp(t, dt.UTC)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
 def _utc_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return iso(dt.datetime.now(dt.UTC))
+
 
 
 class GuideStore:
-    """The guide table in one SQLite file. Safe to use from many threads: each call opens its own
-    short-lived connection (cheap for SQLite; avoids sharing a connection across FastAPI's
-    worker threads)."""
+    """The guide catalogue in a SQLite file or a PostgreSQL database (``db``: path, URL or Engine).
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as conn:
-            # WAL: readers (API requests) never block the writer (seed / later replication).
-            conn.execute("PRAGMA journal_mode=WAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: database schema {version} is newer than this code "
-                                   f"({SCHEMA_VERSION})")
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    Safe from many threads: every call takes a pooled connection for one transaction.
+    """
 
-    @contextlib.contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in a transaction: committed on success, rolled back on error, then closed."""
-        conn = sqlite3.connect(self.path, timeout=10)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.create_function("pinyin_hit", 2, pinyin_hit, deterministic=True)
-            conn.execute("PRAGMA synchronous=NORMAL")
-            with conn:
-                yield conn
-        finally:
-            conn.close()
+    def __init__(self, db: str | Path | Engine):
+        self.engine = shared_engine(db)
+        self.path = Path(db) if isinstance(db, (str, Path)) and "://" not in str(db) else None
+        init_schema(self.engine)
+
+    def _read(self):
+        return _Tx(self.engine, write=False)
+
+    def _write(self):
+        return _Tx(self.engine, write=True)
 
     # -- writing ---------------------------------------------------------------------------
     def hashes(self) -> dict[str, str]:
-        with self.connect() as conn:
-            return {r[0]: r[1] for r in conn.execute("SELECT item_code, content_hash FROM guides")}
+        with self._read() as conn:
+            return {r[0]: r[1] for r in conn.execute(sql("SELECT item_code, content_hash FROM guides"))}
 
-    def upsert(self, rows: Iterable[dict[str, Any]]) -> int:
+    def upsert(self, rows: Iterable[dict[str, Any]], now: str | None = None) -> int:
         """Insert or update items (dicts with the catalogue fields, ``detail`` as a dict and
         ``keywords`` as a list). Rows whose content is unchanged are left alone, so updated_at
         only moves when something a kiosk would show has changed. Returns the rows written."""
         known = self.hashes()
-        now = _utc_now()
+        now = now or _utc_now()
         records = []
         for row in rows:
             h = content_hash(row)
@@ -202,7 +416,7 @@ class GuideStore:
                 "name_initials": "".join(x[0] for x in name_syllables),
                 "keywords_pinyin": _delimited("".join(k) for k in kw_syllables),
                 "keywords_initials": _delimited("".join(x[0] for x in k) for k in kw_syllables),
-                "pinyin_syllables": "|".join(" ".join(k) for k in [name_syllables, *kw_syllables]),
+                "pinyin_starts": pinyin_starts([name_syllables, *kw_syllables]),
                 "content_hash": h,
                 "updated_at": now,
             })
@@ -210,17 +424,32 @@ class GuideStore:
             return 0
         cols = list(records[0])
         updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "item_code")
-        sql = (f"INSERT INTO guides ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
-               f"ON CONFLICT (item_code) DO UPDATE SET {updates} "
-               f"WHERE guides.content_hash <> excluded.content_hash")
-        with self.connect() as conn:
-            conn.executemany(sql, records)
+        stmt = (f"INSERT INTO guides ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
+                f"ON CONFLICT (item_code) DO UPDATE SET {updates} "
+                f"WHERE guides.content_hash <> excluded.content_hash")
+        with self._write() as conn:
+            conn.execute(sql(stmt), records)
+            conn.execute(sql("DELETE FROM guide_tombstones WHERE item_code = :c"),
+                         [{"c": r["item_code"]} for r in records])
         return len(records)
+
+    def delete(self, item_codes: Iterable[str], now: str | None = None) -> int:
+        """Remove items, leaving tombstones so incremental sync tells kiosks to drop them."""
+        now = now or _utc_now()
+        n = 0
+        with self._write() as conn:
+            for code in item_codes:
+                if conn.execute(sql("DELETE FROM guides WHERE item_code = :c"), {"c": code}).rowcount:
+                    n += 1
+                    conn.execute(sql("INSERT INTO guide_tombstones (item_code, deleted_at) VALUES (:c, :t) "
+                                     "ON CONFLICT (item_code) DO UPDATE SET deleted_at = excluded.deleted_at"),
+                                 {"c": code, "t": now})
+        return n
 
     # -- reading ---------------------------------------------------------------------------
     def count(self) -> int:
-        with self.connect() as conn:
-            return conn.execute("SELECT COUNT(*) FROM guides").fetchone()[0]
+        with self._read() as conn:
+            return conn.execute(sql("SELECT COUNT(*) FROM guides")).scalar_one()
 
     def search(self, q: str = "", limit: int = 20, offset: int = 0,
                department: str | None = None) -> tuple[int, list[dict[str, Any]]]:
@@ -248,10 +477,10 @@ class GuideStore:
             # ASCII letters and digits, and only when the query is not Chinese.
             qp = _ascii_alnum(qn)
             if qp and qn.isascii():
-                params.update(p=qp, psub=f"%{qp}%", ppre=f"{qp}%", ptok=f"% {qp} %")
+                params.update(p=qp, psub=f"%{qp}%", ppre=f"{qp}%", ptok=f"% {qp} %", pstart=f"% {qp}%")
                 # Full pinyin must start at a syllable; initials are one letter per syllable.
                 where_p = ("name_initials LIKE :psub OR keywords_initials LIKE :psub "
-                           "OR pinyin_hit(pinyin_syllables, :p)")
+                           "OR pinyin_starts LIKE :pstart")
                 exact += (" OR name_pinyin = :p OR name_initials = :p"
                           " OR keywords_pinyin LIKE :ptok OR keywords_initials LIKE :ptok")
                 prefix += " OR name_pinyin LIKE :ppre OR name_initials LIKE :ppre"
@@ -268,34 +497,87 @@ class GuideStore:
             # which groups items by department.
             order = "detail_complete DESC, id"
         where_sql = f"WHERE {' AND '.join(where)}" if where else ""
-        with self.connect() as conn:
-            total = conn.execute(f"SELECT COUNT(*) FROM guides {where_sql}", params).fetchone()[0]
-            rows = conn.execute(
+        with self._read() as conn:
+            total = conn.execute(sql(f"SELECT COUNT(*) FROM guides {where_sql}"), params).scalar_one()
+            rows = conn.execute(sql(
                 f"SELECT {_SUMMARY_COLUMNS} FROM guides {where_sql} ORDER BY {order} "
-                "LIMIT :limit OFFSET :offset", params).fetchall()
+                "LIMIT :limit OFFSET :offset"), params).mappings().all()
         return total, [_summary(r) for r in rows]
 
     def get(self, item_code: str) -> dict[str, Any] | None:
         """The full guide as a flat dict (catalogue fields + detail fields), or None."""
-        with self.connect() as conn:
-            row = conn.execute(
-                f"SELECT {_SUMMARY_COLUMNS}, area_code, link, detail, updated_at FROM guides "
-                "WHERE item_code = ?", (item_code,)).fetchone()
-        if row is None:
-            return None
-        detail = json.loads(row["detail"])
-        guide = {**detail, **_summary(row), "area_code": row["area_code"], "link": row["link"],
-                 "updated_at": row["updated_at"]}
-        return guide
+        with self._read() as conn:
+            rows = self._full(conn, [item_code])
+        return rows[0] if rows else None
+
+    @staticmethod
+    def _full(conn, item_codes: list[str]) -> list[dict[str, Any]]:
+        if not item_codes:
+            return []
+        marks = ", ".join(f":c{i}" for i in range(len(item_codes)))
+        rows = conn.execute(sql(
+            f"SELECT {_SUMMARY_COLUMNS}, area_code, link, detail, updated_at FROM guides "
+            f"WHERE item_code IN ({marks}) ORDER BY updated_at, item_code"),
+            {f"c{i}": c for i, c in enumerate(item_codes)}).mappings().all()
+        return [{**json.loads(r["detail"]), **_summary(r), "area_code": r["area_code"], "link": r["link"],
+                 "updated_at": r["updated_at"]} for r in rows]
+
+    def changes(self, since: str, after: str = "", limit: int = 200) -> dict[str, Any]:
+        """Guides changed and items deleted after the cursor (``since``, ``after``) in
+        (updated_at, item_code) order - keyset paging, so a seed that stamps 1,135 rows with the
+        same instant still pages correctly. The cursor is inclusive of ``since`` when ``after``
+        is empty."""
+        params = {"since": since, "after": after, "limit": limit + 1}
+        cond = "t > :since OR (t = :since AND code > :after)" if after else "t >= :since"
+        with self._read() as conn:
+            rows = conn.execute(sql(
+                "SELECT code, t, gone FROM ("
+                " SELECT item_code AS code, updated_at AS t, 0 AS gone FROM guides"
+                " UNION ALL SELECT item_code, deleted_at, 1 FROM guide_tombstones) AS c "
+                f"WHERE {cond} ORDER BY t, code LIMIT :limit"), params).all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            guides = self._full(conn, [r[0] for r in rows if not r[2]])
+        deleted = [r[0] for r in rows if r[2]]
+        if rows:
+            next_since, next_after = rows[-1][1], rows[-1][0]
+        else:
+            next_since, next_after = since, after
+        return {"guides": guides, "deleted": deleted, "next_since": next_since, "next_after": next_after,
+                "more": more}
 
     def departments(self) -> list[dict[str, Any]]:
-        with self.connect() as conn:
-            rows = conn.execute("SELECT department, COUNT(*) AS n FROM guides GROUP BY department "
-                                "ORDER BY n DESC, department").fetchall()
-        return [{"name": r["department"], "count": r["n"]} for r in rows]
+        with self._read() as conn:
+            rows = conn.execute(sql("SELECT department, COUNT(*) AS n FROM guides GROUP BY department "
+                                    "ORDER BY n DESC, department")).all()
+        return [{"name": r[0], "count": r[1]} for r in rows]
 
 
-def _summary(row: sqlite3.Row) -> dict[str, Any]:
+class _Tx:
+    """``with _Tx(engine, write) as conn``: one transaction, committed on success, rolled back on
+    error. ``write`` makes SQLite take its write lock at BEGIN (see make_engine)."""
+
+    def __init__(self, engine: Engine, write: bool):
+        self.engine, self.write = engine, write
+
+    def __enter__(self):
+        self.conn = self.engine.connect()
+        if self.write:
+            self.conn.execution_options(write=True)
+        self.tx = self.conn.begin()
+        return self.conn
+
+    def __exit__(self, exc_type, *_):
+        try:
+            if exc_type is None:
+                self.tx.commit()
+            else:
+                self.tx.rollback()
+        finally:
+            self.conn.close()
+
+
+def _summary(row) -> dict[str, Any]:
     return {"item_code": row["item_code"], "name": row["name"], "department": row["department"],
             "main_item": row["main_item"], "task_type": row["task_type"],
             "detail_complete": bool(row["detail_complete"])}

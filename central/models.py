@@ -12,9 +12,10 @@ This module imports nothing but pydantic, so the kiosk can use it without the se
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from enum import StrEnum
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 API_PREFIX = "/api/v1"
 
@@ -104,9 +105,309 @@ class Health(BaseModel):
 class ErrorInfo(BaseModel):
     code: str = Field(description="machine-readable: not_found, invalid_request, internal, ...")
     message: str = Field(description="for logs and staff, not for citizens")
+    zh: str = Field("", description="a plain sentence for the citizen's screen, when the server has one")
 
 
 class ErrorResponse(BaseModel):
     """The body of every non-2xx answer."""
 
     error: ErrorInfo
+
+
+# == Everything beyond guides =================================================================
+# Identifiers that a citizen may see (case numbers, ticket numbers) are opaque strings.
+CaseNo = Annotated[str, Field(min_length=1, max_length=50, description="办件编号, opaque, ≤50 chars")]
+IdNumber = Annotated[str, Field(pattern=r"^[0-9A-Z]{15,18}$",
+                                 description="证件号码 as read from the card (居民身份证: 18 chars)")]
+
+
+class CaseState(StrEnum):
+    """Canonical citizen-facing 办件 states (specs/gov-services.md §3). ASCII codes are the
+    contract; ``CASE_STATE_LABELS`` gives the Chinese a kiosk shows."""
+
+    SUBMITTED = "submitted"
+    PRE_REVIEW = "pre_review"
+    ACCEPTED = "accepted"
+    NOT_ACCEPTED = "not_accepted"
+    SUPPLEMENT = "supplement"
+    PROCESSING = "processing"
+    SPECIAL = "special"
+    CONCLUDED = "concluded"
+    DELIVERED = "delivered"
+    AWAITING_RATING = "awaiting_rating"
+
+
+CASE_STATE_LABELS: dict[CaseState, str] = {
+    CaseState.SUBMITTED: "已申报",
+    CaseState.PRE_REVIEW: "预审",
+    CaseState.ACCEPTED: "已受理",
+    CaseState.NOT_ACCEPTED: "不予受理",
+    CaseState.SUPPLEMENT: "补齐补正",
+    CaseState.PROCESSING: "办理中",
+    CaseState.SPECIAL: "特别程序（计时暂停）",
+    CaseState.CONCLUDED: "办结",
+    CaseState.DELIVERED: "送达/领取",
+    CaseState.AWAITING_RATING: "待评价",
+}
+# 办结 result: 准予 / 不予
+CaseResult = Literal["approved", "denied"]
+CASE_RESULT_LABELS = {"approved": "准予", "denied": "不予"}
+
+
+class CaseEvent(BaseModel):
+    """One step of the timeline (national 过程 data: 环节, 时间, 意见)."""
+
+    state: CaseState
+    label: str = Field(description="Chinese label of the state")
+    at: dt.datetime
+    note: str = Field("", description="意见 / what happens next, for the citizen")
+
+
+class SupplementRequest(BaseModel):
+    """一次性告知补正: everything to fix, told once."""
+
+    materials: list[str] = Field(min_length=1)
+    note: str = ""
+    due: dt.datetime | None = None
+
+
+class CaseSubmission(BaseModel):
+    """POST /cases. The applicant is the person of the X-Person-Token, never the body."""
+
+    item_code: str = Field(min_length=1, max_length=100)
+    form: dict[str, str] = Field(default_factory=dict, description="answers of the case form, by field")
+    materials: list[str] = Field(default_factory=list, description="names of the materials handed in")
+    phone: str = Field("", max_length=20)
+
+
+class Case(BaseModel):
+    case_no: CaseNo
+    item_code: str
+    item_name: str
+    applicant_masked: str = Field(description="ID number masked 6+4")
+    terminal_id: str
+    state: CaseState
+    state_label: str
+    result: CaseResult | None = None
+    submitted_at: dt.datetime
+    updated_at: dt.datetime
+    promised_by: dt.datetime | None = Field(None, description="承诺办结时间")
+    supplement: SupplementRequest | None = Field(None, description="set while 补齐补正 is pending")
+    timeline: list[CaseEvent]
+    evaluated: bool = False
+
+
+class CaseList(BaseModel):
+    items: list[Case]
+
+
+class SupplementSubmission(BaseModel):
+    """POST /cases/{case_no}/supplements: the materials handed in after 补正."""
+
+    materials: list[str] = Field(min_length=1)
+    note: str = ""
+
+
+# -- persons and citizen codes ------------------------------------------------------------------
+class PersonTokenRequest(BaseModel):
+    id_number: IdNumber
+    name: str = Field(min_length=1, max_length=50)
+    source: Literal["id_card", "citizen_code"] = "id_card"
+
+
+class PersonToken(BaseModel):
+    token: str
+    expires_at: dt.datetime
+    id_masked: str
+
+
+class CitizenCodeRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=2000, description="the QR payload as scanned")
+
+
+class CitizenIdentity(BaseModel):
+    id_number: IdNumber
+    name: str
+    expires_at: dt.datetime = Field(description="when the scanned code stops being valid")
+
+
+# -- e-certificates -----------------------------------------------------------------------------
+class Certificate(BaseModel):
+    cert_id: str
+    name: str = Field(description="证照名称")
+    number: str = Field(description="证照编号")
+    issuer: str
+    holder_masked: str
+    issued_at: dt.datetime
+    valid_until: dt.datetime | None = None
+
+
+class CertificateList(BaseModel):
+    items: list[Certificate]
+
+
+class CertificateProof(BaseModel):
+    """A printable proof of an e-certificate: anyone can check it with the code or the URL."""
+
+    certificate: Certificate
+    verification_code: str = Field(description="printed on the proof; GET /proofs/{code} checks it")
+    verify_url: str
+    issued_at: dt.datetime
+    valid_until: dt.datetime
+
+
+class ProofCheck(BaseModel):
+    valid: bool
+    certificate_name: str
+    holder_masked: str
+    valid_until: dt.datetime
+
+
+# -- evaluations (好差评) ------------------------------------------------------------------------
+EvaluationLevel = Annotated[int, Field(ge=1, le=5)]
+EVALUATION_LEVEL_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+# The fixed offline question set (一次一评), versioned: a new set is a new version string.
+EVALUATION_QUESTIONS_VERSION = "offline-v1"
+EVALUATION_QUESTIONS = {"overall": "整体满意度", "efficiency": "服务效率", "competence": "服务水平",
+                        "attitude": "服务态度"}
+BAD_RATING_MAX = 2  # levels 1-2 are 差评 and go to follow-up
+
+
+class EvaluationQuestion(BaseModel):
+    code: str
+    text: str
+
+
+class EvaluationQuestions(BaseModel):
+    version: str
+    questions: list[EvaluationQuestion]
+    levels: dict[int, str]
+
+
+class EvaluationSubmission(BaseModel):
+    """``scores`` answers every question of ``questions_version``; ``scores['overall']`` is the level."""
+
+    case_no: CaseNo | None = None
+    item_code: str = Field("", max_length=100)
+    questions_version: Literal["offline-v1"] = EVALUATION_QUESTIONS_VERSION
+    scores: dict[str, EvaluationLevel]
+    comment: str = Field("", max_length=500)
+
+    @model_validator(mode="after")
+    def _all_questions(self) -> EvaluationSubmission:
+        if set(self.scores) != set(EVALUATION_QUESTIONS):
+            raise ValueError(f"scores must answer exactly {sorted(EVALUATION_QUESTIONS)}")
+        return self
+
+
+class Evaluation(BaseModel):
+    evaluation_id: str
+    case_no: str | None = None
+    level: EvaluationLevel
+    level_label: str
+    scores: dict[str, EvaluationLevel]
+    flagged: bool = Field(description="差评 (level ≤ 2): queued for callback and correction")
+    follow_up_due: dt.datetime | None = None
+    created_at: dt.datetime
+
+
+# -- queue tickets (取号) ------------------------------------------------------------------------
+class QueueService(BaseModel):
+    code: str = Field(description="one letter, the ticket prefix")
+    name: str
+    waiting: int = Field(ge=0)
+
+
+class QueueServiceList(BaseModel):
+    items: list[QueueService]
+
+
+class QueueTicketRequest(BaseModel):
+    service: str = Field(min_length=1, max_length=1)
+
+
+class QueueTicket(BaseModel):
+    ticket_no: str = Field(description="per-service, per-day numbering: A001, A002, ...")
+    service: str
+    service_name: str
+    waiting_ahead: int = Field(ge=0)
+    issued_at: dt.datetime
+
+
+# -- terminals ----------------------------------------------------------------------------------
+DeviceState = Literal["online", "offline", "no_device", "hardware_error", "user_error", "busy", "unknown"]
+PaperState = Literal["full", "low", "out", "jammed", "unknown"]
+
+
+class DeviceStatus(BaseModel):
+    """One device as the terminal's device manager sees it (XFS4IoT-style words)."""
+
+    name: str = Field(min_length=1, max_length=50)
+    kind: str = Field("", max_length=30, description="id_reader, printer, scanner, ...")
+    status: DeviceState = "unknown"
+    paper: PaperState | None = None
+    detail: str = Field("", max_length=200)
+
+
+class TerminalRegistration(BaseModel):
+    name: str = Field("", max_length=100)
+    hall: str = Field("", max_length=100)
+    version: str = Field("", max_length=50)
+
+
+class Terminal(BaseModel):
+    terminal_id: str
+    name: str
+    hall: str
+    version: str
+    registered_at: dt.datetime | None = None
+    last_heartbeat: dt.datetime | None = None
+    online: bool
+    outbox_depth: int
+    devices: list[DeviceStatus]
+
+
+class TerminalList(BaseModel):
+    items: list[Terminal]
+
+
+CommandName = Literal["refresh_guides", "self_test", "restart", "show_notice"]
+
+
+class TerminalCommand(BaseModel):
+    command_id: int
+    command: CommandName
+    args: dict[str, str] = Field(default_factory=dict)
+    created_at: dt.datetime
+
+
+class CommandRequest(BaseModel):
+    command: CommandName
+    args: dict[str, str] = Field(default_factory=dict)
+
+
+class Heartbeat(BaseModel):
+    version: str = Field("", max_length=50)
+    outbox_depth: int = Field(0, ge=0)
+    devices: list[DeviceStatus] = Field(default_factory=list)
+    acked_commands: list[int] = Field(default_factory=list,
+                                      description="commands done since the last heartbeat")
+
+
+class HeartbeatAnswer(BaseModel):
+    server_time: dt.datetime
+    commands: list[TerminalCommand] = Field(description="pending commands, until acknowledged")
+
+
+# -- incremental guide sync ---------------------------------------------------------------------
+class GuideChanges(BaseModel):
+    """GET /guides/changes: changes in (updated_at, item_code) order after the cursor.
+
+    Pass ``next_since`` and ``next_after`` back; while ``more`` is true there is another page.
+    """
+
+    guides: list[Guide]
+    deleted: list[str] = Field(description="item codes removed from the catalogue")
+    next_since: dt.datetime
+    next_after: str = ""
+    more: bool

@@ -4,8 +4,10 @@ The catalogue (1,135 items: names, codes, departments, portal links) is a public
 data/guides-guangan/README.md for its source and licence; keep that attribution with the data.
 It has no materials, time limits or fees, so:
 
-- ``HAND_WRITTEN`` gives complete details for a few items citizens ask for most (ID card,
-  household, residence permit, social and medical insurance, marriage, birth, sole trader).
+- ``HAND_WRITTEN`` gives complete details for about 30 items citizens ask for most (ID card,
+  passport, household, residence permit, social and medical insurance, social security card,
+  marriage and divorce, birth, disability and old-age benefits, retirement, tax records, sole
+  trader).
   They are EXAMPLES written from national law and common practice, not 广安区's published
   guides; ``source`` says so, and a real deployment replaces them with the province's data.
 - ``KEYWORDS`` adds everyday words (社保, 营业执照, 医保 ...) to items whose official name does
@@ -213,6 +215,292 @@ HAND_WRITTEN: dict[str, dict[str, Any]] = {
         limit_note="材料齐全的当场办结",
     ),
 }
+
+# More common items (EXAMPLES like the ones above; ``source`` says so). Department windows are
+# named after the 广安区 catalogue's department.
+HAND_WRITTEN.update({
+    "511A0116400001-511602000000-000-11511300008778693M-1-00": _guide(
+        "普通护照签发", ["护照", "办护照", "出国"],
+        conditions="中国内地居民因私出国（境），可向户籍地或居住地出入境管理机构申请普通护照。",
+        materials=[
+            _m("居民身份证", "原件", 1, "必要"),
+            _m("《中国公民出入境证件申请表》", "原件", 1, "必要", "窗口现场填写，照片现场采集"),
+            _m("监护人同意出境意见书及监护人身份证", "原件", 1, "非必要", "未满十六周岁的申请人提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=7, handling_type="承诺件", visits=1,
+        fee="普通护照 120 元/本（首次申领、换发、补发同价）",
+        place=f"{PLACE} 公安出入境窗口", basis="《中华人民共和国护照法》；《中华人民共和国出境入境管理法》",
+        limit_note="法定时限：受理之日起 15 日内签发；可选择邮寄送达",
+    ),
+    "513A0011200066-511602000000-000-1151130000877869M-1-00": _guide(
+        "居民身份证挂失申报、丢失招领", ["身份证丢了", "身份证挂失", "捡到身份证"],
+        conditions="居民身份证丢失的本人申报挂失；拾得他人居民身份证的交公安机关招领。",
+        materials=[_m("居民户口簿或其他身份证明", "原件", 1, "必要", "挂失时核对身份")],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=1, fee="不收费",
+        place=f"{PLACE} 公安户政窗口（也可到任一派出所办理）",
+        basis="《中华人民共和国居民身份证法》", limit_note="当场办结；挂失后可同时申请补领",
+    ),
+    "513A0116800006-511602000000-000-1151130000877869M-1-00": _guide(
+        "临时身份证明", ["临时身份证明", "乘车证明", "住宿证明"],
+        conditions="居民身份证丢失、损坏或正在办理，急需乘车、住宿等证明身份的本地户籍居民。",
+        materials=[_m("居民户口簿", "原件", 1, "必要"), _m("本人近期相片", "原件", 1, "非必要", "可现场采集")],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=1, fee="不收费",
+        place=f"{PLACE} 公安户政窗口（也可到户籍地派出所办理）", basis="公安部关于户籍管理的有关规定",
+        limit_note="当场出具，注明有效期",
+    ),
+    "511A09001023-511602000000-000-11511300008778693M-1-00": _guide(
+        "犬类准养证核发", ["养狗", "狗证", "犬证"],
+        conditions="在城市重点管理区域饲养犬只的个人，犬只已接种狂犬病疫苗，且不属禁养犬种。",
+        materials=[
+            _m("养犬人居民身份证", "原件", 1, "必要"),
+            _m("犬只狂犬病免疫证明", "原件", 1, "必要"),
+            _m("犬只正面、侧面彩色照片", "电子", 0, "必要"),
+            _m("住所证明（房产证或租赁合同）", "复印件", 1, "必要"),
+        ],
+        legal_limit_days=20, promised_limit_days=5, handling_type="承诺件", visits=1,
+        fee="按本市犬只管理规定执行", place=f"{PLACE} 公安窗口",
+        basis="《中华人民共和国动物防疫法》；地方养犬管理规定",
+    ),
+    "51201104200004-511602000000-000-11511301008778298W-1-00": _guide(
+        "离婚登记预约", ["离婚", "离婚预约", "离婚登记"],
+        conditions="自愿离婚、对子女抚养和财产处理已协商一致的内地居民夫妻，先预约再共同到场申请；"
+                   "申请后有 30 日离婚冷静期。",
+        materials=[
+            _m("双方居民身份证", "原件", 1, "必要", "各 1 份"),
+            _m("双方居民户口簿", "原件", 1, "必要", "各 1 份"),
+            _m("结婚证", "原件", 1, "必要", "双方各持 1 本"),
+            _m("双方签字的离婚协议书", "原件", 3, "必要"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=2, fee="不收费",
+        place=f"{PLACE} 婚姻登记窗口", basis="《中华人民共和国民法典》第一千零七十六条至第一千零七十八条；《婚姻登记条例》",
+        limit_note="冷静期 30 日届满后 30 日内，双方共同到场申请发给离婚证",
+    ),
+    "511F0287700000-511602000000-000-11511301008778298W-1-00": _guide(
+        "中国公民收养子女登记", ["收养", "领养"],
+        conditions="收养人无子女或只有一名子女，有抚养、教育和保护被收养人的能力，年满三十周岁，"
+                   "且无不利于被收养人健康成长的违法犯罪记录。",
+        materials=[
+            _m("收养人居民户口簿和居民身份证", "原件", 1, "必要"),
+            _m("收养人婚姻状况、抚养能力证明", "原件", 1, "必要"),
+            _m("县级以上医疗机构出具的健康检查证明", "原件", 1, "必要"),
+            _m("被收养人出生证明及送养人身份证明", "原件", 1, "必要"),
+            _m("收养人与被收养人合影照片（2 寸）", "原件", 3, "必要"),
+        ],
+        legal_limit_days=30, promised_limit_days=20, handling_type="承诺件", visits=2, fee="不收费",
+        place=f"{PLACE} 民政窗口", basis="《中华人民共和国民法典》婚姻家庭编第五章；《中国公民收养子女登记办法》",
+        limit_note="法定时限：收到申请之日起 30 日内审查",
+    ),
+    "512B0003600031-511602000000-000-11511301008778298W-1-00": _guide(
+        "临时救助", ["救助", "困难补助", "急难救助"],
+        conditions="因火灾、交通事故、突发重大疾病等原因，基本生活暂时出现严重困难的家庭或个人。",
+        materials=[
+            _m("申请人居民身份证或户口簿", "原件", 1, "必要"),
+            _m("临时救助申请书", "原件", 1, "必要", "可在窗口填写"),
+            _m("困难情况证明（医疗费用票据、事故证明等）", "复印件", 1, "必要"),
+            _m("家庭经济状况核对授权书", "原件", 1, "必要"),
+        ],
+        legal_limit_days=None, promised_limit_days=10, handling_type="承诺件", visits=1, fee="不收费",
+        place=f"{PLACE} 民政窗口（也可向户籍地乡镇（街道）申请）",
+        basis="《社会救助暂行办法》（国务院令第649号）第四十七条至第五十一条",
+        limit_note="情况紧急的可先行救助，事后补办手续",
+    ),
+    "512B0003600037-511602000000-000-11511301008778298W-1-00": _guide(
+        "80周岁以上老年人高龄津贴发放", ["高龄津贴", "老人补贴", "高龄补贴"],
+        conditions="具有本区户籍、年满 80 周岁的老年人。",
+        materials=[
+            _m("老年人居民身份证或户口簿", "原件", 1, "必要"),
+            _m("社会保障卡或本人银行账户", "复印件", 1, "必要", "用于发放津贴"),
+            _m("代办人居民身份证", "原件", 1, "非必要", "他人代办时提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=15, handling_type="承诺件", visits=1, fee="不收费",
+        place=f"{PLACE} 民政窗口（也可到户籍地乡镇（街道）便民服务中心办理）",
+        basis="《中华人民共和国老年人权益保障法》；四川省高龄津贴相关规定",
+        limit_note="审核通过后次月起按月发放",
+    ),
+    "51201103900004-511602000000-000-11511301008778298W-1-00": _guide(
+        "重度残疾人护理补贴", ["残疾补贴", "护理补贴"],
+        conditions="持第二代残疾人证、残疾等级为一级或二级且需要长期照护的重度残疾人。",
+        materials=[
+            _m("第二代中华人民共和国残疾人证", "原件", 1, "必要"),
+            _m("居民身份证或户口簿", "原件", 1, "必要"),
+            _m("补贴申请审核表", "原件", 1, "必要", "窗口领取填写"),
+        ],
+        legal_limit_days=None, promised_limit_days=20, handling_type="承诺件", visits=1, fee="不收费",
+        place=f"{PLACE} 民政窗口（也可向户籍地乡镇（街道）申请）",
+        basis="《国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见》（国发〔2015〕52号）",
+    ),
+    "51201103900003-511602000000-000-11511301008778298W-1-00": _guide(
+        "困难残疾人生活补贴", ["残疾补贴", "生活补贴"],
+        conditions="持第二代残疾人证的最低生活保障家庭中的残疾人。",
+        materials=[
+            _m("第二代中华人民共和国残疾人证", "原件", 1, "必要"),
+            _m("居民身份证或户口簿", "原件", 1, "必要"),
+            _m("补贴申请审核表", "原件", 1, "必要", "窗口领取填写"),
+        ],
+        legal_limit_days=None, promised_limit_days=20, handling_type="承诺件", visits=1, fee="不收费",
+        place=f"{PLACE} 民政窗口（也可向户籍地乡镇（街道）申请）",
+        basis="《国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见》（国发〔2015〕52号）",
+    ),
+    "511F82001002-511602000000-000-11511301452259996U-1-00": _guide(
+        "残疾人证新办", ["残疾证", "办残疾证"],
+        conditions="符合残疾标准的本区户籍居民，经指定医疗机构评定残疾类别和等级后申领。",
+        materials=[
+            _m("居民身份证或户口簿", "原件", 1, "必要"),
+            _m("近期 2 寸免冠彩色照片", "原件", 3, "必要"),
+            _m("《残疾人证申请表》", "原件", 1, "必要", "窗口领取，评残后由医疗机构填写评定意见"),
+        ],
+        legal_limit_days=None, promised_limit_days=20, handling_type="承诺件", visits=2, fee="不收费",
+        place=f"{PLACE} 残联窗口", basis="《中华人民共和国残疾人保障法》；《中华人民共和国残疾人证管理办法》",
+        limit_note="评残所需时间不计入承诺时限（特别程序）",
+    ),
+    "512B0357300000-511602000000-000-11511301008778490F-1-00": _guide(
+        "申领《四川省老年人优待证》", ["老年证", "老年人优待证", "敬老卡"],
+        conditions="年满 60 周岁的本省户籍老年人及在本省居住的外省老年人。",
+        materials=[
+            _m("居民身份证", "原件", 1, "必要"),
+            _m("近期 1 寸免冠彩色照片", "原件", 1, "非必要", "可现场采集"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=1, fee="不收费",
+        place=f"{PLACE} 卫生健康窗口", basis="《中华人民共和国老年人权益保障法》；四川省老年人优待办法",
+        limit_note="当场办结",
+    ),
+    "512B0070200003-511602000000-000-1151130108778239R-1-00": _guide(
+        "社会保障卡申领", ["社保卡", "办社保卡"],
+        conditions="已参加社会保险、尚未申领社会保障卡的人员。",
+        materials=[
+            _m("居民身份证", "原件", 1, "必要"),
+            _m("近期 1 寸免冠彩色照片", "电子", 0, "非必要", "可现场采集"),
+            _m("监护人居民身份证", "原件", 1, "非必要", "未成年人申领时提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=1,
+        fee="首次申领免费", place=f"{PLACE} 人社窗口（社保卡即时制卡点）",
+        basis="《中华人民共和国社会保险法》；《社会保障卡管理办法》", limit_note="即时制卡点当场领卡",
+    ),
+    "512B0070200006-511602000000-000-1151130108778239R-1-00": _guide(
+        "社会保障卡补领、换领、换发", ["社保卡", "补社保卡", "换社保卡"],
+        conditions="社会保障卡遗失、损坏或到期需要补领、换领的持卡人。",
+        materials=[_m("居民身份证", "原件", 1, "必要"), _m("原社会保障卡", "原件", 1, "非必要", "换领时交回")],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=1,
+        fee="遗失补领、人为损坏换领按省定标准收取工本费；到期换发免费",
+        place=f"{PLACE} 人社窗口（社保卡即时制卡点）", basis="《社会保障卡管理办法》",
+        limit_note="补领前须先挂失；即时制卡点当场领卡",
+    ),
+    "512B0070200008-511602000000-000-1151130108778239R-1-00": _guide(
+        "社会保障卡挂失", ["社保卡丢了", "社保卡挂失"],
+        conditions="社会保障卡遗失或被盗的持卡人。",
+        materials=[_m("居民身份证", "原件", 1, "必要")],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=0, fee="不收费",
+        place=f"{PLACE} 人社窗口；也可拨打 12333 或通过电子社保卡挂失",
+        basis="《社会保障卡管理办法》", limit_note="即时生效",
+    ),
+    "512B0066800002-511602000000-000-1151130108778239R-1-00": _guide(
+        "失业登记", ["失业", "失业登记"],
+        conditions="法定劳动年龄内、有劳动能力和就业要求、处于无业状态的城乡劳动者。",
+        materials=[_m("居民身份证或社会保障卡", "原件", 1, "必要")],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=0, fee="不收费",
+        place=f"{PLACE} 人社窗口；也可在四川人社网上服务大厅办理",
+        basis="《中华人民共和国就业促进法》；《就业服务与就业管理规定》", limit_note="当场办结",
+    ),
+    "512B0066800001-511602000000-000-1151130108778239R-1-00": _guide(
+        "就业登记", ["就业", "就业登记"],
+        conditions="用人单位招用人员或劳动者灵活就业、自主创业后办理就业登记。",
+        materials=[
+            _m("劳动者居民身份证或社会保障卡", "原件", 1, "必要"),
+            _m("劳动合同或营业执照", "复印件", 1, "非必要", "按就业形式提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=0, fee="不收费",
+        place=f"{PLACE} 人社窗口；也可网上办理",
+        basis="《中华人民共和国就业促进法》；《就业服务与就业管理规定》", limit_note="当场办结",
+    ),
+    "51201400600001-511602000000-000-12511301452260997J-1-00": _guide(
+        "企业职工基本养老保险正常退休申请", ["退休", "办退休", "养老金"],
+        conditions="达到法定退休年龄、累计缴费满 15 年（含视同缴费年限）的企业职工基本养老保险参保人员。",
+        materials=[
+            _m("居民身份证或社会保障卡", "原件", 1, "必要"),
+            _m("本人档案", "原件", 1, "非必要", "由单位或档案保管机构提供"),
+            _m("退休申请表", "原件", 1, "必要", "单位或本人填写"),
+        ],
+        legal_limit_days=None, promised_limit_days=20, handling_type="承诺件", visits=1, fee="不收费",
+        place=f"{PLACE} 人社窗口", basis="《中华人民共和国社会保险法》第十六条",
+        limit_note="核准后次月起按月发放基本养老金",
+    ),
+    "512036008004-511602000000-000-11511301MB15537661-1-00": _guide(
+        "生育津贴支付", ["生育津贴", "生育保险", "产假工资"],
+        conditions="参加职工基本医疗保险（生育保险）的职工，按规定享受产假期间的生育津贴。",
+        materials=[
+            _m("居民身份证或社会保障卡", "原件", 1, "必要"),
+            _m("出生医学证明或医疗机构诊断证明", "复印件", 1, "必要"),
+            _m("单位开户银行账户信息", "复印件", 1, "非必要", "由单位申领时提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=20, handling_type="承诺件", visits=1, fee="不收费",
+        place=f"{PLACE} 医保窗口", basis="《中华人民共和国社会保险法》第五十四条至第五十六条",
+    ),
+    "512036005001-511602000000-000-11511301MB15537661-1-00": _guide(
+        "异地安置退休人员备案", ["异地就医", "异地备案", "医保备案"],
+        conditions="退休后长期在参保地以外居住的职工医保或居民医保参保人。",
+        materials=[
+            _m("社会保障卡或居民身份证", "原件", 1, "必要"),
+            _m("《异地就医备案登记表》", "原件", 1, "必要", "窗口或网上填写；实行个人承诺制的无需其他证明"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=0, fee="不收费",
+        place=f"{PLACE} 医保窗口；也可通过国家医保服务平台 APP 办理",
+        basis="《关于进一步做好基本医疗保险跨省异地就医直接结算工作的通知》（医保发〔2022〕22号）",
+        limit_note="当场备案，备案后可直接结算",
+    ),
+    "51203001500004-511602000000-000-11511301MB1549994W-1-00": _guide(
+        "开具个人所得税纳税记录（县级行使）", ["纳税证明", "个税证明", "完税证明"],
+        conditions="需要证明本人个人所得税缴纳情况的纳税人。",
+        materials=[
+            _m("居民身份证", "原件", 1, "必要"),
+            _m("代办人居民身份证及授权委托书", "原件", 1, "非必要", "委托他人代办时提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=0, fee="不收费",
+        place=f"{PLACE} 税务窗口；也可通过个人所得税 APP 开具",
+        basis="《中华人民共和国个人所得税法》；《国家税务总局关于将个人所得税〈税收完税证明〉（文书式）调整为"
+              "〈纳税记录〉有关事项的公告》（2018年第55号）",
+        limit_note="当场开具",
+    ),
+    "511Z3000500007-511602000000-000-11511301MB1549994W-1-00": _guide(
+        "代开增值税普通发票（县级行使）", ["代开发票", "开发票"],
+        conditions="已办理税务登记的小规模纳税人及其他按规定可申请代开的单位和个人，发生应税行为需要开具发票的。",
+        materials=[
+            _m("代开增值税发票缴纳税款申报单", "原件", 1, "必要"),
+            _m("经办人居民身份证", "原件", 1, "必要"),
+            _m("合同或其他业务证明", "复印件", 1, "非必要", "税务机关要求时提供"),
+        ],
+        legal_limit_days=None, promised_limit_days=0, handling_type="即办件", visits=1,
+        fee="不收取代开费用；按规定缴纳税款", place=f"{PLACE} 税务窗口",
+        basis="《中华人民共和国发票管理办法》", limit_note="当场办结",
+    ),
+    "511A0138600000-511602000000-000-115113010833722043-1-00": _guide(
+        "教师资格认定", ["教师资格证", "教资认定"],
+        conditions="具备规定学历、普通话水平达标、通过教师资格考试并体检合格的中国公民。",
+        materials=[
+            _m("居民身份证", "原件", 1, "必要"),
+            _m("学历证书", "原件", 1, "必要", "可联网核验的免于提交"),
+            _m("县级以上医院出具的体检表", "原件", 1, "必要"),
+            _m("普通话水平测试等级证书", "原件", 1, "必要", "可联网核验的免于提交"),
+            _m("近期 1 寸免冠彩色照片", "电子", 0, "必要"),
+        ],
+        legal_limit_days=30, promised_limit_days=20, handling_type="承诺件", visits=1, fee="不收费",
+        place=f"{PLACE} 教育窗口；网上申报在“中国教师资格网”",
+        basis="《中华人民共和国教师法》；《教师资格条例》；《〈教师资格条例〉实施办法》",
+        limit_note="法定时限：受理期限终止之日起 30 日内作出决定",
+    ),
+    "511A62001001-511602000000-000-TE5116020105116050-1-00": _guide(
+        "烟草专卖零售许可证新办", ["烟草证", "卖烟", "烟草许可"],
+        conditions="有与经营烟草制品零售业务相适应的资金和固定经营场所，符合当地合理布局要求的经营者。",
+        materials=[
+            _m("烟草专卖零售许可证申请表", "原件", 1, "必要"),
+            _m("营业执照", "复印件", 1, "必要"),
+            _m("经营者居民身份证", "复印件", 1, "必要"),
+            _m("经营场所使用证明", "复印件", 1, "必要"),
+        ],
+        legal_limit_days=20, promised_limit_days=10, handling_type="承诺件", visits=1, fee="不收费",
+        place=f"{PLACE} 烟草专卖窗口", basis="《中华人民共和国烟草专卖法》及其实施条例",
+        limit_note="需实地核查的，核查时间不计入承诺时限",
+    ),
+})
 
 # Everyday words for items whose official name lacks them (item_code -> (expected name, words)).
 KEYWORDS: dict[str, tuple[str, list[str]]] = {

@@ -14,6 +14,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -26,6 +27,16 @@ log = logging.getLogger("central.server")
 
 STARTUP_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
+
+
+def redact_url(db: str | Path) -> str:
+    """A database URL without its password, for logs."""
+    text = str(db)
+    if "://" in text and "@" in text:
+        scheme, rest = text.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return text
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -47,6 +58,11 @@ def _url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _db(db: str | Path) -> str | Path:
+    """A URL stays a string; anything else is a SQLite file path."""
+    return db if "://" in str(db) else Path(db)
+
+
 def _prepare(db_path: str | Path) -> tuple[GuideStore, SeedReport | None]:
     store = GuideStore(db_path)
     report = seed_if_empty(store)
@@ -55,8 +71,8 @@ def _prepare(db_path: str | Path) -> tuple[GuideStore, SeedReport | None]:
     return store, report
 
 
-def _config(db_path: str | Path, **kw) -> uvicorn.Config:
-    return uvicorn.Config(create_app(db_path), http="h11", ws="none", lifespan="off", log_config=None,
+def _config(db_path: str | Path, app_options: dict | None = None, **kw) -> uvicorn.Config:
+    return uvicorn.Config(create_app(db_path, **(app_options or {})), http="h11", ws="none", lifespan="off", log_config=None,
                           access_log=False, server_header=False, timeout_graceful_shutdown=2, **kw)
 
 
@@ -65,8 +81,9 @@ def serve(host: str = "127.0.0.1", port: int = 0, db_path: str | Path = "var/cen
     _prepare(db_path)
     sock = _listen(host, port)
     url = _url(sock)
-    log.info("central platform at %s (database %s)", url, db_path)
-    print(f"central platform at {url} (database {db_path}); Ctrl-C stops it", flush=True)
+    shown = redact_url(db_path)
+    log.info("central platform at %s (database %s)", url, shown)
+    print(f"central platform at {url} (database {shown}); Ctrl-C stops it", flush=True)
     try:
         uvicorn.Server(_config(db_path)).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled; stopping is the point
@@ -85,8 +102,10 @@ class BackgroundServer:
     are set while running.
     """
 
-    def __init__(self, db_path: str | Path, host: str = "127.0.0.1", port: int = 0):
-        self.db_path = Path(db_path)
+    def __init__(self, db_path: str | Path, host: str = "127.0.0.1", port: int = 0, *,
+                 clock: Callable[[], float] | None = None, step_seconds: float | None = None):
+        self.db_path = _db(db_path)  # a SQLite path, or a database URL
+        self.app_options = {k: v for k, v in (("clock", clock), ("step_seconds", step_seconds)) if v is not None}
         self.host, self.port = host, port
         self.url = ""
         self.seed_report: SeedReport | None = None
@@ -110,7 +129,7 @@ class BackgroundServer:
         _, self.seed_report = _prepare(self.db_path)
         self._sock = _listen(self.host, self.port)
         self.url = _url(self._sock)
-        self._server = uvicorn.Server(_config(self.db_path, loop="asyncio"))
+        self._server = uvicorn.Server(_config(self.db_path, self.app_options, loop="asyncio"))
         self._thread = threading.Thread(target=self._run, name="central-server", daemon=True)
         self._thread.start()
         try:
@@ -119,7 +138,7 @@ class BackgroundServer:
             self.stop()
             raise
         self.startup_seconds = time.perf_counter() - started
-        log.info("central platform at %s (database %s, ready in %.2f s)", self.url, self.db_path,
+        log.info("central platform at %s (database %s, ready in %.2f s)", self.url, redact_url(self.db_path),
                  self.startup_seconds)
 
     def _run(self) -> None:
@@ -172,10 +191,11 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Run the reference central platform.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
-    parser.add_argument("--db", default="var/central.db", help="SQLite file (seeded when empty)")
+    parser.add_argument("--db", default="var/central.db",
+                        help="SQLite file, sqlite:///FILE or postgresql://... (seeded when empty)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    serve(args.host, args.port, args.db)
+    serve(args.host, args.port, _db(args.db))
     return 0
 
 

@@ -8,22 +8,56 @@ timeout, 5xx, HTML from a captive portal, JSON of the wrong shape - the caller g
 exception type, CentralError, carrying a precise ``message`` for logs and staff and a plain
 ``zh`` sentence for the citizen.
 
-Only the contract (central.models, pydantic only) is imported from central/, never the server.
+Requests are signed when the client is given a terminal id and secret (central.auth: HMAC over
+method, path, timestamp, nonce and body hash; re-signed on every retry). Calls about a person take
+the person token as an argument: the kiosk's session owns it, not the client.
+
+Only the contract (central.models, pydantic only) and central.auth (stdlib only) are imported
+from central/, never the server.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
+import json
 import logging
 import time
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
 from pydantic import BaseModel, ValidationError
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 
-from central.models import API_PREFIX, DepartmentList, ErrorResponse, Guide, GuidePage, Health
+from central import auth
+from central.models import (
+    API_PREFIX,
+    Case,
+    CaseList,
+    CaseSubmission,
+    CertificateList,
+    CertificateProof,
+    CitizenIdentity,
+    DepartmentList,
+    ErrorResponse,
+    Evaluation,
+    EvaluationQuestions,
+    EvaluationSubmission,
+    Guide,
+    GuideChanges,
+    GuidePage,
+    Health,
+    Heartbeat,
+    HeartbeatAnswer,
+    PersonToken,
+    QueueServiceList,
+    QueueTicket,
+    SupplementSubmission,
+    Terminal,
+)
 
 log = logging.getLogger("kiosk.central_client")
 
@@ -38,7 +72,8 @@ class CentralError(Exception):
     """Any failure talking to the central platform.
 
     ``code``: not_found | unreachable | timeout | server_error | http_error | bad_response |
-    invalid_request | error; ``message``: for logs and staff; ``zh``: for the citizen's screen;
+    invalid_request | error, or for a 4xx the platform's own error code (bad_signature,
+    idempotency_conflict, person_token_expired, code_expired, ...); ``message``: for logs and staff; ``zh``: for the citizen's screen;
     ``status``: the HTTP status if an answer arrived; ``url``: what was asked.
     """
 
@@ -51,6 +86,22 @@ class CentralError(Exception):
         return f"CentralError(code={self.code!r}, status={self.status!r}, message={self.message!r})"
 
 
+class TerminalSigner(AuthBase):
+    """requests auth hook: signs the prepared request - the exact path, query and body bytes
+    that go on the wire - so every retry gets a fresh timestamp, nonce and signature."""
+
+    def __init__(self, terminal_id: str, secret: str, clock: Callable[[], float] = time.time):
+        self.terminal_id, self.secret, self.clock = terminal_id, secret, clock
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = r.body or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        r.headers.update(auth.signed_headers(self.terminal_id, self.secret, r.method or "GET", r.path_url, body,
+                                             now=self.clock()))
+        return r
+
+
 class CentralClient:
     """Talks to one central platform at ``base_url`` (``https://...``; ``http://`` for 127.0.0.1).
 
@@ -58,11 +109,15 @@ class CentralClient:
     name a CA bundle for a province's private CA, never ``False`` silently). ``timeout`` is
     (connect, read) seconds per attempt; GETs make at most ``retries`` attempts, sleeping
     ``backoff``, 2×``backoff``, ... between them. Read timeouts are not retried: the server may
-    still be working, and a citizen should not wait three read timeouts.
+    still be working, and a citizen should not wait three read timeouts. POSTs are retried only
+    when they carry an Idempotency-Key. With ``terminal_id`` and ``secret`` every request is signed
+    with timestamps from ``clock`` (a terminal may correct its clock by the heartbeat's server_time).
     """
 
     def __init__(self, base_url: str, timeout: Timeout = (3.05, 10), *, retries: int = 3,
-                 backoff: float = 0.25, verify: bool | str = True, user_agent: str = "hall-kiosk/0.1"):
+                 backoff: float = 0.25, verify: bool | str = True, user_agent: str = "hall-kiosk/0.1",
+                 terminal_id: str | None = None, secret: str | None = None,
+                 clock: Callable[[], float] = time.time):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"central platform URL must be http(s)://host[:port][/path], got {base_url!r}")
@@ -78,6 +133,11 @@ class CentralClient:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        if bool(terminal_id) != bool(secret):
+            raise ValueError("terminal_id and secret go together")
+        self.terminal_id = terminal_id
+        if terminal_id and secret:
+            self.session.auth = TerminalSigner(terminal_id, secret, clock)
 
     def close(self) -> None:
         self.session.close()
@@ -108,53 +168,134 @@ class CentralClient:
     def departments(self) -> DepartmentList:
         return self._get(f"{API_PREFIX}/departments", DepartmentList)
 
+    def guide_changes(self, since: dt.datetime | None = None, after: str = "", limit: int = 200) -> GuideChanges:
+        """One page of incremental sync; pass the answer's next_since/next_after while ``more``."""
+        params: dict[str, str | int] = {"limit": limit}
+        if since is not None:
+            params["since"] = since.isoformat()
+        if after:
+            params["after"] = after
+        return self._get(f"{API_PREFIX}/guides/changes", GuideChanges, params)
+
+    # -- terminal ------------------------------------------------------------------------------
+    def register(self, name: str = "", hall: str = "", version: str = "") -> Terminal:
+        return self._post(f"{API_PREFIX}/terminals/register", Terminal,
+                          {"name": name, "hall": hall, "version": version})
+
+    def heartbeat(self, beat: Heartbeat) -> HeartbeatAnswer:
+        return self._post(f"{API_PREFIX}/terminals/heartbeat", HeartbeatAnswer, beat.model_dump(mode="json"))
+
+    # -- persons -------------------------------------------------------------------------------
+    def person_token(self, id_number: str, name: str, source: str = "id_card") -> PersonToken:
+        return self._post(f"{API_PREFIX}/persons/token", PersonToken,
+                          {"id_number": id_number, "name": name, "source": source})
+
+    def verify_citizen_code(self, code: str) -> CitizenIdentity:
+        return self._post(f"{API_PREFIX}/citizen-codes/verify", CitizenIdentity, {"code": code})
+
+    # -- cases ---------------------------------------------------------------------------------
+    def submit_case(self, person_token: str, submission: CaseSubmission, idempotency_key: str) -> Case:
+        """Retried like a GET: the key makes a repeat return the same case."""
+        return self._post(f"{API_PREFIX}/cases", Case, submission.model_dump(mode="json"),
+                          person_token=person_token, idempotency_key=idempotency_key)
+
+    def get_case(self, case_no: str, person_token: str | None = None) -> Case:
+        return self._get(f"{API_PREFIX}/cases/{quote(case_no, safe='')}", Case,
+                         headers=_person(person_token))
+
+    def my_cases(self, person_token: str) -> CaseList:
+        return self._get(f"{API_PREFIX}/cases", CaseList, headers=_person(person_token))
+
+    def submit_supplement(self, person_token: str, case_no: str, materials: list[str], note: str = "") -> Case:
+        body = SupplementSubmission(materials=materials, note=note).model_dump(mode="json")
+        return self._post(f"{API_PREFIX}/cases/{quote(case_no, safe='')}/supplements", Case, body,
+                          person_token=person_token)
+
+    # -- certificates, evaluations, queue --------------------------------------------------------
+    def certificates(self, person_token: str) -> CertificateList:
+        return self._get(f"{API_PREFIX}/certificates", CertificateList, headers=_person(person_token))
+
+    def certificate_proof(self, person_token: str, cert_id: str) -> CertificateProof:
+        return self._post(f"{API_PREFIX}/certificates/{quote(cert_id, safe='')}/proof", CertificateProof,
+                          None, person_token=person_token)
+
+    def evaluation_questions(self) -> EvaluationQuestions:
+        return self._get(f"{API_PREFIX}/evaluations/questions", EvaluationQuestions)
+
+    def evaluate(self, evaluation: EvaluationSubmission, idempotency_key: str | None = None) -> Evaluation:
+        return self._post(f"{API_PREFIX}/evaluations", Evaluation, evaluation.model_dump(mode="json"),
+                          idempotency_key=idempotency_key)
+
+    def queue_services(self) -> QueueServiceList:
+        return self._get(f"{API_PREFIX}/queue/services", QueueServiceList)
+
+    def take_ticket(self, service: str) -> QueueTicket:
+        return self._post(f"{API_PREFIX}/queue/tickets", QueueTicket, {"service": service})
+
     # -- plumbing ----------------------------------------------------------------------------
-    def _get(self, path: str, model: type[M], params: dict | None = None) -> M:
+    def _get(self, path: str, model: type[M], params: dict | None = None,
+             headers: dict[str, str] | None = None) -> M:
         url = self.base_url + path
-        resp = self._send(url, params)
-        if resp.status_code != 200:
-            raise self._http_error(url, resp)
+        resp = self._send("GET", url, params=params, headers=headers, retry=True)
+        return self._parse("GET", url, resp, model)
+
+    def _post(self, path: str, model: type[M], body: Any, *, person_token: str | None = None,
+              idempotency_key: str | None = None) -> M:
+        url = self.base_url + path
+        headers = {"Content-Type": "application/json", **_person(person_token)}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else b""
+        resp = self._send("POST", url, data=data, headers=headers, retry=bool(idempotency_key))
+        return self._parse("POST", url, resp, model)
+
+    def _parse(self, method: str, url: str, resp: requests.Response, model: type[M]) -> M:
+        if resp.status_code not in (200, 201):
+            raise self._http_error(url, resp, method=method)
         ctype = resp.headers.get("Content-Type", "")
         if "json" not in ctype.lower():
-            raise CentralError(f"GET {url}: expected JSON, got {ctype or 'no content type'} "
-                               f"({_snippet(resp.content)})", code="bad_response", status=200, url=url)
+            raise CentralError(f"{method} {url}: expected JSON, got {ctype or 'no content type'} "
+                               f"({_snippet(resp.content)})", code="bad_response", status=resp.status_code, url=url)
         try:
             return model.model_validate_json(resp.content)
         except ValidationError as exc:
-            raise CentralError(f"GET {url}: answer does not match {model.__name__}: {_first_error(exc)}",
-                               code="bad_response", status=200, url=url) from None
+            raise CentralError(f"{method} {url}: answer does not match {model.__name__}: {_first_error(exc)}",
+                               code="bad_response", status=resp.status_code, url=url) from None
 
-    def _send(self, url: str, params: dict | None) -> requests.Response:
+    def _send(self, method: str, url: str, *, params: dict | None = None, data: bytes | None = None,
+              headers: dict[str, str] | None = None, retry: bool = True) -> requests.Response:
         last: CentralError | None = None
-        for attempt in range(1, self.retries + 1):
+        tries = self.retries if retry else 1
+        for attempt in range(1, tries + 1):
             if attempt > 1:
                 time.sleep(self.backoff * 2 ** (attempt - 2))
             try:
-                resp = self.session.get(url, params=params, timeout=self.timeout)  # body read here too
+                resp = self.session.request(method, url, params=params, data=data, headers=headers,
+                                            timeout=self.timeout)  # body read here too
             except requests.exceptions.ReadTimeout as exc:
-                raise CentralError(f"GET {url}: no answer within the read timeout ({exc})",
+                raise CentralError(f"{method} {url}: no answer within the read timeout ({exc})",
                                    code="timeout", url=url) from None
             except requests.exceptions.SSLError as exc:
                 # A certificate problem will not fix itself in a second: do not retry.
-                raise CentralError(f"GET {url}: TLS error: {exc}", code="unreachable", url=url) from None
+                raise CentralError(f"{method} {url}: TLS error: {exc}", code="unreachable", url=url) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError) as exc:
-                last = CentralError(f"GET {url}: connection failed after {attempt} attempt(s): {exc}",
+                last = CentralError(f"{method} {url}: connection failed after {attempt} attempt(s): {exc}",
                                     code="unreachable", url=url)
             except (requests.RequestException, http.client.HTTPException, OSError, ValueError) as exc:
-                raise CentralError(f"GET {url}: {type(exc).__name__}: {exc}", code="unreachable",
+                raise CentralError(f"{method} {url}: {type(exc).__name__}: {exc}", code="unreachable",
                                    url=url) from None
             else:
                 if resp.status_code < 500:
                     return resp
-                last = self._http_error(url, resp, attempt)
-            if attempt < self.retries:
+                last = self._http_error(url, resp, attempt, method=method)
+            if attempt < tries:
                 log.warning("%s; retrying", last.message)
         assert last is not None
         raise last
 
     @staticmethod
-    def _http_error(url: str, resp: requests.Response, attempts: int = 1) -> CentralError:
+    def _http_error(url: str, resp: requests.Response, attempts: int = 1, method: str = "GET") -> CentralError:
         status = resp.status_code
         try:
             err = ErrorResponse.model_validate_json(resp.content).error
@@ -162,15 +303,22 @@ class CentralClient:
         except ValidationError:
             err, detail = None, _snippet(resp.content)
         tries = f" after {attempts} attempt(s)" if status >= 500 else ""
-        message = f"GET {url}: HTTP {status}{tries}: {detail}"
+        message = f"{method} {url}: HTTP {status}{tries}: {detail}"
         if status >= 500:
             return CentralError(message, code="server_error", status=status, url=url)
         if status == 404 and err is not None and err.code == "not_found":
             # Only a 404 in the platform's own error format means "no such item"; a bare 404 page
             # means the base URL is wrong, which the citizen must not read as "not found".
-            return CentralError(message, code="not_found", zh=ZH_NOT_FOUND, status=status, url=url)
+            return CentralError(message, code="not_found", zh=err.zh or ZH_NOT_FOUND, status=status, url=url)
+        if err is not None and status in (400, 401, 403, 409):
+            # The platform's own code (bad_signature, code_expired, ...) and its sentence, if any.
+            return CentralError(message, code=err.code, zh=err.zh or ZH_UNAVAILABLE, status=status, url=url)
         code = "invalid_request" if status in (400, 422) else "http_error"
         return CentralError(message, code=code, status=status, url=url)
+
+
+def _person(token: str | None) -> dict[str, str]:
+    return {auth.HEADER_PERSON: token} if token else {}
 
 
 def _snippet(body: bytes, limit: int = 120) -> str:

@@ -39,8 +39,17 @@ def cmd_drivers(args) -> int:
 
 
 def cmd_devices(args) -> int:
-    from kiosk import devices_cli
+    from kiosk import devices_cli, read_cli
 
+    def load():
+        return _load(args.config)
+
+    if args.devices_command == "read-id":
+        return read_cli.read_id(load, args.device, args.driver, args.port, args.baud, args.json,
+                                args.reveal, args.wait)
+    if args.devices_command == "read-card":
+        return read_cli.read_card(load, args.device, args.driver, args.reader, args.json, args.reveal,
+                                  args.wait)
     cfg = _load(args.config)
     if args.devices_command == "list":
         return devices_cli.devices_list(cfg, args.wait, args.json)
@@ -61,7 +70,21 @@ def cmd_print(args) -> int:
 def cmd_central_serve(args) -> int:
     from central.server import serve
 
-    serve(host=args.host, port=args.port, db_path=Path(args.db))
+    serve(host=args.host, port=args.port, db_path=args.db if "://" in args.db else Path(args.db))
+    return 0
+
+
+def cmd_central_add_terminal(args) -> int:
+    from central.platform import PlatformStore
+
+    try:
+        secret = PlatformStore(args.db if "://" in args.db else Path(args.db)).add_terminal(
+            args.terminal_id, args.secret, name=args.name)
+    except ValueError as exc:
+        print(f"kiosk central add-terminal: {exc}", file=sys.stderr)
+        return 1
+    print(f"terminal {args.terminal_id} added; its secret (put it in the kiosk's config, shown once):")
+    print(secret)
     return 0
 
 
@@ -143,6 +166,19 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--wait", type=float, default=3.0)
     wt = dvsub.add_parser("watch", help="print device events as JSON lines until Ctrl-C")
     wt.add_argument("--duration", type=float, help="stop after this many seconds")
+    ri = dvsub.add_parser("read-id", help="read the ID card on the reader once (stop the kiosk first)")
+    rc = dvsub.add_parser("read-card", help="read the smart card in a PC/SC slot once")
+    for rp in (ri, rc):
+        src = rp.add_mutually_exclusive_group()
+        src.add_argument("--device", help="a configured device (default: the first of its kind)")
+        src.add_argument("--driver", help="an installed driver, with its options given below")
+        rp.add_argument("--json", action="store_true")
+        rp.add_argument("--reveal", action="store_true", help="show full name and numbers (default: masked)")
+        rp.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a card (default 5)")
+    ri.add_argument("--port", help="with --driver: serial port, glob pattern or 'auto'")
+    ri.add_argument("--baud", help="with --driver: 115200 (default), 57600, 38400, 19200, 9600 or auto")
+    rc.add_argument("--reader", action="append", default=[],
+                    help="with --driver: part of a PC/SC reader name (repeatable; default: all)")
     dv.set_defaults(func=cmd_devices)
 
     pr = sub.add_parser("print", help="sample slips; reprint the last slip")
@@ -164,8 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = cesub.add_parser("serve", help="serve the reference central platform over HTTP")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8700)
-    s.add_argument("--db", default="var/central.db", help="SQLite file (created and seeded if missing)")
+    s.add_argument("--db", default="var/central.db",
+                   help="SQLite file, sqlite:///FILE or postgresql://USER:PW@HOST/DB (created and seeded if empty)")
     s.set_defaults(func=cmd_central_serve)
+    at = cesub.add_parser("add-terminal", help="provision a terminal id and print its signing secret")
+    at.add_argument("terminal_id")
+    at.add_argument("--db", default="var/central.db", help="as for serve")
+    at.add_argument("--name", default="", help="a name for the fleet page")
+    at.add_argument("--secret", help="use this secret instead of a generated one")
+    at.set_defaults(func=cmd_central_add_terminal)
     return p
 
 

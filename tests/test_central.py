@@ -1,6 +1,7 @@
 """The reference central platform and the kiosk's client, over real HTTP on 127.0.0.1.
 
-The server runs in a thread with its own SQLite file (seeded from the real 广安区 catalogue);
+The server runs in a thread with its own database (seeded from the real 广安区 catalogue), once on
+a SQLite file and once on a local PostgreSQL (tests/central_pg.py; skipped if it cannot start);
 a second, deliberately broken server (http.server) checks that every failure reaches the kiosk
 as a CentralError with a plain Chinese message, never as a raw exception.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from central_pg import new_database
 
 from central.db import GuideStore, normalise, pinyin_hit, pinyin_keys
 from central.seed import HAND_WRITTEN, seed
@@ -29,10 +31,14 @@ HUKOU_MOVE = "511A0147300000-511602000000-000-11511300008778693M-1-00"  # 户口
 PLAIN_ITEM = "511Z07001006-511602000000-000-11511301008778183N-1-00"  # no hand-written details
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One platform for the module: first start on an empty database, so it also seeds."""
-    with BackgroundServer(tmp_path_factory.mktemp("central") / "central.db") as srv:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, tmp_path_factory):
+    """One platform per backend: first start on an empty database, so it also seeds."""
+    if request.param == "sqlite":
+        db = tmp_path_factory.mktemp("central") / "central.db"
+    else:
+        db = new_database("central_guides")
+    with BackgroundServer(db) as srv:
         yield srv
 
 

@@ -1,0 +1,495 @@
+"""Everything the platform stores beyond guides: terminals and their signatures, person tokens,
+cases with their timelines, e-certificates and proofs, evaluations, queue tickets.
+
+Same database and engine as GuideStore (central.db), same portable SQL. Every method that
+depends on time takes it from ``clock`` (Unix seconds), so tests can move time forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy import text as sql
+from sqlalchemy.exc import IntegrityError
+
+from central import auth, backoffice
+from central.db import GuideStore, _Tx, init_schema, iso, shared_engine
+from central.errors import ApiError
+from central.models import (
+    BAD_RATING_MAX,
+    CASE_STATE_LABELS,
+    EVALUATION_LEVEL_LABELS,
+    CaseState,
+    CaseSubmission,
+    EvaluationSubmission,
+    Heartbeat,
+    TerminalRegistration,
+)
+
+TOKEN_TTL_S = 15 * 60
+PROOF_TTL_DAYS = 90
+FOLLOW_UP_DAYS = 7  # 差评 callback and correction deadline (local rules: 5-15 working days)
+HEARTBEAT_STALE_S = 120  # a terminal silent this long is shown 离线
+QUEUE_SERVE_S = 300  # simulated windows call a ticket five minutes after it was taken
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+QUEUE_SERVICES = {"A": "综合受理", "B": "社保医保", "C": "户籍证件", "D": "不动产登记", "E": "市场主体登记"}
+
+
+def _parse(ts: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(ts) if ts else None
+
+
+def request_hash(body: bytes) -> str:
+    """Idempotency compares requests by their JSON content, not their bytes' key order."""
+    try:
+        canon = json.dumps(json.loads(body or b"null"), sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        canon = body.decode("utf-8", "replace")
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+class PlatformStore:
+    def __init__(self, db: str | Path | Engine, clock: Callable[[], float] = time.time,
+                 step_seconds: float = 20.0):
+        self.engine = shared_engine(db)
+        init_schema(self.engine)
+        self.clock = clock
+        self.step_seconds = step_seconds
+        self.guides = GuideStore(self.engine)
+        self._purged_at = 0.0
+        self.add_terminal(auth.DEMO_TERMINAL_ID, auth.DEMO_TERMINAL_SECRET, name="演示终端", exist_ok=True)
+
+    def _read(self) -> _Tx:
+        return _Tx(self.engine, write=False)
+
+    def _write(self) -> _Tx:
+        return _Tx(self.engine, write=True)
+
+    def now_iso(self) -> str:
+        return iso(self.clock())
+
+    # -- terminals and signatures ------------------------------------------------------------
+    def add_terminal(self, terminal_id: str, secret: str | None = None, name: str = "",
+                     exist_ok: bool = False) -> str:
+        """Provision a terminal; returns its secret (generated unless given)."""
+        secret = secret or secrets.token_urlsafe(32)
+        with self._write() as conn:
+            n = conn.execute(sql("INSERT INTO terminals (terminal_id, secret, name) VALUES (:t, :s, :n) "
+                                 "ON CONFLICT (terminal_id) DO NOTHING"),
+                             {"t": terminal_id, "s": secret, "n": name}).rowcount
+        if not n and not exist_ok:
+            raise ValueError(f"terminal {terminal_id} already exists")
+        return secret
+
+    def authenticate(self, method: str, target: str, headers: dict[str, str], body: bytes) -> str:
+        """The terminal id of a correctly signed, fresh, first-seen request; ApiError 401 otherwise."""
+        tid = headers.get(auth.HEADER_TERMINAL.lower(), "")
+        ts = headers.get(auth.HEADER_TIMESTAMP.lower(), "")
+        sig = headers.get(auth.HEADER_SIGNATURE.lower(), "")
+        nonce = headers.get(auth.HEADER_NONCE.lower(), "")
+        if not (tid and ts and sig and nonce):
+            raise ApiError(401, "unsigned", f"this call needs {auth.HEADER_TERMINAL}, {auth.HEADER_TIMESTAMP}, "
+                                            f"{auth.HEADER_NONCE} and {auth.HEADER_SIGNATURE}")
+        with self._read() as conn:
+            secret = conn.execute(sql("SELECT secret FROM terminals WHERE terminal_id = :t"),
+                                  {"t": tid}).scalar_one_or_none()
+        if secret is None:
+            raise ApiError(401, "unknown_terminal", f"terminal {tid!r} is not registered")
+        now = self.clock()
+        try:
+            skew = abs(now - int(ts))
+        except ValueError:
+            raise ApiError(401, "bad_timestamp", f"{auth.HEADER_TIMESTAMP} must be Unix seconds") from None
+        if skew > auth.WINDOW_S:
+            raise ApiError(401, "stale_timestamp", f"timestamp {ts} is {skew:.0f} s from server time "
+                                                   f"(window ±{auth.WINDOW_S} s)")
+        if not auth.check_signature(secret, method, target, ts, nonce, body, sig):
+            raise ApiError(401, "bad_signature", "signature does not match the request")
+        with self._write() as conn:
+            if now - self._purged_at > 60:
+                conn.execute(sql("DELETE FROM seen_signatures WHERE seen_at < :t"),
+                             {"t": int(now) - 2 * auth.WINDOW_S})
+                self._purged_at = now
+            fresh = conn.execute(sql("INSERT INTO seen_signatures (signature, terminal_id, seen_at) "
+                                     "VALUES (:s, :t, :n) ON CONFLICT (signature) DO NOTHING"),
+                                 {"s": sig.lower(), "t": tid, "n": int(now)}).rowcount
+        if not fresh:
+            raise ApiError(401, "replayed", "this signed request was already received")
+        return tid
+
+    def register(self, tid: str, reg: TerminalRegistration) -> dict[str, Any]:
+        with self._write() as conn:
+            conn.execute(sql("UPDATE terminals SET name = :n, hall = :h, version = :v, registered_at = :t "
+                             "WHERE terminal_id = :id"),
+                         {"n": reg.name, "h": reg.hall, "v": reg.version, "t": self.now_iso(), "id": tid})
+        return self.terminal(tid)
+
+    def heartbeat(self, tid: str, hb: Heartbeat) -> dict[str, Any]:
+        now = self.now_iso()
+        devices = json.dumps([d.model_dump() for d in hb.devices], ensure_ascii=False)
+        with self._write() as conn:
+            conn.execute(sql("UPDATE terminals SET last_heartbeat = :t, version = :v, outbox_depth = :o, "
+                             "devices = :d WHERE terminal_id = :id"),
+                         {"t": now, "v": hb.version, "o": hb.outbox_depth, "d": devices, "id": tid})
+            for cid in hb.acked_commands:
+                conn.execute(sql("UPDATE terminal_commands SET acked_at = :t WHERE command_id = :c "
+                                 "AND terminal_id = :id AND acked_at IS NULL"), {"t": now, "c": cid, "id": tid})
+            rows = conn.execute(sql("SELECT command_id, command, args, created_at FROM terminal_commands "
+                                    "WHERE terminal_id = :id AND acked_at IS NULL ORDER BY command_id"),
+                                {"id": tid}).mappings().all()
+        return {"server_time": now,
+                "commands": [{**r, "args": json.loads(r["args"])} for r in rows]}
+
+    def queue_command(self, tid: str, command: str, args: dict[str, str]) -> dict[str, Any]:
+        self.terminal(tid)  # 404 for an unknown terminal
+        now = self.now_iso()
+        with self._write() as conn:
+            conn.execute(sql("INSERT INTO terminal_commands (terminal_id, command, args, created_at) "
+                             "VALUES (:id, :c, :a, :t)"),
+                         {"id": tid, "c": command, "a": json.dumps(args, ensure_ascii=False), "t": now})
+            cid = conn.execute(sql("SELECT MAX(command_id) FROM terminal_commands WHERE terminal_id = :id"),
+                               {"id": tid}).scalar_one()
+        return {"command_id": cid, "command": command, "args": args, "created_at": now}
+
+    def terminals(self) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = conn.execute(sql("SELECT * FROM terminals ORDER BY terminal_id")).mappings().all()
+        return [self._terminal(r) for r in rows]
+
+    def terminal(self, tid: str) -> dict[str, Any]:
+        with self._read() as conn:
+            row = conn.execute(sql("SELECT * FROM terminals WHERE terminal_id = :t"), {"t": tid}).mappings().first()
+        if row is None:
+            raise ApiError(404, "not_found", f"no terminal {tid!r}")
+        return self._terminal(row)
+
+    def _terminal(self, r) -> dict[str, Any]:
+        last = _parse(r["last_heartbeat"])
+        online = last is not None and self.clock() - last.timestamp() <= HEARTBEAT_STALE_S
+        return {"terminal_id": r["terminal_id"], "name": r["name"], "hall": r["hall"], "version": r["version"],
+                "registered_at": r["registered_at"], "last_heartbeat": r["last_heartbeat"], "online": online,
+                "outbox_depth": r["outbox_depth"], "devices": json.loads(r["devices"])}
+
+    # -- persons -----------------------------------------------------------------------------
+    def issue_token(self, tid: str, id_number: str, name: str) -> dict[str, Any]:
+        token = secrets.token_urlsafe(24)
+        expires = int(self.clock()) + TOKEN_TTL_S
+        with self._write() as conn:
+            conn.execute(sql("DELETE FROM person_tokens WHERE expires_at < :n"), {"n": int(self.clock())})
+            conn.execute(sql("INSERT INTO person_tokens (token_hash, terminal_id, id_number, name, expires_at) "
+                             "VALUES (:h, :t, :i, :n, :e)"),
+                         {"h": _sha(token), "t": tid, "i": id_number, "n": name, "e": expires})
+        return {"token": token, "expires_at": iso(expires), "id_masked": auth.mask_id(id_number)}
+
+    def person(self, tid: str, token: str | None) -> tuple[str, str]:
+        """(id_number, name) of a valid token issued to this terminal."""
+        if not token:
+            raise ApiError(401, "person_token_required", f"this call needs {auth.HEADER_PERSON}",
+                           "请先刷身份证或扫码登录")
+        with self._read() as conn:
+            row = conn.execute(sql("SELECT terminal_id, id_number, name, expires_at FROM person_tokens "
+                                   "WHERE token_hash = :h"), {"h": _sha(token)}).first()
+        if row is None or row[0] != tid:
+            raise ApiError(401, "person_token_invalid", "unknown person token (or issued to another terminal)",
+                           "登录已失效，请重新刷身份证或扫码")
+        if row[3] < self.clock():
+            raise ApiError(401, "person_token_expired", "person token expired", "登录已超时，请重新刷身份证或扫码")
+        return row[1], row[2]
+
+    # -- cases -------------------------------------------------------------------------------
+    def idempotent(self, tid: str, key: str, kind: str, body: bytes) -> str | None:
+        """The resource an earlier request with this key created, or None; 409 if the body differs."""
+        with self._read() as conn:
+            row = conn.execute(sql("SELECT kind, request_hash, resource_id FROM idempotency "
+                                   "WHERE terminal_id = :t AND key = :k"), {"t": tid, "k": key}).first()
+        if row is None:
+            return None
+        if row[0] != kind or row[1] != request_hash(body):
+            raise ApiError(409, "idempotency_conflict",
+                           f"Idempotency-Key {key!r} was already used for a different {row[0]} request")
+        return row[2]
+
+    def _remember(self, conn, tid: str, key: str | None, kind: str, body: bytes, resource_id: str) -> None:
+        if key:
+            conn.execute(sql("INSERT INTO idempotency (terminal_id, key, kind, request_hash, resource_id, "
+                             "created_at) VALUES (:t, :k, :kind, :h, :r, :c)"),
+                         {"t": tid, "k": key, "kind": kind, "h": request_hash(body), "r": resource_id,
+                          "c": self.now_iso()})
+
+    def submit_case(self, tid: str, person: tuple[str, str], sub: CaseSubmission, key: str,
+                    body: bytes) -> tuple[dict[str, Any], bool]:
+        """(case, created). The same key and body return the first case (created=False)."""
+        existing = self.idempotent(tid, key, "case", body)
+        if existing:
+            return self.case(existing), False
+        guide = self.guides.get(sub.item_code)
+        if guide is None:
+            raise ApiError(404, "not_found", f"no guide with item code {sub.item_code!r}",
+                           "没有找到这个事项，请返回重新查找")
+        now = self.clock()
+        local = dt.datetime.fromtimestamp(now, CHINA_TZ)
+        case_no = f"GA{local:%Y%m%d}{secrets.token_hex(4).upper()}"
+        path = backoffice.choose_path(case_no, sub.form)
+        days = guide.get("promised_limit_days")
+        promised = iso(now + days * 7 / 5 * 86400) if days else None  # 工作日 → calendar, roughly
+        row = {"case_no": case_no, "item_code": sub.item_code, "item_name": guide["name"],
+               "id_number": person[0], "applicant_name": person[1], "terminal_id": tid,
+               "body": sub.model_dump_json(), "path": path, "step": 0, "state": CaseState.SUBMITTED.value,
+               "state_since": iso(now), "promised_by": promised, "submitted_at": iso(now), "updated_at": iso(now)}
+        try:
+            with self._write() as conn:
+                conn.execute(sql(f"INSERT INTO cases ({', '.join(row)}) VALUES ({', '.join(':' + c for c in row)})"),
+                             row)
+                conn.execute(sql("INSERT INTO case_events (case_no, state, at, note) VALUES (:c, :s, :t, :n)"),
+                             {"c": case_no, "s": CaseState.SUBMITTED.value, "t": iso(now),
+                              "n": backoffice.PATHS[path][0].note})
+                self._remember(conn, tid, key, "case", body, case_no)
+        except IntegrityError:  # the same key raced in from another connection
+            existing = self.idempotent(tid, key, "case", body)
+            if existing:
+                return self.case(existing), False
+            raise
+        return self.case(case_no), True
+
+    def _advance(self, case_no: str) -> None:
+        """Let the back office catch up with the clock (see central.backoffice)."""
+        with self._read() as conn:
+            r = conn.execute(sql("SELECT path, step, state_since FROM cases WHERE case_no = :c"),
+                             {"c": case_no}).first()
+        if r is None:
+            return
+        due = backoffice.due_steps(r[0], r[1], _parse(r[2]).timestamp(), self.clock(), self.step_seconds)
+        if not due:
+            return
+        plan = backoffice.PATHS[r[0]]
+        with self._write() as conn:
+            last_step, last_t = due[-1]
+            final = plan[last_step]
+            moved = conn.execute(sql(
+                "UPDATE cases SET step = :s, state = :st, state_since = :t, updated_at = :t, "
+                "result = COALESCE(:res, result), supplement = :sup WHERE case_no = :c AND step = :old"),
+                {"s": last_step, "st": final.state.value, "t": iso(last_t), "c": case_no, "old": r[1],
+                 "res": next((plan[i].result for i, _ in due if plan[i].result), None),
+                 "sup": self._supplement_json(last_t) if final.state == CaseState.SUPPLEMENT else None}).rowcount
+            if not moved:  # another request advanced it first
+                return
+            for i, t in due:
+                conn.execute(sql("INSERT INTO case_events (case_no, state, at, note) VALUES (:c, :s, :t, :n)"),
+                             {"c": case_no, "s": plan[i].state.value, "t": iso(t), "n": plan[i].note})
+                if plan[i].result == "approved":
+                    self._issue_result_certificate(conn, case_no, t)
+
+    @staticmethod
+    def _supplement_json(t: float) -> str:
+        return json.dumps({"materials": backoffice.SUPPLEMENT_MATERIALS,
+                           "note": "请一次性补齐上述材料，可在本终端或窗口提交",
+                           "due": iso(t + 5 * 86400)}, ensure_ascii=False)
+
+    def case(self, case_no: str, id_number: str | None = None) -> dict[str, Any]:
+        """A case with its timeline; ``id_number`` restricts it to its applicant."""
+        self._advance(case_no)
+        with self._read() as conn:
+            r = conn.execute(sql("SELECT * FROM cases WHERE case_no = :c"), {"c": case_no}).mappings().first()
+            if r is None or (id_number is not None and r["id_number"] != id_number):
+                raise ApiError(404, "not_found", f"no case {case_no!r} for this person",
+                               "没有找到这个办件，请核对办件编号")
+            events = conn.execute(sql("SELECT state, at, note FROM case_events WHERE case_no = :c ORDER BY id"),
+                                  {"c": case_no}).mappings().all()
+        state = CaseState(r["state"])
+        return {"case_no": r["case_no"], "item_code": r["item_code"], "item_name": r["item_name"],
+                "applicant_masked": auth.mask_id(r["id_number"]), "terminal_id": r["terminal_id"],
+                "state": state, "state_label": CASE_STATE_LABELS[state], "result": r["result"],
+                "submitted_at": r["submitted_at"], "updated_at": r["updated_at"],
+                "promised_by": r["promised_by"],
+                "supplement": json.loads(r["supplement"]) if r["supplement"] else None,
+                "evaluated": bool(r["evaluated"]),
+                "timeline": [{"state": e["state"], "label": CASE_STATE_LABELS[CaseState(e["state"])],
+                              "at": e["at"], "note": e["note"]} for e in events]}
+
+    def cases_of(self, id_number: str) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            nos = conn.execute(sql("SELECT case_no FROM cases WHERE id_number = :i ORDER BY submitted_at DESC"),
+                               {"i": id_number}).scalars().all()
+        return [self.case(n) for n in nos]
+
+    def supplement(self, case_no: str, id_number: str, materials: list[str], note: str) -> dict[str, Any]:
+        case = self.case(case_no, id_number)
+        if case["state"] != CaseState.SUPPLEMENT:
+            raise ApiError(409, "not_awaiting_supplement", f"case {case_no} is {case['state'].value}, "
+                           "not waiting for 补正", "这个办件目前不需要补正材料")
+        now = self.clock()
+        text_ = "已补正：" + "、".join(materials) + (f"（{note}）" if note else "")
+        with self._write() as conn:
+            conn.execute(sql("UPDATE cases SET step = step + 1, state = :s, state_since = :t, updated_at = :t, "
+                             "supplement = NULL WHERE case_no = :c AND state = :sup"),
+                         {"s": CaseState.PRE_REVIEW.value, "t": iso(now), "c": case_no,
+                          "sup": CaseState.SUPPLEMENT.value})
+            conn.execute(sql("INSERT INTO case_events (case_no, state, at, note) VALUES (:c, :s, :t, :n)"),
+                         {"c": case_no, "s": CaseState.PRE_REVIEW.value, "t": iso(now), "n": text_})
+        return self.case(case_no, id_number)
+
+    # -- certificates ------------------------------------------------------------------------
+    def _issue_result_certificate(self, conn, case_no: str, t: float) -> None:
+        r = conn.execute(sql("SELECT id_number, item_name FROM cases WHERE case_no = :c"), {"c": case_no}).first()
+        conn.execute(sql("INSERT INTO certificates (cert_id, id_number, name, number, issuer, issued_at, "
+                         "valid_until) VALUES (:c, :i, :n, :no, :iss, :t, NULL) ON CONFLICT (cert_id) DO NOTHING"),
+                     {"c": f"R-{case_no}", "i": r[0], "n": f"《{r[1]}》办理结果", "no": case_no,
+                      "iss": "广安市广安区行政审批局", "t": iso(t)})
+
+    def certificates(self, id_number: str) -> list[dict[str, Any]]:
+        """A person's e-certificates; the demo gives everyone an ID card and a social security card."""
+        now = self.clock()
+        digest = _sha(id_number)[:10].upper()
+        demo = [(f"ID-{digest}", "居民身份证电子证照", auth.mask_id(id_number), "广安市公安局广安区分局", 10 * 365),
+                (f"SC-{digest}", "社会保障卡", f"SC{digest}", "广安市人力资源和社会保障局", None)]
+        with self._write() as conn:
+            for cid, name, number, issuer, years_days in demo:
+                conn.execute(sql("INSERT INTO certificates (cert_id, id_number, name, number, issuer, issued_at, "
+                                 "valid_until) VALUES (:c, :i, :n, :no, :iss, :t, :v) "
+                                 "ON CONFLICT (cert_id) DO NOTHING"),
+                             {"c": cid, "i": id_number, "n": name, "no": number, "iss": issuer, "t": iso(now),
+                              "v": iso(now + years_days * 86400) if years_days else None})
+            rows = conn.execute(sql("SELECT * FROM certificates WHERE id_number = :i ORDER BY issued_at, cert_id"),
+                                {"i": id_number}).mappings().all()
+        return [self._cert(r) for r in rows]
+
+    @staticmethod
+    def _cert(r) -> dict[str, Any]:
+        return {"cert_id": r["cert_id"], "name": r["name"], "number": r["number"], "issuer": r["issuer"],
+                "holder_masked": auth.mask_id(r["id_number"]), "issued_at": r["issued_at"],
+                "valid_until": r["valid_until"]}
+
+    def proof(self, cert_id: str, id_number: str, base_url: str) -> dict[str, Any]:
+        cert = next((c for c in self.certificates(id_number) if c["cert_id"] == cert_id), None)
+        if cert is None:
+            raise ApiError(404, "not_found", f"no certificate {cert_id!r} for this person", "没有找到这个证照")
+        now = self.clock()
+        raw = secrets.token_hex(6).upper()
+        code = "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+        until = iso(now + PROOF_TTL_DAYS * 86400)
+        with self._write() as conn:
+            conn.execute(sql("INSERT INTO proofs (verification_code, cert_id, issued_at, valid_until) "
+                             "VALUES (:v, :c, :t, :u)"), {"v": code, "c": cert_id, "t": iso(now), "u": until})
+        return {"certificate": cert, "verification_code": code,
+                "verify_url": f"{base_url.rstrip('/')}/api/v1/proofs/{code}", "issued_at": iso(now),
+                "valid_until": until}
+
+    def check_proof(self, code: str) -> dict[str, Any]:
+        with self._read() as conn:
+            r = conn.execute(sql("SELECT p.valid_until, c.name, c.id_number FROM proofs p JOIN certificates c "
+                                 "ON c.cert_id = p.cert_id WHERE p.verification_code = :v"),
+                             {"v": code.strip().upper()}).first()
+        if r is None:
+            raise ApiError(404, "not_found", f"no proof with verification code {code!r}", "核验码不存在")
+        return {"valid": _parse(r[0]).timestamp() >= self.clock(), "certificate_name": r[1],
+                "holder_masked": auth.mask_id(r[2]), "valid_until": r[0]}
+
+    # -- evaluations ---------------------------------------------------------------------------
+    def evaluate(self, tid: str, ev: EvaluationSubmission, key: str | None, body: bytes) -> tuple[dict, bool]:
+        if key:
+            existing = self.idempotent(tid, key, "evaluation", body)
+            if existing:
+                return self.evaluation(existing), False
+        if ev.case_no:
+            with self._read() as conn:
+                if conn.execute(sql("SELECT 1 FROM cases WHERE case_no = :c"), {"c": ev.case_no}).first() is None:
+                    raise ApiError(404, "not_found", f"no case {ev.case_no!r}", "没有找到这个办件")
+        now = self.clock()
+        level = ev.scores["overall"]
+        flagged = level <= BAD_RATING_MAX
+        eid = "EV" + secrets.token_hex(6).upper()
+        with self._write() as conn:
+            conn.execute(sql("INSERT INTO evaluations (evaluation_id, terminal_id, case_no, item_code, level, scores, "
+                             "comment, flagged, follow_up_due, created_at) VALUES (:e, :t, :c, :i, :l, :s, :cm, "
+                             ":f, :due, :now)"),
+                         {"e": eid, "t": tid, "c": ev.case_no, "i": ev.item_code, "l": level,
+                          "s": json.dumps(ev.scores), "cm": ev.comment, "f": int(flagged),
+                          "due": iso(now + FOLLOW_UP_DAYS * 86400) if flagged else None, "now": iso(now)})
+            if ev.case_no:
+                conn.execute(sql("UPDATE cases SET evaluated = 1 WHERE case_no = :c"), {"c": ev.case_no})
+            self._remember(conn, tid, key, "evaluation", body, eid)
+        return self.evaluation(eid), True
+
+    def evaluation(self, eid: str) -> dict[str, Any]:
+        with self._read() as conn:
+            r = conn.execute(sql("SELECT * FROM evaluations WHERE evaluation_id = :e"), {"e": eid}).mappings().one()
+        return {"evaluation_id": r["evaluation_id"], "case_no": r["case_no"], "level": r["level"],
+                "level_label": EVALUATION_LEVEL_LABELS[r["level"]], "scores": json.loads(r["scores"]),
+                "flagged": bool(r["flagged"]), "follow_up_due": r["follow_up_due"], "created_at": r["created_at"]}
+
+    # -- queue ---------------------------------------------------------------------------------
+    def _today(self) -> str:
+        return dt.datetime.fromtimestamp(self.clock(), CHINA_TZ).date().isoformat()
+
+    def queue_services(self) -> list[dict[str, Any]]:
+        since = iso(self.clock() - QUEUE_SERVE_S)
+        with self._read() as conn:
+            rows = dict(conn.execute(sql("SELECT service, COUNT(*) FROM queue_tickets WHERE day = :d AND "
+                                         "issued_at >= :s GROUP BY service"), {"d": self._today(), "s": since}).all())
+        return [{"code": c, "name": n, "waiting": rows.get(c, 0)} for c, n in QUEUE_SERVICES.items()]
+
+    def take_ticket(self, tid: str, service: str) -> dict[str, Any]:
+        """Per-service numbering that restarts every day: A001, A002, ... The unique (day, service,
+        seq) constraint settles two terminals taking a ticket at the same instant."""
+        if service not in QUEUE_SERVICES:
+            raise ApiError(404, "not_found", f"no queue service {service!r}", "没有这个业务类别")
+        day, now = self._today(), self.clock()
+        for _ in range(10):
+            try:
+                with self._write() as conn:
+                    seq = conn.execute(sql("SELECT COALESCE(MAX(seq), 0) + 1 FROM queue_tickets "
+                                           "WHERE day = :d AND service = :s"), {"d": day, "s": service}).scalar_one()
+                    conn.execute(sql("INSERT INTO queue_tickets (day, service, seq, terminal_id, issued_at) "
+                                     "VALUES (:d, :s, :q, :t, :i)"),
+                                 {"d": day, "s": service, "q": seq, "t": tid, "i": iso(now)})
+                    ahead = conn.execute(sql("SELECT COUNT(*) FROM queue_tickets WHERE day = :d AND service = :s "
+                                             "AND seq < :q AND issued_at >= :since"),
+                                         {"d": day, "s": service, "q": seq,
+                                          "since": iso(now - QUEUE_SERVE_S)}).scalar_one()
+                break
+            except IntegrityError:
+                continue
+        else:
+            raise ApiError(503, "busy", "could not allocate a ticket number", "取号繁忙，请稍后再试")
+        return {"ticket_no": f"{service}{seq:03d}", "service": service, "service_name": QUEUE_SERVICES[service],
+                "waiting_ahead": ahead, "issued_at": iso(now)}
+
+    # -- fleet ---------------------------------------------------------------------------------
+    def daily_stats(self, days: int = 7) -> list[dict[str, Any]]:
+        """Cases and ratings per local (UTC+8) day, newest first."""
+        start = self.clock() - days * 86400
+        out: dict[str, dict[str, Any]] = {}
+        for d in range(days):
+            day = dt.datetime.fromtimestamp(self.clock() - d * 86400, CHINA_TZ).date().isoformat()
+            out[day] = {"day": day, "cases": 0, "ratings": 0, "bad": 0, "level_sum": 0}
+        with self._read() as conn:
+            cases = conn.execute(sql("SELECT submitted_at FROM cases WHERE submitted_at >= :s"),
+                                 {"s": iso(start)}).scalars().all()
+            ratings = conn.execute(sql("SELECT created_at, level, flagged FROM evaluations WHERE created_at >= :s"),
+                                   {"s": iso(start)}).all()
+
+        def day_of(ts: str) -> str:
+            return _parse(ts).astimezone(CHINA_TZ).date().isoformat()
+
+        for ts in cases:
+            if day_of(ts) in out:
+                out[day_of(ts)]["cases"] += 1
+        for ts, level, flagged in ratings:
+            if day_of(ts) in out:
+                rec = out[day_of(ts)]
+                rec["ratings"] += 1
+                rec["bad"] += int(flagged)
+                rec["level_sum"] += level
+        return list(out.values())
+
+
+def _sha(text_: str) -> str:
+    return hashlib.sha256(text_.encode("utf-8")).hexdigest()
