@@ -256,9 +256,10 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
     @app.get(f"{API_PREFIX}/cases/{{case_no}}", response_model=Case, responses=_SIGNED, tags=["cases"])
     def get_case(case_no: str, tid: Signed,
                  x_person_token: Annotated[str, Header()] = "") -> Case:
-        """By case number (printed on the receipt). With a person token, only that person's case."""
+        """By case number (printed on the receipt) or by the terminal reference of an offline
+        receipt. With a person token, only that person's case."""
         owner = platform.person(tid, x_person_token)[0] if x_person_token else None
-        return Case.model_validate(platform.case(case_no, owner))
+        return Case.model_validate(platform.case_by_number_or_ref(case_no, tid, owner))
 
     @app.post(f"{API_PREFIX}/cases/{{case_no}}/supplements", response_model=Case,
               responses={409: {"model": ErrorResponse}, **_SIGNED}, tags=["cases"])

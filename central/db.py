@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,9 @@ from sqlalchemy import (
     inspect,
 )
 from sqlalchemy import text as sql
+
+from central.textkeys import ascii_alnum as _ascii_alnum
+from central.textkeys import normalise, pinyin_syllables  # noqa: F401 (re-exported)
 
 log = logging.getLogger("central.db")
 
@@ -127,6 +129,7 @@ CASES = Table(
     Column("id_number", Text, nullable=False, index=True),
     Column("applicant_name", Text, nullable=False),
     Column("terminal_id", Text, nullable=False),
+    Column("terminal_ref", Text, nullable=False, server_default=""),  # unique per terminal when set
     Column("body", Text, nullable=False),  # the CaseSubmission as JSON
     Column("path", Text, nullable=False),  # the back office's plan for this case (backoffice.PATHS)
     Column("step", Integer, nullable=False, server_default="0"),  # position in the plan
@@ -261,38 +264,17 @@ def init_schema(engine: Engine) -> None:
         elif "guides" in tables and "pinyin_starts" not in {c["name"] for c in insp.get_columns("guides")}:
             log.warning("%s: guide table of schema 1 dropped; it is reseeded from the catalogue", engine.url)
             conn.execute(sql("DROP TABLE guides"))
+        if "cases" in tables and "terminal_ref" not in {c["name"] for c in insp.get_columns("cases")}:
+            conn.execute(sql("ALTER TABLE cases ADD COLUMN terminal_ref TEXT NOT NULL DEFAULT ''"))
         METADATA.create_all(conn)
+        conn.execute(sql("CREATE UNIQUE INDEX IF NOT EXISTS cases_terminal_ref ON cases (terminal_id, terminal_ref) "
+                         "WHERE terminal_ref <> ''"))
+        conn.execute(sql("CREATE INDEX IF NOT EXISTS cases_ref ON cases (terminal_ref)"))
         conn.execute(sql("INSERT INTO meta (key, value) VALUES ('schema_version', :v) "
                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value"), {"v": str(SCHEMA_VERSION)})
 
 
 _SUMMARY_COLUMNS = "item_code, name, department, main_item, task_type, detail_complete"
-
-
-def normalise(text: str) -> str:
-    """What both stored names and typed queries go through before comparing.
-
-    NFKC folds full-width letters, digits and brackets to half-width (ｓｂ→sb, （→( ); case is
-    folded; every kind of space is removed, since touch keyboards and pasted names add them.
-    """
-    return "".join(unicodedata.normalize("NFKC", text).lower().split())
-
-
-def _ascii_alnum(text: str) -> str:
-    return "".join(c for c in text if c.isascii() and c.isalnum())
-
-
-def pinyin_syllables(text: str) -> list[str]:
-    """Toneless pinyin of ``text``, one lowercase ASCII string per syllable.
-
-    Non-Chinese letters and digits become one "syllable" each (so "ABC12" gives a, b, c, 1, 2);
-    punctuation is dropped. pypinyin's phrase dictionary picks the usual reading of 多音字
-    (行政 → xing zheng, 银行 → yin hang).
-    """
-    from pypinyin import lazy_pinyin  # imported late: loading its dictionaries takes ~0.3 s
-
-    norm = unicodedata.normalize("NFKC", text).lower()
-    return [s for s in (_ascii_alnum(p) for p in lazy_pinyin(norm, errors=list)) if s]
 
 
 def pinyin_keys(text: str) -> tuple[str, str]:

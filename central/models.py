@@ -178,10 +178,14 @@ class CaseSubmission(BaseModel):
     form: dict[str, str] = Field(default_factory=dict, description="answers of the case form, by field")
     materials: list[str] = Field(default_factory=list, description="names of the materials handed in")
     phone: str = Field("", max_length=20)
+    terminal_ref: str = Field("", max_length=64, pattern=r"^[0-9A-Za-z_-]*$",
+                              description="the terminal's own reference, printed on an offline receipt; "
+                                          "unique per terminal, and GET /cases/{ref} finds the case by it")
 
 
 class Case(BaseModel):
     case_no: CaseNo
+    terminal_ref: str = ""
     item_code: str
     item_name: str
     applicant_masked: str = Field(description="ID number masked 6+4")

@@ -230,6 +230,9 @@ class PlatformStore:
         existing = self.idempotent(tid, key, "case", body)
         if existing:
             return self.case(existing), False
+        if sub.terminal_ref and self._by_ref(sub.terminal_ref, tid, own_only=True):
+            raise ApiError(409, "terminal_ref_conflict",
+                           f"terminal reference {sub.terminal_ref!r} was already used for another case")
         guide = self.guides.get(sub.item_code)
         if guide is None:
             raise ApiError(404, "not_found", f"no guide with item code {sub.item_code!r}",
@@ -242,6 +245,7 @@ class PlatformStore:
         promised = iso(now + days * 7 / 5 * 86400) if days else None  # 工作日 → calendar, roughly
         row = {"case_no": case_no, "item_code": sub.item_code, "item_name": guide["name"],
                "id_number": person[0], "applicant_name": person[1], "terminal_id": tid,
+               "terminal_ref": sub.terminal_ref,
                "body": sub.model_dump_json(), "path": path, "step": 0, "state": CaseState.SUBMITTED.value,
                "state_since": iso(now), "promised_by": promised, "submitted_at": iso(now), "updated_at": iso(now)}
         try:
@@ -258,6 +262,23 @@ class PlatformStore:
                 return self.case(existing), False
             raise
         return self.case(case_no), True
+
+    def _by_ref(self, ref: str, tid: str | None, own_only: bool = False) -> str | None:
+        """The case number of a terminal reference (the asking terminal's own first)."""
+        q = "SELECT case_no FROM cases WHERE terminal_ref = :r"
+        q += " AND terminal_id = :t" if own_only else " ORDER BY (terminal_id = :t) DESC LIMIT 1"
+        with self._read() as conn:
+            return conn.execute(sql(q), {"r": ref, "t": tid or ""}).scalars().first()
+
+    def case_by_number_or_ref(self, key: str, tid: str, id_number: str | None = None) -> dict[str, Any]:
+        """GET /cases/{key}: a case number, or a terminal reference printed on an offline receipt."""
+        with self._read() as conn:
+            known = conn.execute(sql("SELECT 1 FROM cases WHERE case_no = :c"), {"c": key}).first()
+        if known is None and key:
+            ref_case = self._by_ref(key, tid)
+            if ref_case is not None:
+                return self.case(ref_case, id_number)
+        return self.case(key, id_number)
 
     def _advance(self, case_no: str) -> None:
         """Let the back office catch up with the clock (see central.backoffice)."""
@@ -304,7 +325,7 @@ class PlatformStore:
             events = conn.execute(sql("SELECT state, at, note FROM case_events WHERE case_no = :c ORDER BY id"),
                                   {"c": case_no}).mappings().all()
         state = CaseState(r["state"])
-        return {"case_no": r["case_no"], "item_code": r["item_code"], "item_name": r["item_name"],
+        return {"case_no": r["case_no"], "terminal_ref": r["terminal_ref"], "item_code": r["item_code"], "item_name": r["item_name"],
                 "applicant_masked": auth.mask_id(r["id_number"]), "terminal_id": r["terminal_id"],
                 "state": state, "state_label": CASE_STATE_LABELS[state], "result": r["result"],
                 "submitted_at": r["submitted_at"], "updated_at": r["updated_at"],

@@ -67,6 +67,26 @@ def cmd_print(args) -> int:
     return print_cli.reprint_last(cfg, args.send)
 
 
+def cmd_guides(args) -> int:
+    from kiosk import central_cli
+
+    cfg = _load(args.config)
+    if args.guides_command == "sync":
+        return central_cli.guides_sync(cfg)
+    if args.guides_command == "import":
+        return central_cli.guides_import(cfg, args.file)
+    return central_cli.guides_search(cfg, args.query, args.limit, args.json)
+
+
+def cmd_outbox(args) -> int:
+    from kiosk import central_cli
+
+    cfg = _load(args.config)
+    if args.outbox_command == "status":
+        return central_cli.outbox_status(cfg, args.json)
+    return central_cli.outbox_flush(cfg)
+
+
 def cmd_central_serve(args) -> int:
     from central.server import serve
 
@@ -194,6 +214,26 @@ def build_parser() -> argparse.ArgumentParser:
     rl.add_argument("--send", action="store_true",
                     help="print it from this command (only when the kiosk is not running)")
     pr.set_defaults(func=cmd_print)
+
+    gu = sub.add_parser("guides", help="the local guide catalogue")
+    gu.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+    gusub = gu.add_subparsers(dest="guides_command", required=True)
+    gusub.add_parser("sync", help="fetch what changed on the central platform")
+    gi = gusub.add_parser("import", help="import guides from a file, one contract Guide JSON per line")
+    gi.add_argument("file", metavar="FILE.jsonl")
+    gs = gusub.add_parser("search", help="search the local copy (name, department, material, pinyin, code)")
+    gs.add_argument("query")
+    gs.add_argument("--limit", type=int, default=20)
+    gs.add_argument("--json", action="store_true")
+    gu.set_defaults(func=cmd_guides)
+
+    ob = sub.add_parser("outbox", help="submissions and ratings waiting to reach the platform")
+    ob.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+    obsub = ob.add_subparsers(dest="outbox_command", required=True)
+    st = obsub.add_parser("status", help="counts, and every pending or failed item; exit 1 if any failed")
+    st.add_argument("--json", action="store_true")
+    obsub.add_parser("flush", help="send every pending item now; exit 1 if any is left")
+    ob.set_defaults(func=cmd_outbox)
 
     ce = sub.add_parser("central", help="the reference central platform")
     cesub = ce.add_subparsers(dest="central_command", required=True)

@@ -7,6 +7,7 @@ Device tables are checked against their driver's own option schema too.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,13 @@ class Central(_Section):
     # "embedded" starts the reference central platform on 127.0.0.1 with data under paths.var.
     url: str = "embedded"
     timeout_s: float = Field(10.0, gt=0, le=120)
+    # Terminal credentials for signed requests. terminal_id defaults to [terminal] id; the secret
+    # comes from $KIOSK_CENTRAL_SECRET, else ``secret``, else the first line of ``secret_file``.
+    terminal_id: str = Field("", max_length=64)
+    secret: str = ""
+    secret_file: str = ""
+    guides_sync_min: float = Field(15.0, ge=0, le=24 * 60)  # 0: only at start-up
+    heartbeat_s: float = Field(30.0, ge=5, le=3600)
 
 
 class Session(_Section):
@@ -75,6 +83,19 @@ class KioskConfig(_Section):
     @property
     def var_dir(self) -> Path:
         return Path(self.paths.var)
+
+    def central_credentials(self) -> tuple[str | None, str | None]:
+        """(terminal id, secret) for signing, or (None, None) when no secret is configured."""
+        secret = os.environ.get("KIOSK_CENTRAL_SECRET") or self.central.secret
+        if not secret and self.central.secret_file:
+            try:
+                secret = Path(self.central.secret_file).read_text(encoding="utf-8").strip().splitlines()[0]
+            except (OSError, IndexError) as exc:
+                raise ConfigError(f"central.secret_file: cannot read a secret from "
+                                  f"{self.central.secret_file}: {exc}") from None
+        if not secret:
+            return None, None
+        return self.central.terminal_id or self.terminal.id, secret
 
 
 def load(path: str | Path) -> KioskConfig:

@@ -3,21 +3,29 @@
 Screens call the methods here and render ``view``; they never open a device or a socket.
 Everything runs on the caller's thread (the UI clock): HTTP calls go to a small thread pool and
 their results are applied in ``tick()``, so state is only ever changed from one thread.
+
+Guides come from the local catalogue once it holds a complete copy (so they stay searchable when
+the network is down); until then from the platform, and from a partial copy if the platform
+cannot answer. The tick also starts a catalogue sync (at start and every ``guides_sync_min``)
+and a heartbeat (every ``heartbeat_s``) in the pool, never more than one of each at a time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from central.models import DeviceStatus, Heartbeat
 from devices.events import CardRemoved, ErrorEvent, Event, IdentityRead, RequestDone, StatusChanged
 from devices.identity import CardType
 from devices.status import DeviceState
 from kiosk import slips
+from kiosk.catalogue import Catalogue
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.config import KioskConfig
 from kiosk.i18n import LANGUAGES, Translator
@@ -39,9 +47,17 @@ class View:
 class KioskController:
     def __init__(self, config: KioskConfig, central: CentralClient, devices=None,
                  clock: Callable[[], dt.datetime] = dt.datetime.now, session: Session | None = None,
-                 print_queue: PrintQueue | None = None):
+                 print_queue: PrintQueue | None = None, catalogue: Catalogue | None = None,
+                 outbox=None, version: str = "", monotonic: Callable[[], float] = time.monotonic):
         self.config = config
         self.central = central
+        self.catalogue = catalogue
+        self.outbox = outbox  # kiosk.outbox.Outbox: its depth goes into the heartbeat
+        self.version = version
+        self.monotonic = monotonic
+        self._next_sync = self._next_beat = 0.0  # both due at the first tick
+        self._busy: set[str] = set()
+        self._seen_commands: set[int] = set()
         self.devices = devices
         self.now = clock
         self.tr = Translator(config.terminal.language)
@@ -50,7 +66,7 @@ class KioskController:
         self.idle_warning: int | None = None
         self.device_states: dict[str, dict[str, str]] = {}
         self._listeners: list[Callable[[], None]] = []
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="central")
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="central")
         self._pending: list[tuple[Future, Callable, Callable]] = []
         # Slips go through a durable queue: a slip blocked by paper out prints once staff refill it.
         self.printing: PrintDispatcher | None = None
@@ -83,6 +99,8 @@ class KioskController:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.catalogue is not None:
+            self.catalogue.close()
         if self.printing is not None:
             self.printing.queue.close()
 
@@ -109,7 +127,59 @@ class KioskController:
             else:
                 on_done(result)
         self._pending = still
+        self._background()
         self._check_idle()
+
+    # -- background work: catalogue sync, heartbeat ------------------------------------------
+    def _once(self, name: str, fn: Callable, on_done: Callable) -> None:
+        """Run ``fn`` in the pool unless the previous run of ``name`` is still going."""
+        if name in self._busy:
+            return
+        self._busy.add(name)
+
+        def done(result):
+            self._busy.discard(name)
+            on_done(result)
+
+        def failed(exc: CentralError):
+            self._busy.discard(name)
+            log.warning("%s failed: %s", name, exc.message)
+
+        self._call(fn, done, failed)
+
+    def _background(self) -> None:
+        now = self.monotonic()
+        central_cfg = self.config.central
+        if self.catalogue is not None and now >= self._next_sync:
+            every = central_cfg.guides_sync_min * 60
+            self._next_sync = now + every if every else float("inf")
+            self._once("guide sync", lambda: self.catalogue.sync(self.central),
+                       lambda r: log.info("guide catalogue synced: %d changed, %d deleted in %.1f s",
+                                          r.changed, r.deleted, r.seconds))
+        if getattr(self.central, "terminal_id", None) and now >= self._next_beat:
+            self._next_beat = now + central_cfg.heartbeat_s
+            beat = self.heartbeat_message()
+            self._once("heartbeat", lambda: self.central.heartbeat(beat), self._heartbeat_answer)
+
+    def heartbeat_message(self) -> Heartbeat:
+        devices = []
+        for name, st in self.device_states.items():
+            kind = ""
+            if self.devices is not None and name in getattr(self.devices, "workers", {}):
+                kind = self.devices.workers[name].driver.kind
+            paper = st.get("paper")
+            devices.append(DeviceStatus(name=name[:50], kind=kind[:30], status=st.get("state", "unknown"),
+                                        paper=paper if paper in ("full", "low", "out", "jammed", "unknown") else None,
+                                        detail=", ".join(f"{k}={v}" for k, v in st.items()
+                                                         if k not in ("state", "paper"))[:200]))
+        depth = self.outbox.depth() if self.outbox is not None else 0
+        return Heartbeat(version=self.version, outbox_depth=depth, devices=devices)
+
+    def _heartbeat_answer(self, answer) -> None:
+        for cmd in answer.commands:
+            if cmd.command_id not in self._seen_commands:  # acting on commands is for a later issue
+                self._seen_commands.add(cmd.command_id)
+                log.info("platform command %d: %s %s (not acted on yet)", cmd.command_id, cmd.command, cmd.args)
 
     def _check_idle(self) -> None:
         state = self.session.idle_state()
@@ -238,7 +308,23 @@ class KioskController:
                 self.view = View("guides", self._guides_view(query=query, page=None, error=exc))
                 self._changed()
 
-        self._call(lambda: self.central.search_guides(query, limit=SEARCH_LIMIT), done, failed)
+        self._call(lambda: self.find_guides(query, SEARCH_LIMIT), done, failed)
+
+    def find_guides(self, query: str, limit: int):
+        """Local copy when complete; else the platform; else whatever the copy has (thread pool)."""
+        cat = self.catalogue
+        if cat is not None and cat.ready:
+            return cat.search(query, limit=limit)
+        try:
+            return self.central.search_guides(query, limit=limit)
+        except CentralError:
+            if cat is not None and cat.count():
+                return cat.search(query, limit=limit)
+            raise
+
+    def fetch_guide(self, item_code: str):
+        guide = self.catalogue.get(item_code) if self.catalogue is not None else None
+        return guide if guide is not None else self.central.get_guide(item_code)
 
     def _guides_view(self, query: str | None, page, loading: bool = False,
                      error: CentralError | None = None) -> dict[str, Any]:
@@ -271,7 +357,7 @@ class KioskController:
             self._show("notice", remember=False, kind="error", title=self.tr("error.title"),
                        message=self._error_text(exc), next="back")
 
-        self._call(lambda: self.central.get_guide(item_code), done, failed)
+        self._call(lambda: self.fetch_guide(item_code), done, failed)
 
     def _guide_view(self, guide) -> dict[str, Any]:
         tr = self.tr

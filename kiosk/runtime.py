@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from devices.manager import DeviceManager
+from kiosk.catalogue import Catalogue
+from kiosk.catalogue import default_path as catalogue_path
 from kiosk.central_client import CentralClient
 from kiosk.config import KioskConfig
 from kiosk.controller import KioskController
+from kiosk.outbox import Outbox, Sender
+from kiosk.outbox import default_path as outbox_path
 
 log = logging.getLogger("kiosk.runtime")
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("hall-kiosk")
+    except importlib.metadata.PackageNotFoundError:
+        return "dev"
 
 
 @contextmanager
@@ -29,12 +41,22 @@ def running_kiosk(config: KioskConfig, device_overrides: dict[str, dict[str, Any
             server = stack.enter_context(BackgroundServer(config.var_dir / "central.db"))
             url = server.url
             log.info("embedded central platform at %s", url)
-        central = CentralClient(url, timeout=(3.05, config.central.timeout_s))
+        terminal_id, secret = config.central_credentials()
+        central = CentralClient(url, timeout=(3.05, config.central.timeout_s), terminal_id=terminal_id,
+                                secret=secret)
+        stack.callback(central.close)
+        outbox = Outbox(outbox_path(config.var_dir), terminal_id or config.terminal.id)
+        stack.callback(outbox.close)
+        sender = Sender(outbox, central).start()
+        stack.callback(sender.stop)
+        if not secret:
+            log.warning("no [central] secret configured: requests are unsigned, the outbox cannot deliver")
         tables = {name: {**table, **(device_overrides or {}).get(name, {})}
                   for name, table in config.devices.items()}
         devices = DeviceManager(tables)
         devices.start()
         stack.callback(devices.stop)
-        controller = KioskController(config, central, devices)
+        controller = KioskController(config, central, devices, catalogue=Catalogue(catalogue_path(config.var_dir)),
+                                     outbox=outbox, version=version())
         stack.callback(controller.shutdown)
         yield controller

@@ -1,0 +1,136 @@
+"""Local catalogue search against a naive LIKE scan of the same database, guide sync, outbox rate.
+
+Search: p50/p95 of ``Catalogue.search`` (count + first page of 30, ranked) over a mix of what
+citizens type (Chinese words from names, departments and materials, full pinyin, initials, item
+code prefixes), at 1k, 10k, 100k (and with --big 300k) synthetic guides (bench/synth_guides.py),
+against ``like_search`` (the same count + page by LIKE '%q%' over the same text) in the same run.
+Targets: p95 ≤ 20 ms at 300k and ≥ 50× faster than the scan.
+Sync: 10k changed guides on the reference platform fetched over HTTP (target ≤ 5 s).
+Outbox: durable enqueues per second (SQLite WAL, synchronous=FULL; target ≥ 50/s).
+
+Run: .venv/bin/python bench/catalogue_bench.py [--big] [--sizes 1000,10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synth_guides import ACTIONS, DEPT_BASE, MATERIALS, OBJECTS, guides  # noqa: E402
+
+from central.textkeys import pinyin_syllables  # noqa: E402
+from kiosk.catalogue import Catalogue  # noqa: E402
+
+
+def queries(n: int = 120, seed: int = 7) -> list[str]:
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        kind = rnd.choice(("zh", "zh", "pinyin", "initials", "material", "dept", "code"))
+        word = rnd.choice(OBJECTS)
+        if kind == "zh":
+            out.append(word if rnd.random() < 0.5 else word + rnd.choice(ACTIONS))
+        elif kind == "pinyin":
+            out.append("".join(pinyin_syllables(word)))
+        elif kind == "initials":
+            out.append("".join(s[0] for s in pinyin_syllables(word + rnd.choice(ACTIONS))))
+        elif kind == "material":
+            out.append(rnd.choice(MATERIALS)[:4])
+        elif kind == "dept":
+            out.append(rnd.choice(DEPT_BASE)[:4])
+        else:
+            out.append(f"1151{rnd.randrange(10**6):06d}")
+    return out
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] * 1000
+
+
+def bench_search(size: int, folder: Path) -> None:
+    cat = Catalogue(folder / f"cat-{size}.db")
+    t = time.perf_counter()
+    batch = []
+    for g in guides(size):
+        batch.append(g)
+        if len(batch) == 5000:
+            cat.upsert(batch)
+            batch = []
+    cat.upsert(batch)
+    build = time.perf_counter() - t
+    qs = queries()
+    fast, slow = [], []
+    for q in qs:
+        cat.search(q, 30)  # warm the page cache the same for both
+        t = time.perf_counter()
+        a = cat.search(q, 30).total
+        fast.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        b = cat.like_search(q, 30)
+        slow.append(time.perf_counter() - t)
+        assert a <= b, (q, a, b)  # LIKE is a superset (it ignores syllable starts)
+    f50, f95, s50, s95 = pct(fast, 50), pct(fast, 95), pct(slow, 50), pct(slow, 95)
+    ratio = statistics.mean(s / f for s, f in zip(slow, fast, strict=True))
+    print(f"{size:>7} guides (built in {build:5.1f} s): search p50 {f50:6.2f} ms p95 {f95:6.2f} ms max "
+          f"{max(fast) * 1000:6.1f} ms | LIKE p50 {s50:7.2f} ms p95 {s95:7.2f} ms | "
+          f"p50 {s50 / f50:5.1f}x p95 {s95 / f95:5.1f}x, mean per-query {ratio:5.1f}x faster")
+    cat.close()
+
+
+def bench_sync(folder: Path, n: int = 10_000) -> None:
+    from central.db import GuideStore
+    from central.server import BackgroundServer
+    from kiosk.central_client import CentralClient
+
+    with BackgroundServer(folder / "central.db") as server:
+        client = CentralClient(server.url)
+        cat = Catalogue(folder / "sync.db")
+        cat.sync(client)
+        store = GuideStore(server.db_path)
+        rows = [{"item_code": g.item_code, "name": g.name, "department": g.department,
+                 "detail": g.model_dump(include=set(type(g).model_fields) - {"item_code", "name", "department",
+                                                                      "updated_at"}, mode="json")}
+                for g in guides(n, seed=3)]
+        store.upsert(rows)
+        r = cat.sync(client)
+        print(f"sync: {r.changed} changed guides in {r.seconds:.2f} s ({r.pages} pages), target ≤ 5 s")
+
+
+def bench_outbox(folder: Path, n: int = 300) -> None:
+    from central.models import CaseSubmission
+    from kiosk.outbox import Outbox
+
+    box = Outbox(folder / "outbox.db", "BENCH-0001")
+    sub = CaseSubmission(item_code="X", form={"a": "b" * 200})
+    t = time.perf_counter()
+    for _ in range(n):
+        box.enqueue_case(sub, "110101199003070012", "张三")
+    dt_ = time.perf_counter() - t
+    print(f"outbox: {n / dt_:.0f} durable submissions/s (synchronous=FULL), target ≥ 50/s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--big", action="store_true", help="also 300k guides (several minutes)")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")] + ([300_000] if args.big else [])
+    with tempfile.TemporaryDirectory(dir=Path(__file__).resolve().parent.parent / "var") as tmp:
+        folder = Path(tmp)
+        bench_outbox(folder)
+        bench_sync(folder)
+        for size in sizes:
+            bench_search(size, folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""`kiosk guides ...` and `kiosk outbox ...`: the local catalogue and the outbox, for staff.
+
+Both work on the same files as the running kiosk (SQLite WAL: safe while it runs). Commands that
+need the platform use the configured URL and credentials; with url = "embedded" they start the
+reference platform on the configured var directory, as the kiosk does.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+
+from kiosk.catalogue import Catalogue, CatalogueError
+from kiosk.catalogue import default_path as catalogue_path
+from kiosk.central_client import CentralClient, CentralError
+from kiosk.config import KioskConfig
+from kiosk.outbox import Outbox, send_due
+from kiosk.outbox import default_path as outbox_path
+
+
+@contextmanager
+def central_client(cfg: KioskConfig):
+    url = cfg.central.url
+    server = None
+    if url == "embedded":
+        from central.server import BackgroundServer  # the composition root may start it
+
+        cfg.var_dir.mkdir(parents=True, exist_ok=True)
+        server = BackgroundServer(cfg.var_dir / "central.db").__enter__()
+        url = server.url
+    terminal_id, secret = cfg.central_credentials()
+    client = CentralClient(url, timeout=(3.05, cfg.central.timeout_s), terminal_id=terminal_id, secret=secret)
+    try:
+        yield client
+    finally:
+        client.close()
+        if server is not None:
+            server.__exit__(None, None, None)
+
+
+def guides_sync(cfg: KioskConfig) -> int:
+    cat = Catalogue(catalogue_path(cfg.var_dir))
+    try:
+        with central_client(cfg) as client:
+            r = cat.sync(client)
+    except CentralError as exc:
+        print(f"kiosk guides sync: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"synced: {r.changed} changed, {r.deleted} deleted, {r.pages} page(s) in {r.seconds:.1f} s; "
+          f"{cat.count()} guides")
+    return 0
+
+
+def guides_import(cfg: KioskConfig, path: str) -> int:
+    cat = Catalogue(catalogue_path(cfg.var_dir))
+    try:
+        n = cat.import_jsonl(path)
+    except (CatalogueError, OSError) as exc:
+        print(f"kiosk guides import: {exc} (nothing imported)", file=sys.stderr)
+        return 1
+    print(f"imported {n} guides; {cat.count()} in the catalogue")
+    return 0
+
+
+def guides_search(cfg: KioskConfig, query: str, limit: int, as_json: bool) -> int:
+    cat = Catalogue(catalogue_path(cfg.var_dir))
+    page = cat.search(query, limit=limit)
+    if as_json:
+        print(page.model_dump_json())
+        return 0
+    print(f"{page.total} found" + ("" if cat.ready else " (catalogue incomplete: run `kiosk guides sync`)"))
+    for g in page.items:
+        print(f"{g.item_code}\t{g.name}\t{g.department}")
+    return 0
+
+
+def outbox_status(cfg: KioskConfig, as_json: bool) -> int:
+    box = Outbox(outbox_path(cfg.var_dir), cfg.central.terminal_id or cfg.terminal.id)
+    counts = box.counts()
+    problems = box.items("pending", "failed")
+    if as_json:
+        print(json.dumps({"counts": counts, "items": [
+            {"ref": i.terminal_ref, "kind": i.kind, "state": i.state, "attempts": i.attempts,
+             "last_error": i.last_error, "result_id": i.result_id} for i in problems]}, ensure_ascii=False))
+    else:
+        print(", ".join(f"{k} {counts.get(k, 0)}" for k in ("pending", "delivered", "failed")))
+        for i in problems:  # no personal data: reference, kind, state, error
+            print(f"{i.terminal_ref}\t{i.kind}\t{i.state}\tattempts={i.attempts}\t{i.last_error}")
+    return 1 if counts.get("failed") else 0
+
+
+def outbox_flush(cfg: KioskConfig) -> int:
+    """Send every pending item now; exit 1 if any is left pending or has failed."""
+    box = Outbox(outbox_path(cfg.var_dir), cfg.central.terminal_id or cfg.terminal.id)
+    box.retry_now()
+    with central_client(cfg) as client:
+        while True:
+            r = send_due(box, client, limit=100)
+            if r["retry"] or not box.due(limit=1):
+                break
+    counts = box.counts()
+    print(f"pending {counts.get('pending', 0)}, delivered {counts.get('delivered', 0)}, "
+          f"failed {counts.get('failed', 0)}")
+    return 1 if counts.get("pending") or counts.get("failed") else 0

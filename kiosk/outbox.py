@@ -1,0 +1,321 @@
+"""The durable outbox: submissions and ratings reach the platform exactly once, network or not.
+
+An item is committed (SQLite WAL, synchronous=FULL, file mode 0600) before the caller prints a
+receipt or says "submitted". Its idempotency key and terminal reference are made once, at enqueue,
+and every attempt sends the same key and the same body, so the platform turns any resend - after a
+timeout, a cut answer, a crash or a power cut - into the original resource. The terminal reference
+(``DEMO-0001-20261122-0001``) is printed on an offline receipt; the platform stores it with the
+case and answers GET /cases/{ref}, so the citizen can follow the case before the kiosk learns its
+case number.
+
+Person tokens last 15 minutes and a case may wait hours, so a case item keeps the applicant's ID
+number and name (the one place personal data is written to disk) and the sender asks for a fresh
+token at send time. Once delivered, the body and the person are wiped: what remains is the key,
+the reference and the case number.
+
+States: ``pending`` → ``delivered`` (a 2xx answer) or ``failed`` (the platform rejected the item
+itself: 4xx validation, 404, 409 - retrying cannot help; staff see it in ``kiosk outbox status``).
+Everything else (no network, timeouts, 5xx, malformed answers, 401 clock or credential trouble)
+is retried with exponential backoff. Nothing undelivered is ever deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from central.models import CaseSubmission, EvaluationSubmission, SupplementSubmission
+from kiosk.central_client import CentralClient, CentralError
+
+log = logging.getLogger("kiosk.outbox")
+
+KINDS = ("case", "evaluation", "supplement")
+MAX_BACKOFF_S = 300.0
+# Answers about the item itself: resending the same request can only get the same answer.
+PERMANENT_STATUS = (400, 403, 404, 409, 422)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    idem_key TEXT NOT NULL UNIQUE,
+    terminal_ref TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,            -- the request JSON; '' once delivered
+    person TEXT,                   -- {"id_number", "name"} for cases and supplements; NULL once delivered
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    result_id TEXT NOT NULL DEFAULT '',   -- case number / evaluation id once known
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS items_due ON items (state, next_try);
+"""
+_COLS = ("seq, kind, idem_key, terminal_ref, body, person, state, attempts, next_try, last_error, result_id, "
+         "created, updated")
+
+
+@dataclass(frozen=True)
+class Item:
+    seq: int
+    kind: str
+    idem_key: str
+    terminal_ref: str
+    body: dict[str, Any]
+    person: dict[str, str] | None
+    state: str
+    attempts: int
+    next_try: float
+    last_error: str
+    result_id: str
+    created: float
+    updated: float
+
+    @property
+    def case_number(self) -> str:
+        return self.result_id if self.kind == "case" else ""
+
+
+def _item(row) -> Item:
+    r = list(row)
+    r[4] = json.loads(r[4]) if r[4] else {}
+    r[5] = json.loads(r[5]) if r[5] else None
+    return Item(*r)
+
+
+class Outbox:
+    """The item table. Every change is committed and fsync'd before the call returns."""
+
+    def __init__(self, path: str | Path, terminal_id: str, clock: Callable[[], float] = time.time):
+        self.path = Path(path)
+        self.terminal_id = terminal_id
+        self.clock = clock
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)  # personal data: the kiosk user only
+        os.close(fd)
+        os.chmod(self.path, 0o600)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")  # a committed item survives a power cut
+        self._conn.executescript(_SCHEMA)
+        for side in ("-wal", "-shm"):
+            p = Path(str(self.path) + side)
+            if p.exists():
+                os.chmod(p, 0o600)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._conn.execute(sql, params)
+
+    # -- enqueue ----------------------------------------------------------------------------
+    def enqueue_case(self, submission: CaseSubmission, id_number: str, name: str) -> Item:
+        """Commit a case; the returned item's terminal_ref goes on the receipt."""
+        return self._enqueue("case", submission.model_dump(mode="json"), {"id_number": id_number, "name": name},
+                             ref_field=True)
+
+    def enqueue_evaluation(self, evaluation: EvaluationSubmission) -> Item:
+        return self._enqueue("evaluation", evaluation.model_dump(mode="json"), None)
+
+    def enqueue_supplement(self, case_no: str, supplement: SupplementSubmission, id_number: str,
+                           name: str) -> Item:
+        body = {"case_no": case_no, **supplement.model_dump(mode="json")}
+        return self._enqueue("supplement", body, {"id_number": id_number, "name": name})
+
+    def _enqueue(self, kind: str, body: dict[str, Any], person: dict[str, str] | None,
+                 ref_field: bool = False) -> Item:
+        now = self.clock()
+        day = dt.datetime.fromtimestamp(now).strftime("%Y%m%d")
+        prefix = f"{self.terminal_id}-{day}-"
+        key = uuid.uuid4().hex
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                n = self._conn.execute("SELECT COUNT(*) FROM items WHERE terminal_ref LIKE ? || '%'",
+                                       (prefix,)).fetchone()[0]
+                ref = f"{prefix}{n + 1:04d}"
+                if ref_field:
+                    body = {**body, "terminal_ref": ref}
+                cur = self._conn.execute(
+                    "INSERT INTO items (kind, idem_key, terminal_ref, body, person, created, updated) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (kind, key, ref, json.dumps(body, ensure_ascii=False, sort_keys=True),
+                     json.dumps(person, ensure_ascii=False) if person else None, now, now))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return self.get(cur.lastrowid)
+
+    # -- reading ----------------------------------------------------------------------------
+    def get(self, seq: int) -> Item:
+        with self._lock:
+            row = self._conn.execute(f"SELECT {_COLS} FROM items WHERE seq = ?", (seq,)).fetchone()
+        return _item(row)
+
+    def by_ref(self, terminal_ref: str) -> Item | None:
+        with self._lock:
+            row = self._conn.execute(f"SELECT {_COLS} FROM items WHERE terminal_ref = ?", (terminal_ref,)).fetchone()
+        return _item(row) if row else None
+
+    def items(self, *states: str) -> list[Item]:
+        q = f"SELECT {_COLS} FROM items"
+        if states:
+            q += f" WHERE state IN ({', '.join('?' for _ in states)})"
+        with self._lock:
+            return [_item(r) for r in self._conn.execute(q + " ORDER BY seq", states).fetchall()]
+
+    def depth(self) -> int:
+        """Items still to deliver (for the heartbeat and the status bar)."""
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM items WHERE state = 'pending'").fetchone()[0]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._conn.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
+
+    def due(self, now: float | None = None, limit: int = 20) -> list[Item]:
+        now = self.clock() if now is None else now
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_COLS} FROM items WHERE state = 'pending' AND next_try <= ? "
+                                      "ORDER BY seq LIMIT ?", (now, limit)).fetchall()
+        return [_item(r) for r in rows]
+
+    # -- outcomes ---------------------------------------------------------------------------
+    def delivered(self, seq: int, result_id: str) -> None:
+        """Done: keep key, reference and result; wipe the body and the person."""
+        self._write("UPDATE items SET state = 'delivered', result_id = ?, body = '', person = NULL, last_error = '', "
+                    "attempts = attempts + 1, updated = ? WHERE seq = ?", (result_id, self.clock(), seq))
+
+    def failed(self, seq: int, error: str) -> None:
+        self._write("UPDATE items SET state = 'failed', last_error = ?, attempts = attempts + 1, updated = ? "
+                    "WHERE seq = ?", (error, self.clock(), seq))
+
+    def retry_later(self, seq: int, error: str, base: float = 1.0) -> float:
+        """Back off exponentially (with jitter) from the item's attempt count; returns the delay."""
+        with self._lock:
+            attempts = self._conn.execute("SELECT attempts FROM items WHERE seq = ?", (seq,)).fetchone()[0] + 1
+            delay = min(MAX_BACKOFF_S, base * 2 ** min(attempts - 1, 16)) * random.uniform(0.75, 1.25)
+            now = self.clock()
+            self._conn.execute("UPDATE items SET attempts = ?, next_try = ?, last_error = ?, updated = ? "
+                               "WHERE seq = ?", (attempts, now + delay, error, now, seq))
+        return delay
+
+    def retry_now(self) -> int:
+        """Staff "send now": every pending item is due again."""
+        return self._write("UPDATE items SET next_try = 0 WHERE state = 'pending'").rowcount
+
+    def purge_delivered(self, older_than_s: float = 30 * 86400) -> int:
+        return self._write("DELETE FROM items WHERE state = 'delivered' AND updated < ?",
+                           (self.clock() - older_than_s,)).rowcount
+
+
+def deliver(client: CentralClient, item: Item) -> str:
+    """Send one item with its key; returns the case number / evaluation id (CentralError if not)."""
+    if item.kind == "case":
+        token = client.person_token(item.person["id_number"], item.person["name"]).token
+        return client.submit_case(token, CaseSubmission.model_validate(item.body), item.idem_key).case_no
+    if item.kind == "evaluation":
+        return client.evaluate(EvaluationSubmission.model_validate(item.body), item.idem_key).evaluation_id
+    if item.kind == "supplement":
+        token = client.person_token(item.person["id_number"], item.person["name"]).token
+        body = dict(item.body)
+        case_no = body.pop("case_no")
+        sub = SupplementSubmission.model_validate(body)
+        return client.submit_supplement(token, case_no, sub.materials, sub.note).case_no
+    raise ValueError(f"unknown outbox kind {item.kind!r}")
+
+
+def is_permanent(exc: CentralError) -> bool:
+    return exc.status in PERMANENT_STATUS
+
+
+def send_due(outbox: Outbox, client: CentralClient, base_backoff: float = 1.0, limit: int = 20) -> dict[str, int]:
+    """One pass over the due items, oldest first. Stops at the first transient failure: if the
+    platform is unreachable for one item it is for the next, and order is kept."""
+    out = {"delivered": 0, "failed": 0, "retry": 0}
+    for item in outbox.due(limit=limit):
+        try:
+            result = deliver(client, item)
+        except CentralError as exc:
+            if is_permanent(exc):
+                log.error("outbox %s (%s) rejected by the platform: %s", item.terminal_ref, item.kind, exc.message)
+                outbox.failed(item.seq, f"{exc.code}: {exc.message}")
+                out["failed"] += 1
+                continue
+            delay = outbox.retry_later(item.seq, f"{exc.code}: {exc.message}", base_backoff)
+            log.warning("outbox %s not sent (%s); next try in %.0f s", item.terminal_ref, exc.code, delay)
+            out["retry"] += 1
+            break
+        outbox.delivered(item.seq, result)
+        out["delivered"] += 1
+    return out
+
+
+class Sender:
+    """A daemon thread that delivers due items; ``wake()`` after an enqueue sends at once."""
+
+    def __init__(self, outbox: Outbox, client: CentralClient, idle_s: float = 5.0, base_backoff: float = 1.0):
+        self.outbox, self.client = outbox, client
+        self.idle_s, self.base_backoff = idle_s, base_backoff
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+
+    def start(self) -> Sender:
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def __enter__(self) -> Sender:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sent = send_due(self.outbox, self.client, self.base_backoff)
+            except Exception:  # a bug must not end delivery for the rest of the day
+                log.exception("outbox sender crashed; retrying")
+                sent = {"delivered": 0}
+            if sent["delivered"] and self.outbox.due(limit=1):
+                continue
+            self._wake.wait(self._next_wait())
+            self._wake.clear()
+
+    def _next_wait(self) -> float:
+        with self.outbox._lock:
+            row = self.outbox._conn.execute("SELECT MIN(next_try) FROM items WHERE state = 'pending'").fetchone()
+        if row[0] is None:
+            return self.idle_s
+        return max(0.05, min(self.idle_s, row[0] - self.outbox.clock()))
+
+
+def default_path(var_dir: str | Path) -> Path:
+    return Path(var_dir) / "outbox.db"

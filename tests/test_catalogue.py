@@ -1,0 +1,155 @@
+"""The local guide catalogue: offline search (Chinese substring, pinyin, initials, code), sync
+with tombstones against the reference platform over HTTP, all-or-nothing import, CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import time
+
+import pytest
+
+from central.db import GuideStore
+from central.models import Guide
+from central.server import BackgroundServer
+from kiosk import config
+from kiosk.catalogue import Catalogue, CatalogueError
+from kiosk.central_client import CentralClient
+from kiosk.controller import KioskController
+from tests.conftest import KIOSK, REPO
+
+T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+
+
+def guide(code: str, name: str, dept: str = "民政局", materials=("居民身份证",), **kw) -> Guide:
+    return Guide.model_validate({
+        "item_code": code, "name": name, "department": dept, "updated_at": T0,
+        "detail_complete": True, "materials": [{"name": m, "form": "原件", "copies": 1, "required": "必要"}
+                                               for m in materials], **kw})
+
+
+@pytest.fixture
+def cat(tmp_path):
+    c = Catalogue(tmp_path / "catalogue.db")
+    c.upsert([guide("11511602MB1552795G4000110000", "中国内地公民婚姻登记"),
+              guide("11511602MB1552795G4000120000", "户口登记", "公安局", ("户口簿", "出生医学证明")),
+              guide("X-SB-001", "社会保险参保证明打印", "人社局"),
+              guide("X-ZY-002", "准印证核发", "新闻出版局")])
+    yield c
+    c.close()
+
+
+def names(page) -> list[str]:
+    return [g.name for g in page.items]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("婚姻", ["中国内地公民婚姻登记"]),           # Chinese substring in the middle of a name
+    ("婚", ["中国内地公民婚姻登记"]),             # one character
+    ("hunyin", ["中国内地公民婚姻登记"]),         # full pinyin from a syllable start, not 准印 (zhun yin)
+    ("HunYin", ["中国内地公民婚姻登记"]),
+    ("bxcb", ["社会保险参保证明打印"]),           # initials anywhere (shBXCBzmdy)
+    ("hkdj", ["户口登记"]),
+    ("出生医学", ["户口登记"]),                   # a material
+    ("公安", ["户口登记"]),                       # a department
+    ("11511602MB1552795G400012", ["户口登记"]),   # an item code prefix
+    ("中国内地公民婚姻登记", ["中国内地公民婚姻登记"]),  # longer than a search key
+    ("zhongguoneidigongminhunyindengji", ["中国内地公民婚姻登记"]),
+    ("婚姻 登记", ["中国内地公民婚姻登记"]),
+    ("ｈｕｎｙｉｎ", ["中国内地公民婚姻登记"]),     # full-width letters from a touch keyboard
+    ("结婚", []),
+])
+def test_offline_search(cat, query, expected):
+    assert names(cat.search(query)) == expected
+
+
+def test_ranking_exact_then_prefix_then_shorter(cat):
+    cat.upsert([guide("A1", "户口登记项目内容变更更正证明", "公安局"), guide("A2", "补办户口登记", "公安局")])
+    assert names(cat.search("户口登记")) == ["户口登记", "户口登记项目内容变更更正证明", "补办户口登记"]
+    page = cat.search("户口", limit=1, offset=1)
+    assert page.total == 3 and len(page.items) == 1
+
+
+def test_update_replaces_search_keys(cat):
+    cat.upsert([guide("X-ZY-002", "出版物准印证核发", "新闻出版局").model_copy(update={"name": "印刷许可"})])
+    assert names(cat.search("准印")) == [] and names(cat.search("印刷")) == ["印刷许可"]
+    assert cat.get("X-ZY-002").name == "印刷许可"
+
+
+def test_import_is_all_or_nothing(tmp_path):
+    good = [guide(f"C{i}", f"事项{i}").model_dump_json() for i in range(3)]
+    f = tmp_path / "guides.jsonl"
+    f.write_text("\n".join([good[0], good[1], '{"item_code": "C9", "name": "坏"}', good[2]]) + "\n", encoding="utf-8")
+    c = Catalogue(tmp_path / "c.db")
+    with pytest.raises(CatalogueError, match=r"line 3: department: Field required"):
+        c.import_jsonl(f)
+    assert c.count() == 0 and not c.ready
+    f.write_text("\n".join(good) + "\n", encoding="utf-8")
+    assert c.import_jsonl(f) == 3 and c.ready and names(c.search("事项2")) == ["事项2"]
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    with BackgroundServer(tmp_path_factory.mktemp("central") / "central.db") as server:
+        yield server
+
+
+def test_sync_is_incremental_and_applies_tombstones(platform, tmp_path):
+    client = CentralClient(platform.url)
+    c = Catalogue(tmp_path / "c.db")
+    assert not c.ready
+    first = c.sync(client, page=300)
+    assert first.changed == c.count() == client.health().guides and first.pages >= 4 and c.ready
+    assert names(c.search("hunyin"))[0] == "中国内地公民婚姻登记"
+    store = GuideStore(platform.db_path)
+    victim = c.search("hunyin").items[0].item_code
+    store.delete([victim])
+    store.upsert([{"item_code": "NEW-0001", "name": "新增测试事项", "department": "测试局",
+                   "detail": {"detail_complete": False}}])
+    second = c.sync(client)
+    assert (second.changed, second.deleted) == (1, 1)
+    assert c.get(victim) is None and names(c.search("xzcs")) == ["新增测试事项"]
+    assert c.sync(client).changed == 0
+
+
+def test_controller_searches_the_local_copy_when_the_platform_is_down(tmp_path):
+    cfg = config.load(REPO / "config" / "demo.toml")
+    cat = Catalogue(tmp_path / "c.db")
+    cat.upsert([guide("L1", "中国内地公民婚姻登记")])
+    f = tmp_path / "one.jsonl"
+    f.write_text(guide("L2", "户口登记").model_dump_json() + "\n", encoding="utf-8")
+    cat.import_jsonl(f)
+    c = KioskController(cfg, CentralClient("http://127.0.0.1:9", retries=1), catalogue=cat)
+    try:
+        c.browse_guides()
+        c.search("hunyin")
+        deadline = time.monotonic() + 5
+        while c.view.data.get("loading") or not c.view.data.get("items"):
+            assert time.monotonic() < deadline, c.view.data
+            c.tick()
+            time.sleep(0.02)
+        assert [i["name"] for i in c.view.data["items"]] == ["中国内地公民婚姻登记"]
+        c.open_guide("L1")
+        while c.view.screen != "guide":
+            assert time.monotonic() < deadline, c.view.data
+            c.tick()
+            time.sleep(0.02)
+    finally:
+        c.shutdown()
+
+
+def test_cli_import_and_search(tmp_path):
+    (tmp_path / "k.toml").write_text(f'[paths]\nvar = "{tmp_path}"\n', encoding="utf-8")
+    f = tmp_path / "g.jsonl"
+    f.write_text(guide("C1", "中国内地公民婚姻登记").model_dump_json() + "\nnot json\n", encoding="utf-8")
+    r = subprocess.run([KIOSK, "guides", "--config", str(tmp_path / "k.toml"), "import", str(f)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "line 2" in r.stderr
+    f.write_text(guide("C1", "中国内地公民婚姻登记").model_dump_json() + "\n", encoding="utf-8")
+    r = subprocess.run([KIOSK, "guides", "--config", str(tmp_path / "k.toml"), "import", str(f)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([KIOSK, "guides", "--config", str(tmp_path / "k.toml"), "search", "hy", "--json"],
+                       capture_output=True, text=True, timeout=60)
+    assert json.loads(r.stdout)["items"][0]["item_code"] == "C1"
