@@ -17,8 +17,8 @@ from kiosk.config import KioskConfig
 
 log = logging.getLogger("kiosk.demo")
 
-# F1-F4 place sample cards, F5 removes, F6 paper, F7 cover (SDL key codes of F1..F7).
-_F_KEYS = {282: 0, 283: 1, 284: 2, 285: 3}
+# Keys 1-9 place the sample cards, F5 removes, F6 paper, F7 cover (SDL key codes).
+_CARD_KEYS = {ord(str(n)): n - 1 for n in range(1, 10)}
 _KEY_REMOVE, _KEY_PAPER, _KEY_COVER = 286, 287, 288
 
 
@@ -62,8 +62,9 @@ class DemoHardware:
         return out
 
     # -- the hands --------------------------------------------------------------------
-    def card_labels(self) -> list[str]:
-        return [mask_name(c.name) for c in self._cards]
+    def card_labels(self) -> list[tuple[str, str]]:
+        """(masked name, card type) of each sample card, short enough for a panel button."""
+        return [(mask_name(c.name)[:3], c.card_type.value) for c in self._cards]
 
     def place_card(self, index: int) -> None:
         if self.reader is None:
@@ -85,8 +86,8 @@ class DemoHardware:
             self.printer.set_cover(not self.printer.cover_open)
 
     def on_key(self, key: int) -> bool:
-        if key in _F_KEYS:
-            self.place_card(_F_KEYS[key])
+        if key in _CARD_KEYS and _CARD_KEYS[key] < len(self._cards):
+            self.place_card(_CARD_KEYS[key])
         elif key == _KEY_REMOVE:
             self.remove_card()
         elif key == _KEY_PAPER:
@@ -100,7 +101,7 @@ class DemoHardware:
     def describe(self) -> str:
         lines = []
         if self.reader is not None:
-            card = "—" if self.card_index is None else self.card_labels()[self.card_index]
+            card = "—" if self.card_index is None else self.card_labels()[self.card_index][0]
             lines.append(f"ID: {card}")
         if self.printer is not None:
             lines.append(f"paper: {self.printer.paper}")

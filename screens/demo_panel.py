@@ -19,7 +19,8 @@ class DemoPanel(BoxLayout):
         app = App.get_running_app()
         if app is None or app.demo is None or self.ids.cards.children:
             return
-        for i, label in enumerate(app.demo.card_labels(), 1):
+        for i, (name, card_type) in enumerate(app.demo.card_labels(), 1):
             self.ids.cards.add_widget(Factory.DemoButton(
-                text=f"F{i}  {label}", on_release=lambda _b, n=i - 1: app.demo.place_card(n)))
+                text=f"{i}  {name}  {app.tr('demo.card.' + card_type)}",
+                on_release=lambda _b, n=i - 1: app.demo.place_card(n)))
         Clock.schedule_interval(lambda _dt: setattr(self, "state_text", app.demo.describe()), 0.5)
