@@ -123,6 +123,55 @@ def remove_link(link: str | os.PathLike) -> None:
         Path(link).unlink()
 
 
+class PtyHarness:
+    """Most of a ``Harness`` for an emulator that serves a pty: the link, plugging, silence, garbage.
+
+    A subclass says how to make its emulator (``make_emulator``; the emulator has ``port``,
+    ``close()`` and ``send_garbage(data)``), its driver ``options``, and ``trigger``. Silence is
+    the emulator's ``silent`` attribute unless ``set_silent`` says otherwise.
+    """
+
+    def __init__(self, link_path: str | os.PathLike):
+        self.link = link_path
+        self.emulator: Any = None
+        self._silent = False
+
+    def make_emulator(self) -> Any:
+        raise NotImplementedError
+
+    def set_silent(self, emulator: Any, on: bool) -> None:
+        emulator.silent = on
+
+    def options(self, port_path: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def trigger(self) -> None:
+        raise NotImplementedError
+
+    def plug(self) -> None:
+        self.emulator = self.make_emulator()
+        self.set_silent(self.emulator, self._silent)  # silence stays in force across a replug
+        point_link(self.link, self.emulator.port)
+
+    def unplug(self) -> None:
+        remove_link(self.link)
+        emulator, self.emulator = self.emulator, None
+        if emulator is not None:
+            emulator.close()
+
+    def silence(self, on: bool) -> None:
+        self._silent = on
+        if self.emulator is not None:
+            self.set_silent(self.emulator, on)
+
+    def garbage(self, data: bytes) -> None:
+        assert self.emulator is not None, "garbage() while unplugged"
+        self.emulator.send_garbage(data)
+
+    def close(self) -> None:
+        self.unplug()
+
+
 class _Watch:
     """Collects a running manager's events in order and waits for one with a deadline."""
 
