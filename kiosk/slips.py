@@ -52,6 +52,11 @@ class QueueTicket:
     taken_at: dt.datetime
 
 
+def _header(tr: Translator, hall: str, title_key: str) -> list:
+    return [Text(hall, align=Align.CENTER, bold=True), Text(tr(title_key), align=Align.CENTER, bold=True, size=2),
+            Rule()]
+
+
 def _footer(tr: Translator, terminal_id: str, now: dt.datetime) -> list:
     return [
         Rule(),
@@ -65,9 +70,7 @@ def _footer(tr: Translator, terminal_id: str, now: dt.datetime) -> list:
 def guide_slip(guide, tr: Translator, hall: str, terminal_id: str, now: dt.datetime) -> Document:
     """办事指南 summary: what to bring, how long, where; a QR code to the full guide."""
     els: list = [
-        Text(hall, align=Align.CENTER, bold=True),
-        Text(tr("slip.guide_title"), align=Align.CENTER, bold=True, size=2),
-        Rule(),
+        *_header(tr, hall, "slip.guide_title"),
         KeyValue(tr("guide.item"), guide.name),
         KeyValue(tr("guide.code"), guide.item_code),
         KeyValue(tr("guide.department"), guide.department),
@@ -127,9 +130,7 @@ def test_slip(tr: Translator, hall: str, terminal_id: str, now: dt.datetime) -> 
 def case_receipt(case: CaseReceipt, tr: Translator, hall: str, terminal_id: str, now: dt.datetime) -> Document:
     """受理回执: the case number to quote, what was handed in, what happens next, a QR to follow it."""
     els: list = [
-        Text(hall, align=Align.CENTER, bold=True),
-        Text(tr("slip.receipt_title"), align=Align.CENTER, bold=True, size=2),
-        Rule(),
+        *_header(tr, hall, "slip.receipt_title"),
         KeyValue(tr("slip.case_number"), case.case_number),
         KeyValue(tr("guide.item"), case.item_name),
         KeyValue(tr("guide.code"), case.item_code),
@@ -157,9 +158,7 @@ def certificate_proof(cert: CertificateProof, tr: Translator, hall: str, termina
                       now: dt.datetime) -> Document:
     """证照打印凭证: the certificate's facts, its verification code large, and a QR to verify it."""
     els: list = [
-        Text(hall, align=Align.CENTER, bold=True),
-        Text(tr("slip.certificate_title"), align=Align.CENTER, bold=True, size=2),
-        Rule(),
+        *_header(tr, hall, "slip.certificate_title"),
         KeyValue(tr("slip.certificate_name"), cert.certificate_name),
         KeyValue(tr("slip.certificate_number"), cert.certificate_number),
         KeyValue(tr("slip.holder"), mask_name(cert.holder_name)),
