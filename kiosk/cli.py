@@ -148,13 +148,18 @@ def _demo(cfg, slips_dir: Path, out: Path, tour: bool) -> int:
         return code
 
 
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    """--config, defaulting to $KIOSK_CONFIG and then the shipped config/kiosk.toml."""
+    parser.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kiosk", description="Government service hall kiosk (政务服务自助终端)")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run the kiosk on real hardware")
-    r.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+    _config_option(r)
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="run the kiosk on emulated hardware with the reference central platform")
@@ -174,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     dr.set_defaults(func=cmd_drivers)
 
     dv = sub.add_parser("devices", help="configured devices: status, health checks, events")
-    dv.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+    _config_option(dv)
     dvsub = dv.add_subparsers(dest="devices_command", required=True)
     ls = dvsub.add_parser("list", help="each device with its driver, status and capabilities")
     ls.add_argument("--wait", type=float, default=3.0, help="seconds to wait for every device to answer")
@@ -202,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     dv.set_defaults(func=cmd_devices)
 
     pr = sub.add_parser("print", help="sample slips; reprint the last slip")
-    pr.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+    _config_option(pr)
     prsub = pr.add_subparsers(dest="print_command", required=True)
     sm = prsub.add_parser("sample", help="print a sample slip, or write its exact printer bytes to a file")
     sm.add_argument("kind", choices=["receipt", "certificate", "ticket", "guide"])
@@ -216,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=cmd_print)
 
     gu = sub.add_parser("guides", help="the local guide catalogue")
-    gu.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+    _config_option(gu)
     gusub = gu.add_subparsers(dest="guides_command", required=True)
     gusub.add_parser("sync", help="fetch what changed on the central platform")
     gi = gusub.add_parser("import", help="import guides from a file, one contract Guide JSON per line")
@@ -228,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     gu.set_defaults(func=cmd_guides)
 
     ob = sub.add_parser("outbox", help="submissions and ratings waiting to reach the platform")
-    ob.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+    _config_option(ob)
     obsub = ob.add_subparsers(dest="outbox_command", required=True)
     st = obsub.add_parser("status", help="counts, and every pending or failed item; exit 1 if any failed")
     st.add_argument("--json", action="store_true")
