@@ -263,9 +263,12 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
 
     @app.post(f"{API_PREFIX}/cases/{{case_no}}/supplements", response_model=Case,
               responses={409: {"model": ErrorResponse}, **_SIGNED}, tags=["cases"])
-    def supplement(case_no: str, sup: SupplementSubmission, who: Person) -> Case:
-        """Hand in what 补齐补正 asked for; the case goes back to 预审."""
-        return Case.model_validate(platform.supplement(case_no, who[0], sup.materials, sup.note))
+    def supplement(case_no: str, sup: SupplementSubmission, request: Request, tid: Signed, who: Person,
+                   idempotency_key: Annotated[str | None, Header(min_length=8, max_length=100)] = None) -> Case:
+        """Hand in what 补齐补正 asked for; the case goes back to 预审. A repeat with the same
+        Idempotency-Key and body answers the case again instead of 409 (the first one was applied)."""
+        return Case.model_validate(platform.supplement(tid, case_no, who[0], sup, idempotency_key,
+                                                       request.state.body))
 
     # -- certificates ----------------------------------------------------------------------------
     @app.get(f"{API_PREFIX}/certificates", response_model=CertificateList, responses=_SIGNED,

@@ -31,6 +31,7 @@ from central.models import (
     CaseSubmission,
     EvaluationSubmission,
     Heartbeat,
+    SupplementSubmission,
     TerminalRegistration,
 )
 
@@ -341,20 +342,31 @@ class PlatformStore:
                                {"i": id_number}).scalars().all()
         return [self.case(n) for n in nos]
 
-    def supplement(self, case_no: str, id_number: str, materials: list[str], note: str) -> dict[str, Any]:
+    def supplement(self, tid: str, case_no: str, id_number: str, sup: SupplementSubmission, key: str | None,
+                   body: bytes) -> dict[str, Any]:
+        if key and self.idempotent(tid, key, "supplement", body):
+            return self.case(case_no, id_number)
         case = self.case(case_no, id_number)
         if case["state"] != CaseState.SUPPLEMENT:
             raise ApiError(409, "not_awaiting_supplement", f"case {case_no} is {case['state'].value}, "
                            "not waiting for 补正", "这个办件目前不需要补正材料")
         now = self.clock()
-        text_ = "已补正：" + "、".join(materials) + (f"（{note}）" if note else "")
-        with self._write() as conn:
-            conn.execute(sql("UPDATE cases SET step = step + 1, state = :s, state_since = :t, updated_at = :t, "
-                             "supplement = NULL WHERE case_no = :c AND state = :sup"),
-                         {"s": CaseState.PRE_REVIEW.value, "t": iso(now), "c": case_no,
-                          "sup": CaseState.SUPPLEMENT.value})
-            conn.execute(sql("INSERT INTO case_events (case_no, state, at, note) VALUES (:c, :s, :t, :n)"),
-                         {"c": case_no, "s": CaseState.PRE_REVIEW.value, "t": iso(now), "n": text_})
+        text_ = "已补正：" + "、".join(sup.materials) + (f"（{sup.note}）" if sup.note else "")
+        try:
+            with self._write() as conn:
+                moved = conn.execute(sql(
+                    "UPDATE cases SET step = step + 1, state = :s, state_since = :t, updated_at = :t, "
+                    "supplement = NULL WHERE case_no = :c AND state = :sup"),
+                    {"s": CaseState.PRE_REVIEW.value, "t": iso(now), "c": case_no,
+                     "sup": CaseState.SUPPLEMENT.value}).rowcount
+                if moved:
+                    conn.execute(sql("INSERT INTO case_events (case_no, state, at, note) VALUES (:c, :s, :t, :n)"),
+                                 {"c": case_no, "s": CaseState.PRE_REVIEW.value, "t": iso(now), "n": text_})
+                self._remember(conn, tid, key, "supplement", body, case_no)
+        except IntegrityError:  # the same key raced in from another connection
+            if key and self.idempotent(tid, key, "supplement", body):
+                return self.case(case_no, id_number)
+            raise
         return self.case(case_no, id_number)
 
     # -- certificates ------------------------------------------------------------------------

@@ -206,10 +206,12 @@ class CentralClient:
     def my_cases(self, person_token: str) -> CaseList:
         return self._get(f"{API_PREFIX}/cases", CaseList, headers=_person(person_token))
 
-    def submit_supplement(self, person_token: str, case_no: str, materials: list[str], note: str = "") -> Case:
+    def submit_supplement(self, person_token: str, case_no: str, materials: list[str], note: str = "",
+                          idempotency_key: str | None = None) -> Case:
+        """With a key, retried like a GET: a repeat answers the case instead of 409."""
         body = SupplementSubmission(materials=materials, note=note).model_dump(mode="json")
         return self._post(f"{API_PREFIX}/cases/{quote(case_no, safe='')}/supplements", Case, body,
-                          person_token=person_token)
+                          person_token=person_token, idempotency_key=idempotency_key)
 
     # -- certificates, evaluations, queue --------------------------------------------------------
     def certificates(self, person_token: str) -> CertificateList:

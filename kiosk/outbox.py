@@ -238,7 +238,7 @@ def deliver(client: CentralClient, item: Item) -> str:
         body = dict(item.body)
         case_no = body.pop("case_no")
         sub = SupplementSubmission.model_validate(body)
-        return client.submit_supplement(token, case_no, sub.materials, sub.note).case_no
+        return client.submit_supplement(token, case_no, sub.materials, sub.note, item.idem_key).case_no
     raise ValueError(f"unknown outbox kind {item.kind!r}")
 
 

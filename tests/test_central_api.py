@@ -15,6 +15,7 @@ import uuid
 import pytest
 import requests
 from central_pg import new_database
+from fault_proxy import FaultProxy
 
 from central import auth
 from central.db import GuideStore
@@ -235,6 +236,30 @@ def test_back_office_path_through_supplement(env, person):
     assert err.value.code == "not_awaiting_supplement"
     # the approved result became an e-certificate of the applicant
     assert any(c.number == case.case_no for c in client.certificates(person).items)
+
+
+def test_supplement_answer_lost_is_applied_once(env, person):
+    """The answer to a supplement is lost after the platform applied it (the proxy closes the
+    connection): the client sends it again with the same key and gets the case, not a 409."""
+    srv, client, clock = env
+    case = client.submit_case(person, submission("supplement"), str(uuid.uuid4()))
+    clock.advance(STEP * 2 + 1)
+    case = client.get_case(case.case_no, person)
+    assert case.state == "supplement"
+    key = str(uuid.uuid4())
+    with FaultProxy(srv.url, ["drop_after", "pass"]) as proxy, \
+            CentralClient(proxy.url, backoff=0.01, terminal_id=auth.DEMO_TERMINAL_ID,
+                          secret=auth.DEMO_TERMINAL_SECRET, clock=clock) as lossy:
+        again = lossy.submit_supplement(person, case.case_no, case.supplement.materials, idempotency_key=key)
+        assert proxy.seen["drop_after"] == 1
+    assert again.state == "pre_review" and _states(again).count("pre_review") == 2
+    clock.advance(STEP * 3)  # the case has moved on: the same key still answers the case
+    assert client.submit_supplement(person, case.case_no, case.supplement.materials,
+                                    idempotency_key=key).case_no == case.case_no
+    assert _states(client.get_case(case.case_no, person)).count("pre_review") == 2
+    with pytest.raises(CentralError) as err:
+        client.submit_supplement(person, case.case_no, ["另一份材料"], idempotency_key=key)
+    assert err.value.code == "idempotency_conflict"
 
 
 @pytest.mark.parametrize(("path", "states", "result"), [
