@@ -87,15 +87,39 @@ def bench_search(size: int, folder: Path) -> None:
 
 
 def bench_sync(folder: Path, n: int = 10_000) -> None:
+    """The platform runs in its own process (`kiosk central serve`), as it does for a hall: in a
+    thread of this process it would compete with the kiosk for the interpreter lock."""
+    import socket
+    import subprocess
+
+    import requests
+
     from central.db import GuideStore
-    from central.server import BackgroundServer
     from kiosk.central_client import CentralClient
 
-    with BackgroundServer(folder / "central.db") as server:
-        client = CentralClient(server.url)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = folder / "central.db"
+    server = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "central", "serve", "--host", "127.0.0.1",
+                               "--port", str(port), "--db", str(db)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(url + "/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the reference platform did not start")
+            time.sleep(0.2)
+        client = CentralClient(url)
         cat = Catalogue(folder / "sync.db")
         cat.sync(client)
-        store = GuideStore(server.db_path)
+        store = GuideStore(db)
         rows = [{"item_code": g.item_code, "name": g.name, "department": g.department,
                  "detail": g.model_dump(include=set(type(g).model_fields) - {"item_code", "name", "department",
                                                                       "updated_at"}, mode="json")}
@@ -103,6 +127,9 @@ def bench_sync(folder: Path, n: int = 10_000) -> None:
         store.upsert(rows)
         r = cat.sync(client)
         print(f"sync: {r.changed} changed guides in {r.seconds:.2f} s ({r.pages} pages), target ≤ 5 s")
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def bench_outbox(folder: Path, n: int = 300) -> None:

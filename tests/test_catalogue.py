@@ -153,3 +153,39 @@ def test_cli_import_and_search(tmp_path):
     r = subprocess.run([KIOSK, "guides", "--config", str(tmp_path / "k.toml"), "search", "hy", "--json"],
                        capture_output=True, text=True, timeout=60)
     assert json.loads(r.stdout)["items"][0]["item_code"] == "C1"
+
+
+def test_pages_follow_the_tiers_across_their_borders(cat):
+    """Paging a query whose hits span all four tiers gives each guide once, in tier order."""
+    cat.upsert([guide("T0", "户口"), guide("T1", "户口迁出"), guide("T2", "补办户口", "公安局"),
+                guide("T3", "居住证签注", "公安局", ("户口簿复印件",)),
+                *(guide(f"M{i:03d}", f"材料事项{i:03d}", "民政局", ("户口簿",)) for i in range(40))])
+    whole = cat.search("户口", limit=100)
+    top = names(whole)[:4]  # exact, prefix (same length and start: either order), in the name
+    assert whole.total == 45 and top[0] == "户口" and set(top[1:3]) == {"户口登记", "户口迁出"} and top[3] == "补办户口"
+    assert set(names(whole)[4:]) == {"居住证签注", *(f"材料事项{i:03d}" for i in range(40))}
+    paged = [n for off in range(0, 45, 7) for n in names(cat.search("户口", limit=7, offset=off))]
+    assert paged == names(whole)
+
+
+def test_many_guides_of_one_name_all_stay_findable(cat):
+    """Same name, same length and first characters: rowid slots collide and are probed past."""
+    cat.upsert([guide(f"SAME-{i:04d}", "同名事项") for i in range(300)])
+    page = cat.search("tmsx", limit=500)
+    assert page.total == 300 and len({g.item_code for g in page.items}) == 300
+    cat.upsert([guide("SAME-0007", "同名事项改名后更长了")])  # a longer name moves it in the order
+    page = cat.search("tmsx", limit=500)
+    assert page.total == 300 and names(page)[-1] == "同名事项改名后更长了"  # shorter names first
+
+
+def test_a_copy_in_an_older_format_is_dropped_and_fetched_again(tmp_path, caplog):
+    import sqlite3
+    old = tmp_path / "catalogue.db"
+    with sqlite3.connect(old) as conn:
+        conn.executescript("CREATE TABLE guides (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO guides VALUES (1, 'x');"
+                           "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('complete', '1');"
+                           "PRAGMA user_version = 1;")
+    c = Catalogue(old)
+    assert c.count() == 0 and not c.ready and "format 1" in caplog.text
+    c.upsert([guide("N1", "新格式事项")])
+    assert names(c.search("xgssx")) == ["新格式事项"]
