@@ -67,6 +67,7 @@ from central.models import (
     TerminalRegistration,
 )
 from central.platform import PlatformStore
+from central.track import render_track
 
 __all__ = ["ApiError", "create_app"]
 
@@ -162,6 +163,17 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
     @app.get("/fleet", response_class=HTMLResponse, tags=["ops"], include_in_schema=False)
     def fleet() -> HTMLResponse:
         return HTMLResponse(render_fleet(platform.terminals(), platform.daily_stats(), clock()))
+
+    @app.get("/track/{number}", response_class=HTMLResponse, tags=["ops"], include_in_schema=False)
+    def track(number: str) -> HTMLResponse:
+        """The receipt's QR: a case's progress for the citizen's phone (see central.track)."""
+        try:
+            case = platform.case_by_number_or_ref(number, None)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            return HTMLResponse(render_track(number, None), status_code=404)
+        return HTMLResponse(render_track(number, case))
 
     # -- guides (open) -----------------------------------------------------------------------
     @app.get(f"{API_PREFIX}/guides", response_model=GuidePage, responses=_ERRORS, tags=["guides"],

@@ -18,7 +18,7 @@ PAPER_WORDS = {"full": "纸充足", "low": "缺纸", "out": "纸尽", "jammed": 
 BAD_PAPER = {"low": "warn", "out": "bad", "jammed": "bad"}
 BAD_DEVICE = {"offline", "no_device", "hardware_error", "user_error"}
 
-_CSS = """
+PAGE_CSS = """
 body { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", sans-serif; margin: 24px;
        color: #1b1b1b; background: #f6f7f9; font-size: 16px; }
 h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 20px; margin: 28px 0 8px; }
@@ -35,7 +35,7 @@ th { background: #e8ebf0; }
 """
 
 
-def _local(ts: str | None) -> str:
+def local_time(ts: str | None) -> str:
     if not ts:
         return "从未"
     return dt.datetime.fromisoformat(ts).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
@@ -79,7 +79,7 @@ def render_fleet(terminals: list[dict[str, Any]], stats: list[dict[str, Any]], n
         rows.append(
             f'<tr data-terminal="{escape(t["terminal_id"])}"><td><b>{escape(t["terminal_id"])}</b><br>'
             f'<span class="muted">{escape(t["name"] or "")} {escape(t["hall"] or "")}</span></td>'
-            f"<td>{state}</td><td>{_local(t['last_heartbeat'])}<br><span class='muted'>"
+            f"<td>{state}</td><td>{local_time(t['last_heartbeat'])}<br><span class='muted'>"
             f"{_ago(t['last_heartbeat'], now)}</span></td>"
             f"<td>{_devices(t['devices'])}</td><td class='{outbox_cls}'>{outbox}</td>"
             f"<td>{escape(t['version'] or '—')}</td></tr>")
@@ -92,10 +92,10 @@ def render_fleet(terminals: list[dict[str, Any]], stats: list[dict[str, Any]], n
     offline = sum(1 for t in terminals if not t["online"])
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta http-equiv="refresh" content="30">
-<title>终端运行监控</title><style>{_CSS}</style></head>
+<title>终端运行监控</title><style>{PAGE_CSS}</style></head>
 <body>
 <h1>自助终端运行监控</h1>
-<p class="muted">更新时间 {_local(dt.datetime.fromtimestamp(now, dt.UTC).isoformat())} · 共 {len(terminals)} 台终端，
+<p class="muted">更新时间 {local_time(dt.datetime.fromtimestamp(now, dt.UTC).isoformat())} · 共 {len(terminals)} 台终端，
 离线 {offline} 台 · 每 30 秒自动刷新</p>
 <h2>终端</h2>
 <table id="terminals"><thead><tr><th>终端</th><th>状态</th><th>最后心跳</th><th>设备状态</th>

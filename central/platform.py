@@ -271,7 +271,7 @@ class PlatformStore:
         with self._read() as conn:
             return conn.execute(sql(q), {"r": ref, "t": tid or ""}).scalars().first()
 
-    def case_by_number_or_ref(self, key: str, tid: str, id_number: str | None = None) -> dict[str, Any]:
+    def case_by_number_or_ref(self, key: str, tid: str | None, id_number: str | None = None) -> dict[str, Any]:
         """GET /cases/{key}: a case number, or a terminal reference printed on an offline receipt."""
         with self._read() as conn:
             known = conn.execute(sql("SELECT 1 FROM cases WHERE case_no = :c"), {"c": key}).first()

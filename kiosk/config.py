@@ -46,6 +46,9 @@ class Central(_Section):
     secret_file: str = ""
     guides_sync_min: float = Field(15.0, ge=0, le=24 * 60)  # 0: only at start-up
     heartbeat_s: float = Field(30.0, ge=5, le=3600)
+    # The page a citizen's phone opens from the QR on a receipt, "{number}" standing for the case
+    # number or terminal reference; empty: the reference platform's own <url>/track/{number}.
+    track_url: str = Field("", pattern=r"^(|https?://\S*\{number\}\S*)$")
 
 
 class Session(_Section):

@@ -8,6 +8,12 @@ Guides come from the local catalogue once it holds a complete copy (so they stay
 the network is down); until then from the platform, and from a partial copy if the platform
 cannot answer. The tick also starts a catalogue sync (at start and every ``guides_sync_min``)
 and a heartbeat (every ``heartbeat_s``) in the pool, never more than one of each at a time.
+
+Applying (申报): the guide page's "申报此事项" opens a confirm page (after the ID card, if nobody
+is identified yet). "确认提交" commits the case to the outbox before anything else happens, wakes
+the sender, and the tick waits up to ``case_wait_s`` for the case number without blocking; the
+receipt then carries the case number, or the outbox's terminal reference when the platform did
+not answer in time (the platform finds the case by either).
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
-from central.models import DeviceStatus, Heartbeat
+from central.models import CaseSubmission, DeviceStatus, Heartbeat
 from devices.events import CardRemoved, ErrorEvent, Event, IdentityRead, RequestDone, StatusChanged
 from devices.identity import CardType
 from devices.status import DeviceState
@@ -36,23 +43,43 @@ log = logging.getLogger("kiosk.controller")
 
 SEARCH_LIMIT = 30
 HOT_TOPICS = ("shebao", "hukou", "hunyin", "yibao", "yingye", "jiaoyu")
+CASE_WAIT_S = 3.0  # how long the citizen waits for the case number before the receipt prints
+REQUIRED = "必要"  # central.models.MaterialNeed
 
 
 @dataclass
 class View:
-    screen: str = "welcome"  # welcome | personal | guides | guide | notice
+    screen: str = "welcome"  # welcome | personal | guides | guide | apply | done | notice
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Submitted:
+    """A case committed to the outbox whose receipt is not printed yet (the person in full: the
+    receipt masks them on paper; dropped once it is printed)."""
+
+    ref: str  # the outbox item's terminal reference
+    guide: Any
+    materials: tuple[str, ...]
+    name: str
+    id_number: str
+    at: dt.datetime
+    deadline: float  # monotonic
 
 
 class KioskController:
     def __init__(self, config: KioskConfig, central: CentralClient, devices=None,
                  clock: Callable[[], dt.datetime] = dt.datetime.now, session: Session | None = None,
                  print_queue: PrintQueue | None = None, catalogue: Catalogue | None = None,
-                 outbox=None, version: str = "", monotonic: Callable[[], float] = time.monotonic):
+                 outbox=None, version: str = "", monotonic: Callable[[], float] = time.monotonic,
+                 sender=None, case_wait_s: float = CASE_WAIT_S):
         self.config = config
         self.central = central
         self.catalogue = catalogue
-        self.outbox = outbox  # kiosk.outbox.Outbox: its depth goes into the heartbeat
+        self.outbox = outbox  # kiosk.outbox.Outbox: cases go in here; its depth goes into the heartbeat
+        self.sender = sender  # kiosk.outbox.Sender: woken after a case is committed
+        self.case_wait_s = case_wait_s
+        self._submitted: _Submitted | None = None
         self.version = version
         self.monotonic = monotonic
         self._next_sync = self._next_beat = 0.0  # both due at the first tick
@@ -127,6 +154,7 @@ class KioskController:
             else:
                 on_done(result)
         self._pending = still
+        self._await_case_number()
         self._background()
         self._check_idle()
 
@@ -218,22 +246,47 @@ class KioskController:
 
     def _job_changed(self, job: Job) -> None:
         """Tell the citizen waiting on this slip how it went; a slip that waits is not lost."""
-        if self.view.screen != "notice" or self.view.data.get("job") != job.id:
+        if self.view.data.get("job") != job.id:
             return
+        if self.view.screen == "done":
+            # The receipt's line on the done page follows the job; trouble is also told as a
+            # notice, once (its "OK" comes back here).
+            trouble = job.state is JobState.FAILED or (job.blocked and job.state is not JobState.DONE)
+            told = self.view.data.get("told", False)
+            self.view = View("done", {**self._done_view(self.view.data), "told": told or bool(trouble)})
+            if trouble and not told:
+                self._show("notice", remember=False, **(self._job_notice(job) or {}))
+            else:
+                self._changed()
+        elif self.view.screen == "notice" and (notice := self._job_notice(job)) is not None:
+            self._show("notice", remember=False, **notice)
+
+    def _job_notice(self, job: Job) -> dict[str, Any] | None:
         if job.state is JobState.DONE:
-            self._show("notice", remember=False, kind="info", title=self.tr("print.done_title"),
-                       message=self.tr("print.done"), next="back")
-        elif job.state is JobState.FAILED:
-            self._show("notice", remember=False, kind="error", title=self.tr("print.failed_title"),
-                       message=self.tr("print.failed"), next="back")
-        elif job.blocked:
+            return {"kind": "info", "title": self.tr("print.done_title"), "message": self.tr("print.done"),
+                    "next": "back"}
+        if job.state is JobState.FAILED:
+            return {"kind": "error", "title": self.tr("print.failed_title"), "message": self.tr("print.failed"),
+                    "next": "back"}
+        if job.blocked:
+            return {"kind": "warning", "title": self.tr("print.waiting_title"), "message": self._job_text(job),
+                    "next": "back", "job": job.id}
+        return None  # still printing
+
+    def _job_text(self, job: Job | None) -> str:
+        """One line on what became of a slip (for the done page); None: printed and cleared away."""
+        if job is None or job.state is JobState.DONE:
+            return self.tr("done.take_receipt")
+        if job.state is JobState.FAILED:
+            return self.tr("print.failed")
+        if job.blocked:
             why = {"paper_out": "print.waiting_paper", "cover_open": "print.waiting_cover"}
-            self._show("notice", remember=False, kind="warning", title=self.tr("print.waiting_title"),
-                       message=self.tr(why.get(job.blocked, "print.waiting_printer")), next="back",
-                       job=job.id)
+            return self.tr(why.get(job.blocked, "print.waiting_printer"))
+        return self.tr("done.printing")
 
     def _identified(self, event: IdentityRead) -> None:
         identity = event.identity
+        apply_for = self.session.data.pop("apply_after_id", None)
         if self.session.active and self.session.identity and self.session.identity != identity:
             self.end_session("another card")
         if not self.session.active or self.session.identity is None:
@@ -241,6 +294,14 @@ class KioskController:
             self.session.begin(identity)
             self.session.language = lang
         self.session.data["card_present"] = True
+        # Asked for the card by "申报此事项" and still on that guide: go on to apply for it.
+        here = self._under_notice if self.view.screen == "notice" else self.view
+        guide = here.data.get("guide_obj") if here.screen == "guide" else None
+        if apply_for and guide is not None and guide.item_code == apply_for:
+            self.view = here  # back from the notice: the guide page is where "返回" leads
+            self._history = [v for v in self._history if v.screen != "welcome"]  # "返回" ends at the menu
+            self._show("apply", **self._apply_view(guide))
+            return
         self._history.clear()
         self._show("personal", remember=False, **self._person_view())
 
@@ -276,6 +337,10 @@ class KioskController:
             self.view = View("personal", self._person_view())
         elif screen == "guide" and "guide_obj" in self.view.data:
             self.view = View("guide", self._guide_view(self.view.data["guide_obj"]))
+        elif screen == "apply" and self.session.identity:
+            self.view = View("apply", self._apply_view(self.view.data["guide_obj"], self.view.data["ticked"]))
+        elif screen == "done":
+            self.view = View("done", {**self._done_view(self.view.data), "told": self.view.data.get("told", False)})
         elif screen == "guides":
             self.view = View("guides", self._guides_view(**{k: self.view.data.get(k) for k in
                                                             ("query", "page")}))
@@ -372,6 +437,8 @@ class KioskController:
             "materials": materials,
             "note": "" if guide.detail_complete else tr("guide.ask_window"),
             "can_print": self.printer_name() is not None,
+            # A catalogue-only guide says "ask at the window" instead: there is nothing to tick.
+            "can_apply": guide.detail_complete and self.outbox is not None,
         }
 
     def printer_name(self) -> str | None:
@@ -386,6 +453,139 @@ class KioskController:
         job = self.printing.submit(doc, f"{self.config.terminal.id}-{self.now():%Y%m%d%H%M%S%f}")
         self._show("notice", remember=False, kind="progress", title=self.tr("print.printing_title"),
                    message=self.tr("print.printing"), next="", job=job.id)
+
+    # -- applying for a service (申报) ------------------------------------------------------
+    def apply(self) -> None:
+        """The guide page's "申报此事项": the confirm page, or first a request for the ID card."""
+        self.touch()
+        guide = self.view.data.get("guide_obj")
+        if self.view.screen != "guide" or guide is None or not self.view.data.get("can_apply"):
+            return
+        if self.session.identity is None:
+            if not self.session.active:
+                self.session.begin(None)
+            self.session.data["apply_after_id"] = guide.item_code  # see _identified
+            self._show("notice", remember=False, kind="info", title=self.tr("apply.card_title"),
+                       message=self.tr("apply.card"), next="back")
+            return
+        self._show("apply", **self._apply_view(guide))
+
+    def _apply_view(self, guide, ticked: list[bool] | None = None) -> dict[str, Any]:
+        ident = self.session.identity
+        assert ident is not None
+        return {
+            "guide_obj": guide,
+            "title": guide.name,
+            "code": self.tr("guide.code") + guide.item_code,
+            "applicant": self.tr("slip.applicant") + ident.masked_name,
+            "number": self.tr("slip.id_number") + ident.masked_number,
+            "materials": [slips.material_line(self.tr, m) for m in guide.materials],
+            # Required materials start ticked; the citizen taps to change any of them.
+            "ticked": list(ticked) if ticked is not None else [m.required == REQUIRED for m in guide.materials],
+        }
+
+    def toggle_material(self, index: int) -> None:
+        self.touch()
+        if self.view.screen != "apply" or not 0 <= index < len(self.view.data["ticked"]):
+            return
+        ticked = list(self.view.data["ticked"])
+        ticked[index] = not ticked[index]
+        self.view = View("apply", self._apply_view(self.view.data["guide_obj"], ticked))
+        self._changed()
+
+    def confirm_apply(self) -> None:
+        """"确认提交": commit the case durably first; the receipt follows from tick()."""
+        self.touch()
+        ident = self.session.identity
+        # Once committed the page is gone, and one case at a time: a second tap submits nothing.
+        if self.view.screen != "apply" or ident is None or self.outbox is None or self._submitted is not None:
+            return
+        guide = self.view.data["guide_obj"]
+        materials = tuple(m.name for m, on in zip(guide.materials, self.view.data["ticked"], strict=True) if on)
+        try:
+            item = self.outbox.enqueue_case(CaseSubmission(item_code=guide.item_code, materials=list(materials)),
+                                            ident.id_number, ident.name)
+        except Exception:  # disk full, a bad item code: nothing was submitted, so nothing may print
+            log.exception("case for %s not saved", guide.item_code)
+            self._show("notice", remember=False, kind="error", title=self.tr("apply.not_saved_title"),
+                       message=self.tr("apply.not_saved"), next="back")
+            return
+        log.info("case %s saved in the outbox (%s, %s)", item.terminal_ref, guide.item_code, ident.log_form())
+        if self.sender is not None:
+            self.sender.wake()
+        self._submitted = _Submitted(item.terminal_ref, guide, materials, ident.name, ident.id_number, self.now(),
+                                     self.monotonic() + self.case_wait_s)
+        self._show("notice", remember=False, kind="progress", title=self.tr("apply.sending_title"),
+                   message=self.tr("apply.sending"), next="")
+
+    def _await_case_number(self) -> None:
+        """On the tick: the receipt prints once the case number is known or the wait is over."""
+        sub = self._submitted
+        if sub is None:
+            return
+        item = self.outbox.by_ref(sub.ref)
+        if item is not None and item.state == "pending" and self.monotonic() < sub.deadline:
+            return
+        self._receipt(show=True)
+
+    def _receipt(self, show: bool) -> None:
+        """Print the receipt of the submitted case and, with ``show``, say so on the done page."""
+        sub, self._submitted = self._submitted, None
+        if sub is None:
+            return
+        item = self.outbox.by_ref(sub.ref)
+        if item is not None and item.state == "failed":
+            # The platform refused the case itself (e.g. the item was withdrawn): no receipt for a
+            # case that will never exist; staff see it in `kiosk outbox status`.
+            log.error("case %s refused by the platform: %s", sub.ref, item.last_error)
+            if show:
+                self._show("notice", remember=False, kind="error", title=self.tr("apply.not_saved_title"),
+                           message=self.tr("apply.refused", ref=sub.ref), next="home")
+            return
+        number = item.case_number if item is not None else ""
+        receipt = slips.CaseReceipt(
+            case_number=number or sub.ref, item_name=sub.guide.name, item_code=sub.guide.item_code,
+            applicant_name=sub.name, applicant_id=sub.id_number, submitted_at=sub.at, materials=sub.materials,
+            next_steps=self._next_steps(sub.guide), query_url=self.case_query_url(number or sub.ref),
+            provisional=not number)
+        job = None
+        if self.printing is not None:
+            doc = slips.case_receipt(receipt, self.tr, self.config.terminal.hall, self.config.terminal.id,
+                                     self.now())
+            job = self.printing.submit(doc, f"receipt-{sub.ref}").id  # one job per case, whatever happens
+        log.info("receipt of case %s: %s", sub.ref, number or "terminal reference (not delivered yet)")
+        if show:
+            self._history.clear()  # no way back to the confirm page of a submitted case
+            self._show("done", remember=False, **self._done_view(
+                {"guide_obj": sub.guide, "number": receipt.case_number, "provisional": receipt.provisional,
+                 "job": job}))
+
+    def case_query_url(self, number: str) -> str:
+        """The receipt's QR: the public page that shows a case's progress on a phone."""
+        template = self.config.central.track_url or f"{self.central.base_url}/track/{{number}}"
+        return template.replace("{number}", quote(number, safe=""))
+
+    def _next_steps(self, guide) -> str:
+        text = self.tr("apply.next_review")
+        if guide.promised_limit_days is not None:
+            text += self.tr("guide.limit_promised") + slips.days_text(self.tr, guide.promised_limit_days)
+        return text
+
+    def _done_view(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The done page from its own data (guide, number, provisional, job), in the current language."""
+        provisional = data["provisional"]
+        if data["job"] and self.printing is not None:
+            receipt = self._job_text(self.printing.queue.get(data["job"]))
+        else:
+            receipt = self.tr("done.no_printer")
+        return {
+            "guide_obj": data["guide_obj"], "number": data["number"], "provisional": provisional, "job": data["job"],
+            "title": data["guide_obj"].name,
+            "number_label": self.tr("done.number_terminal" if provisional else "done.number"),
+            "follows": self.tr("slip.number_follows") if provisional else "",
+            "next_steps": self._next_steps(data["guide_obj"]),
+            "receipt": receipt,
+        }
 
     def back(self) -> None:
         self.touch()
@@ -420,6 +620,9 @@ class KioskController:
                    message=self.tr("session.ended"), next="welcome")
 
     def end_session(self, reason: str) -> None:
+        # A case submitted a moment ago is in the outbox already; its receipt prints now, in the
+        # citizen's language, and the person goes with the rest of the session.
+        self._receipt(show=False)
         self.session.end(reason)
         # Drop every view that showed the person, including the one a notice would return to.
         self.view = self._under_notice = View()

@@ -57,6 +57,6 @@ def running_kiosk(config: KioskConfig, device_overrides: dict[str, dict[str, Any
         devices.start()
         stack.callback(devices.stop)
         controller = KioskController(config, central, devices, catalogue=Catalogue(catalogue_path(config.var_dir)),
-                                     outbox=outbox, version=version())
+                                     outbox=outbox, sender=sender, version=version())
         stack.callback(controller.shutdown)
         yield controller

@@ -27,6 +27,9 @@ class CaseReceipt:
     materials: tuple[str, ...]
     next_steps: str
     query_url: str
+    # True while the platform has not answered yet: ``case_number`` is then the terminal's own
+    # reference (the outbox's terminal_ref), which the platform also finds the case by.
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,11 +98,16 @@ def facts(tr: Translator, guide) -> list[tuple[str, str]]:
     for label, days in (("guide.limit_promised", guide.promised_limit_days),
                         ("guide.limit_legal", guide.legal_limit_days)):
         if days is not None:
-            rows.append((tr(label), tr("guide.same_day") if days == 0 else tr("guide.days", n=days)))
+            rows.append((tr(label), days_text(tr, days)))
     if guide.visits is not None:
         rows.append((tr("guide.visits"), tr("guide.visits_n", n=guide.visits)))
     rows += [(tr("guide.fee"), guide.fee), (tr("guide.place"), guide.place), (tr("guide.hours"), guide.hours)]
     return rows
+
+
+def days_text(tr: Translator, days: int) -> str:
+    """A time limit in working days, 0 being 当场办结."""
+    return tr("guide.same_day") if days == 0 else tr("guide.days", n=days)
 
 
 def material_line(tr: Translator, material) -> str:
@@ -131,7 +139,8 @@ def case_receipt(case: CaseReceipt, tr: Translator, hall: str, terminal_id: str,
     """受理回执: the case number to quote, what was handed in, what happens next, a QR to follow it."""
     els: list = [
         *_header(tr, hall, "slip.receipt_title"),
-        KeyValue(tr("slip.case_number"), case.case_number),
+        *([KeyValue(tr("slip.terminal_ref"), case.case_number), Text(tr("slip.number_follows"))]
+          if case.provisional else [KeyValue(tr("slip.case_number"), case.case_number)]),
         KeyValue(tr("guide.item"), case.item_name),
         KeyValue(tr("guide.code"), case.item_code),
         # Left-aligned, not a KeyValue: a rare surname (𠮷) makes its line a raster image, and a

@@ -16,11 +16,11 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.controller import KioskController
 from kiosk.i18n import catalogue
-from screens import demo_panel, guides  # noqa: F401  (register widget classes for the kv rules)
+from screens import apply, demo_panel, guides  # noqa: F401  (register widget classes for the kv rules)
 
 log = logging.getLogger("kiosk.ui")
 HERE = Path(__file__).parent
-KV_FILES = ("widgets.kv", "app.kv", "welcome.kv", "personal.kv", "guides.kv", "guide.kv", "notice.kv",
+KV_FILES = ("widgets.kv", "app.kv", "welcome.kv", "personal.kv", "guides.kv", "guide.kv", "apply.kv", "notice.kv",
             "demo_panel.kv")
 
 
@@ -48,7 +48,7 @@ class KioskApp(App):
         root = Factory.KioskRoot()
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()  # software GL: shader transitions stall the first frame
-        for name in ("welcome", "personal", "guides", "guide", "notice"):
+        for name in ("welcome", "personal", "guides", "guide", "apply", "done", "notice"):
             sm.add_widget(Factory.get(f"{name.capitalize()}Screen")(name=name))
         self.sm = sm
         self.controller.subscribe(self._sync)

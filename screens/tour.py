@@ -153,13 +153,29 @@ class Tour:
         yield from self.wait("the English guide page", lambda: c.tr.lang == "en")
         self.shot("08-guide-english")
 
-        self.tap(self.screen("guide").ids.back)
-        yield from self.wait("the guide list again", self.on_screen("guides"))
-        self.tap(self.screen("guides").ids.back)
+        # Back in Chinese, the citizen applies for it: ticks what they brought, submits, takes the receipt.
+        self.tap(next(w for w in self.app.root.walk() if getattr(w, "lang", None) == "zh_CN"))
+        yield from self.wait("the Chinese guide page", lambda: c.tr.lang == "zh_CN")
+        self.tap(self.screen("guide").ids.apply_button)
+        yield from self.wait("the apply page", self.on_screen("apply"))
+        self.shot("09-apply")
+        rows = self.screen("apply").ids.materials.children[::-1]
+        unticked = [r for r in rows if not r.ticked]
+        if unticked:  # an optional material the citizen brought anyway
+            self.tap(unticked[0])
+            yield from self.wait("the tick", lambda: unticked[0].ticked, settle=1)
+        printed_before = len(self.demo.printer.slips)
+        self.tap(self.screen("apply").ids.confirm)
+        yield from self.wait("the done page", self.on_screen("done"), timeout=15)
+        yield from self.wait("the receipt to print", lambda: len(self.demo.printer.slips) == printed_before + 1
+                             and c.view.data.get("receipt") == c.tr("done.take_receipt"), timeout=15)
+        self.shot("10-submitted")
+
+        self.tap(self.screen("done").ids.home)
         yield from self.wait("the personal page again", self.on_screen("personal"))
         self.demo.remove_card()
         self.tap(self.screen("personal").ids.logout)
         yield from self.wait("sign-out", lambda: c.view.screen == "notice" and not c.session.active)
-        self.shot("09-signed-out")
+        self.shot("11-signed-out")
         self.tap(self.screen("notice").ids.ok)
         yield from self.wait("the welcome screen again", self.on_screen("welcome"))

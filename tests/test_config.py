@@ -33,6 +33,7 @@ def check(tmp_path, text: str) -> subprocess.CompletedProcess:
         ("[devices.printer]\ndriver = 'escpos'\nwidth = 57\n", "devices.printer.width"),
         ("[devices.printer]\ndriver = 'no-such-driver'\n", "no-such-driver"),
         ("[devices.printer]\nport = '/dev/x'\n", "devices.printer: missing key 'driver'"),
+        ("[central]\ntrack_url = 'https://x/track'\n", "central.track_url"),  # no {number}: every QR the same
         ("[terminal\nid = 1\n", "TOML syntax error"),
     ],
 )

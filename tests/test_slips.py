@@ -3,6 +3,7 @@ the exact Chinese text comes back out of the emulator, the QR decodes, personal 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ from devices.printdoc import QRCode, from_json, to_json
 from drivers.escpos import encoder
 from drivers.escpos.driver import EscposPrinter
 from drivers.escpos.emulator import VirtualPrinter
-from kiosk import print_cli
+from kiosk import print_cli, slips
 from kiosk.i18n import Translator
 from tests.conftest import KIOSK
 
@@ -89,6 +90,20 @@ def test_receipt_content_is_what_the_citizen_needs_and_masked():
     assert RARE.encode("gb18030") not in slip.raw
     assert "raster" in slip.row_kinds()
     assert not any(line.startswith("申请人：") for line in lines)  # that line is the image
+
+
+@pytest.mark.parametrize("width", [80, 58])
+def test_offline_receipt_names_the_terminal_reference_and_that_the_number_follows(width):
+    ref = "KIOSK-0001-20240612-0001"
+    case = dataclasses.replace(print_cli.SAMPLE_CASE, case_number=ref, provisional=True,
+                               query_url="http://127.0.0.1:8700/api/v1/cases/" + ref)
+    slip = print_through_emulator(slips.case_receipt(case, tr, "大厅", "KIOSK-0001", print_cli.SAMPLE_TIME), width)
+    cols = encoder.columns(encoder.dots_for_width(width))
+    assert all(encoder.text_cols(line) <= cols for line in slip.text_lines)
+    text = joined(slip)
+    assert "受理编号（终端）：" + ref in text.replace(" ", "") and "受理编号：" not in text
+    assert "联网后会自动提交并生成正式受理编号" in text
+    assert [r.text for r in zxingcpp.read_barcodes(slip.image)] == [case.query_url]
 
 
 def test_rare_name_is_drawn_not_replaced():

@@ -4,6 +4,7 @@ the reference central platform. Every screen and the printed slip must come out 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -14,7 +15,7 @@ from PIL import Image
 from tests.conftest import KIOSK, REPO
 
 SCREENS = ["01-welcome", "02-identified", "03-guides", "04-search", "05-guide", "06-paper-out",
-           "07-printed", "08-guide-english", "09-signed-out"]
+           "07-printed", "08-guide-english", "09-apply", "10-submitted", "11-signed-out"]
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +46,14 @@ def test_every_screen_is_a_real_picture(tour, name):
     assert dark < img.width * img.height * 0.5
 
 
-def test_printed_slip_has_a_readable_qr_code(tour):
+def test_printed_slips_have_readable_qr_codes(tour):
     _r, out = tour
-    slips = sorted(out.glob("slip-*.png"))
-    assert len(slips) == 1
-    codes = zxingcpp.read_barcodes(Image.open(slips[0]))
+    guide, receipt = sorted(out.glob("slip-*.png"))
+    codes = zxingcpp.read_barcodes(Image.open(guide))
     assert codes and codes[0].text.startswith("http")
+    # The receipt of the case the tour submitted: its QR opens the case's public progress page.
+    codes = zxingcpp.read_barcodes(Image.open(receipt))
+    assert codes and re.search(r"/track/GA\d{8}[0-9A-F]{8}$", codes[0].text), codes
 
 
 def test_a_failed_step_fails_the_tour(display, tmp_path):

@@ -1,0 +1,303 @@
+"""Applying for a service (申报) as a citizen does it: a card on the emulated reader, the guide from
+the reference platform over HTTP, the case through the real SQLite outbox and sender, the receipt
+out of the ESC/POS emulator. Online the receipt carries the platform's case number; offline the
+terminal reference, and the case reaches the platform exactly once when it is back."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import ExitStack
+
+import pytest
+import requests
+import zxingcpp
+
+from central.platform import PlatformStore
+from central.server import BackgroundServer
+from devices.manager import DeviceManager
+from drivers.escpos.emulator import VirtualPrinter
+from drivers.samv.emulator import SAMPLE_CARDS, SamEmulator
+from kiosk import config
+from kiosk.central_client import CentralClient
+from kiosk.controller import KioskController
+from kiosk.outbox import Outbox, Sender, send_due
+from kiosk.session import Session
+from tests.conftest import REPO
+from tests.test_controller import run_until
+
+pytestmark = pytest.mark.timeout(60)
+CARD = SAMPLE_CARDS["li_xiaomei"]
+DEAD = "http://127.0.0.1:9"  # nothing listens there: the platform is unreachable
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    with BackgroundServer(tmp_path_factory.mktemp("central") / "central.db") as server:
+        server.store = PlatformStore(server.db_path)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def guides(platform):
+    """(a guide with its materials, a catalogue-only guide)"""
+    client = CentralClient(platform.url)
+    return (client.search_guides("hunyin").items[0].item_code,  # 中国内地公民婚姻登记, four materials
+            next(g.item_code for g in client.search_guides("hukou").items if not g.detail_complete))
+
+
+class Hall:
+    """One terminal: its own id and secret at the platform, card reader, printer, outbox, sender."""
+
+    def __init__(self, platform, tmp_path, stack: ExitStack):
+        self.platform = platform
+        self.tid = "T-" + uuid.uuid4().hex[:8].upper()
+        self.secret = platform.store.add_terminal(self.tid)
+        self.stack = stack
+        self.cfg = config.load(REPO / "config" / "demo.toml")
+        self.cfg.paths.var = str(tmp_path)
+        self.cfg.terminal.id = self.tid
+        self.reader = stack.enter_context(SamEmulator())
+        self.printer = stack.enter_context(VirtualPrinter())
+        self.devices = DeviceManager({
+            "id_reader": {"driver": "sam-serial", "port": self.reader.port, "poll_interval_ms": 100},
+            "printer": {"driver": "escpos", "connection": "serial", "port": self.printer.port},
+        })
+        self.devices.start()
+        stack.callback(self.devices.stop)
+        self.outbox = Outbox(tmp_path / "outbox.db", self.tid)
+        stack.callback(self.outbox.close)
+        self.client = self.signed(platform.url)
+
+    def signed(self, url: str) -> CentralClient:
+        return CentralClient(url, retries=1, terminal_id=self.tid, secret=self.secret)
+
+    def kiosk(self, sender_url: str, case_wait_s: float = 3.0, session: Session | None = None) -> KioskController:
+        """The controller; guides come from the platform, cases go through a sender at ``sender_url``."""
+        sender = Sender(self.outbox, self.signed(sender_url), idle_s=0.2).start()
+        self.stack.callback(sender.stop)
+        c = KioskController(self.cfg, self.client, self.devices, outbox=self.outbox, sender=sender,
+                            case_wait_s=case_wait_s, session=session)
+        self.stack.callback(c.shutdown)
+        run_until(c, lambda: c.device_states.get("id_reader", {}).get("state") == "online"
+                  and c.device_states.get("printer", {}).get("state") == "online")
+        return c
+
+    def cases(self, card=CARD) -> list:
+        token = self.client.person_token(card.id_number, card.name).token
+        return [case for case in self.client.my_cases(token).items if case.terminal_id == self.tid]
+
+
+@pytest.fixture
+def hall(platform, tmp_path):
+    with ExitStack() as stack:
+        yield Hall(platform, tmp_path, stack)
+
+
+def identify(c: KioskController, hall: Hall, card=CARD) -> None:
+    hall.reader.place_card(card)
+    run_until(c, lambda: c.session.identity is not None and c.view.screen in ("personal", "apply"))
+
+
+def open_guide(c: KioskController, code: str) -> None:
+    c.open_guide(code)
+    run_until(c, lambda: c.view.screen == "guide" and c.view.data["guide_obj"].item_code == code)
+
+
+def receipt_text(slip) -> str:
+    return slip.raw.decode("gb18030", "replace")
+
+
+def test_online_the_receipt_carries_the_platforms_case_number(hall, guides):
+    c = hall.kiosk(hall.platform.url)
+    identify(c, hall)
+    open_guide(c, guides[0])
+    assert c.view.data["can_apply"]
+    c.apply()
+    v = c.view.data
+    assert c.view.screen == "apply" and v["applicant"] == "申请人：李**"
+    assert v["number"] == "证件号码：" + CARD.masked_number and CARD.id_number not in str(v)
+    guide = v["guide_obj"]
+    assert v["ticked"] == [m.required == "必要" for m in guide.materials]  # required ones pre-ticked
+    optional = v["ticked"].index(False)
+    c.toggle_material(optional)
+    assert all(c.view.data["ticked"])
+
+    c.confirm_apply()
+    # Committed before anything prints or says "submitted".
+    [item] = hall.outbox.items()
+    assert item.body["materials"] == [m.name for m in guide.materials]
+    assert hall.printer.slips == [] and c.view.data["kind"] == "progress"
+    run_until(c, lambda: c.view.screen == "done", timeout=5)
+    number = c.view.data["number"]
+    assert not c.view.data["provisional"] and number.startswith("GA")
+    assert hall.outbox.by_ref(item.terminal_ref).case_number == number
+
+    slip = hall.printer.wait_for_slips(1, timeout=5)[0]
+    raw = receipt_text(slip)
+    assert "办件受理回执" in raw and number in raw and "受理编号（终端）" not in raw
+    assert CARD.masked_number in raw and CARD.id_number not in raw and CARD.name not in raw
+    [qr] = [r.text for r in zxingcpp.read_barcodes(slip.image)]
+    assert qr == f"{hall.platform.url}/track/{number}"
+    run_until(c, lambda: c.view.data.get("receipt") == "请从出纸口取走回执，妥善保管")
+    # What the citizen's phone opens from the QR: no login, the item and its state, no person.
+    page = requests.get(qr, timeout=5)
+    assert page.status_code == 200 and guide.name in page.text and 'data-state="submitted"' in page.text
+    assert CARD.masked_number not in page.text and CARD.masked_name not in page.text
+
+    [case] = hall.cases()
+    assert (case.case_no, case.item_code, case.terminal_ref) == (number, guide.item_code, item.terminal_ref)
+    c.home()
+    assert c.view.screen == "personal"
+
+
+def test_offline_the_receipt_carries_the_terminal_reference_and_the_case_follows(hall, guides):
+    c = hall.kiosk(DEAD, case_wait_s=0.5)
+    identify(c, hall)
+    open_guide(c, guides[0])
+    c.apply()
+    c.confirm_apply()
+    run_until(c, lambda: c.view.screen == "done", timeout=5)
+    [item] = hall.outbox.items()
+    ref = item.terminal_ref
+    assert c.view.data["provisional"] and c.view.data["number"] == ref and item.state == "pending"
+    assert c.view.data["number_label"] == "受理编号（终端）" and "联网后" in c.view.data["follows"]
+
+    slip = hall.printer.wait_for_slips(1, timeout=5)[0]
+    text = "".join(line.strip() for line in slip.text_lines)
+    assert "受理编号（终端）：" in text and ref in text
+    assert "联网后会自动提交并生成正式受理编号" in text and "可凭上面的编号查询办理进度" in text
+    [qr] = [r.text for r in zxingcpp.read_barcodes(slip.image)]
+    assert qr == f"{hall.platform.url}/track/{ref}"
+    assert hall.cases() == []
+    missing = requests.get(qr, timeout=5)
+    assert missing.status_code == 404 and "终端联网后即可查询" in missing.text
+
+    # The platform is reachable again: the outbox delivers the case once, findable by the reference.
+    hall.outbox.retry_now()
+    assert send_due(hall.outbox, hall.client)["delivered"] == 1
+    assert send_due(hall.outbox, hall.client)["delivered"] == 0
+    [case] = hall.cases()
+    assert case.terminal_ref == ref and hall.client.get_case(ref).case_no == case.case_no
+    assert hall.outbox.by_ref(ref).case_number == case.case_no
+    page = requests.get(qr, timeout=5)
+    assert page.status_code == 200 and case.case_no in page.text and case.item_name in page.text
+
+
+def test_a_double_tap_on_submit_makes_one_case_and_one_receipt(hall, guides):
+    c = hall.kiosk(hall.platform.url)
+    identify(c, hall)
+    open_guide(c, guides[0])
+    c.apply()
+    c.confirm_apply()
+    c.confirm_apply()
+    run_until(c, lambda: c.view.screen == "done", timeout=5)
+    c.confirm_apply()
+    hall.printer.wait_for_slips(1, timeout=5)
+    time.sleep(0.3)
+    c.tick()
+    assert len(hall.outbox.items()) == 1 and len(hall.printer.slips) == 1 and len(hall.cases()) == 1
+    c.back()  # no way back to the confirm page of a submitted case
+    assert c.view.screen == "personal"
+
+
+def test_not_identified_the_apply_button_asks_for_the_card_then_goes_on(hall, guides):
+    c = hall.kiosk(hall.platform.url)
+    c.browse_guides()
+    run_until(c, lambda: not c.view.data.get("loading"))
+    open_guide(c, guides[1])
+    assert not c.view.data["can_apply"]  # catalogue-only: "ask at the window" instead
+    c.apply()
+    assert c.view.screen == "guide"
+    open_guide(c, guides[0])
+    c.apply()
+    assert c.view.screen == "notice" and c.view.data["title"] == "请先放身份证"
+    assert "请把身份证放在感应区" in c.view.data["message"] and hall.outbox.items() == []
+    c.dismiss_notice()  # "OK": back on the guide; the card still leads on to applying
+    assert c.view.screen == "guide"
+    identify(c, hall)
+    assert c.view.screen == "apply" and c.view.data["guide_obj"].item_code == guides[0]
+    assert c.view.data["applicant"] == "申请人：李**"
+    c.back()
+    assert c.view.screen == "guide"
+    c.back()
+    c.back()
+    assert c.view.screen == "personal"  # not the welcome page: the citizen is identified now
+
+
+def test_a_card_after_leaving_the_guide_opens_the_personal_page(hall, guides):
+    c = hall.kiosk(hall.platform.url)
+    c.browse_guides()
+    open_guide(c, guides[0])
+    c.apply()
+    c.dismiss_notice()
+    c.back()
+    identify(c, hall)
+    assert c.view.screen == "personal"
+
+
+@pytest.mark.parametrize("how", ["logout", "idle"])
+def test_leaving_during_the_wait_keeps_the_case_and_prints_one_receipt(hall, guides, how):
+    now = [0.0]
+    session = Session(idle_timeout_s=60, warning_s=20, clock=lambda: now[0])
+    c = hall.kiosk(DEAD, case_wait_s=30, session=session)
+    identify(c, hall)
+    open_guide(c, guides[0])
+    c.apply()
+    c.confirm_apply()
+    assert c.view.data["kind"] == "progress"
+    if how == "logout":
+        c.logout()
+    else:
+        now[0] = 61
+        c.tick()
+    assert not c.session.active and c.session.identity is None and c._submitted is None
+    assert c.view.screen == "notice" and "李" not in str(c.view.data) and "李" not in str(c._under_notice)
+    [item] = hall.outbox.items()
+    slip = hall.printer.wait_for_slips(1, timeout=5)[0]
+    assert item.terminal_ref in "".join(slip.text_lines)  # the receipt prints right away, masked
+    assert CARD.id_number not in receipt_text(slip)
+    hall.outbox.retry_now()
+    assert send_due(hall.outbox, hall.client)["delivered"] == 1
+    for _ in range(5):
+        c.tick()
+        time.sleep(0.05)
+    assert len(hall.cases()) == 1 and len(hall.outbox.items()) == 1 and len(hall.printer.slips) == 1
+    assert c.view.screen == "notice"  # no done page for a person who has gone
+
+
+def test_paper_out_the_case_is_kept_and_the_receipt_prints_after_refill(hall, guides):
+    c = hall.kiosk(hall.platform.url)
+    identify(c, hall)
+    open_guide(c, guides[0])
+    hall.printer.set_paper("out")
+    run_until(c, lambda: c.device_states["printer"].get("paper") == "out")
+    c.apply()
+    c.confirm_apply()
+    run_until(c, lambda: c.view.screen == "notice" and c.view.data["kind"] == "warning", timeout=10)
+    assert c.view.data["message"] == c.tr("print.waiting_paper")
+    assert len(hall.cases()) == 1  # the case is in whatever the paper does
+    c.dismiss_notice()
+    assert c.view.screen == "done" and c.view.data["receipt"] == c.tr("print.waiting_paper")
+    hall.printer.set_paper("full")
+    run_until(c, lambda: len(hall.printer.slips) == 1 and c.view.data.get("receipt") == c.tr("done.take_receipt"),
+              timeout=15)
+    assert c.view.screen == "done" and c.view.data["number"] in receipt_text(hall.printer.slips[0])
+
+
+def test_the_pages_follow_the_language(hall, guides):
+    c = hall.kiosk(DEAD, case_wait_s=0.2)
+    identify(c, hall)
+    open_guide(c, guides[0])
+    c.apply()
+    c.toggle_material(0)
+    c.set_language("en")
+    assert c.view.screen == "apply" and c.view.data["applicant"] == "Applicant: 李**"
+    assert c.view.data["ticked"][0] is False  # the ticks survive the language switch
+    c.confirm_apply()
+    run_until(c, lambda: c.view.screen == "done", timeout=5)
+    assert c.view.data["number_label"] == "Terminal reference"
+    slip = hall.printer.wait_for_slips(1, timeout=5)[0]
+    assert "Terminal ref.:" in "".join(slip.text_lines)
+    c.set_language("zh_TW")
+    assert c.view.data["number_label"] == "受理編號（終端）" and "工作人員" in c.view.data["next_steps"]
