@@ -22,6 +22,12 @@ def render_track(number: str, case: dict[str, Any] | None) -> str:
                         f'<td><b>{escape(e["label"])}</b></td><td>{escape(e["note"] or "")}</td></tr>'
                         for e in reversed(case["timeline"]))
         promised = (f'<p>承诺办结时间：{escape(local_time(case["promised_by"]))}</p>' if case.get("promised_by") else "")
+        sup = case.get("supplement")
+        if sup:  # 一次性告知: everything to bring, so the citizen comes once
+            items = "".join(f"<li>{escape(m)}</li>" for m in sup["materials"])
+            due = f'（请在 {escape(local_time(sup["due"]))} 前）' if sup.get("due") else ""
+            promised += f'<h2>需要补正的材料{due}</h2><ul id="supplement">{items}</ul>'
+            promised += f'<p>{escape(sup["note"])}</p>' if sup.get("note") else ""
         body = (f'<h1>{escape(case["item_name"])}</h1>'
                 f'<p class="muted">受理编号：{escape(case["case_no"])}</p>'
                 f'<p>当前状态：<span class="tag ok" id="state">{escape(case["state_label"])}</span></p>{promised}'

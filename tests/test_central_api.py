@@ -211,12 +211,16 @@ def _states(case) -> list[str]:
 
 
 def test_back_office_path_through_supplement(env, person):
-    _, client, clock = env
+    srv, client, clock = env
     case = client.submit_case(person, submission("supplement"), str(uuid.uuid4()))
     clock.advance(STEP * 2 + 1)
     case = client.get_case(case.case_no, person)
     assert _states(case) == ["submitted", "pre_review", "supplement"]
     assert case.state_label == "补齐补正" and case.supplement and case.supplement.materials
+    # The receipt's QR page, no login: what to bring, told once, and nobody's name or number.
+    page = requests.get(f"{srv.url}/track/{case.case_no}", timeout=5)
+    assert page.status_code == 200 and all(m in page.text for m in case.supplement.materials)
+    assert NAME not in page.text and ID_NO[-4:] not in page.text
     clock.advance(STEP * 50)  # the back office waits for the citizen, however long
     assert client.get_case(case.case_no).state == "supplement"
     with pytest.raises(CentralError) as err:
