@@ -36,6 +36,10 @@ class Material(BaseModel):
     required: MaterialNeed
     note: str = ""
 
+    @property
+    def is_required(self) -> bool:
+        return self.required == "必要"
+
 
 class GuideDetail(BaseModel):
     """The part of a 办事指南 beyond the catalogue entry (stored as one JSON column).

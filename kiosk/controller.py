@@ -44,7 +44,6 @@ log = logging.getLogger("kiosk.controller")
 SEARCH_LIMIT = 30
 HOT_TOPICS = ("shebao", "hukou", "hunyin", "yibao", "yingye", "jiaoyu")
 CASE_WAIT_S = 3.0  # how long the citizen waits for the case number before the receipt prints
-REQUIRED = "必要"  # central.models.MaterialNeed
 
 
 @dataclass
@@ -481,7 +480,7 @@ class KioskController:
             "number": self.tr("slip.id_number") + ident.masked_number,
             "materials": [slips.material_line(self.tr, m) for m in guide.materials],
             # Required materials start ticked; the citizen taps to change any of them.
-            "ticked": list(ticked) if ticked is not None else [m.required == REQUIRED for m in guide.materials],
+            "ticked": list(ticked) if ticked is not None else [m.is_required for m in guide.materials],
         }
 
     def toggle_material(self, index: int) -> None:

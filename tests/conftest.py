@@ -27,3 +27,15 @@ def kiosk_env(tmp_path):
     env = dict(os.environ)
     env.pop("KIOSK_CONFIG", None)
     return env
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """The reference platform on 127.0.0.1 with a database of its own for one test module;
+    ``.store`` reads that database directly."""
+    from central.platform import PlatformStore
+    from central.server import BackgroundServer
+
+    with BackgroundServer(tmp_path_factory.mktemp("central") / "central.db") as server:
+        server.store = PlatformStore(server.db_path)
+        yield server

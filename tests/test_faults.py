@@ -20,8 +20,6 @@ import pytest
 from sqlalchemy import text
 
 from central.models import CaseSubmission, EvaluationSubmission
-from central.platform import PlatformStore
-from central.server import BackgroundServer
 from kiosk.central_client import CentralClient
 from kiosk.outbox import Outbox, send_due
 from tests.conftest import REPO
@@ -32,11 +30,8 @@ SCORES = {"overall": 2, "efficiency": 3, "competence": 4, "attitude": 5}
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    with BackgroundServer(tmp_path_factory.mktemp("central") / "central.db") as server:
-        server.store = PlatformStore(server.db_path)
-        server.item = server.store.guides.search("hunyin")[1][0]["item_code"]
-        yield server
+def item(platform) -> str:
+    return platform.store.guides.search("hunyin")[1][0]["item_code"]
 
 
 def new_terminal(platform) -> tuple[str, str]:
@@ -49,12 +44,12 @@ def rows(platform, q: str, **params) -> list[tuple]:
         return [tuple(r) for r in conn.execute(text(q), params)]
 
 
-def test_every_fault_mode_delivers_exactly_once(platform, tmp_path):
+def test_every_fault_mode_delivers_exactly_once(platform, item, tmp_path):
     tid, secret = new_terminal(platform)
     box = Outbox(tmp_path / "outbox.db", tid)
     n_cases, n_ratings = 12, 6
     for i in range(n_cases):
-        box.enqueue_case(CaseSubmission(item_code=platform.item, form={"n": str(i)}), *PERSON)
+        box.enqueue_case(CaseSubmission(item_code=item, form={"n": str(i)}), *PERSON)
     for i in range(n_ratings):
         box.enqueue_evaluation(EvaluationSubmission(scores=SCORES, comment=f"{tid}-{i}"))
     modes = ["drop", "pass", "drop_after", "delay", "pass", "error500", "malformed", "pass", "cut", "pass"]
@@ -75,10 +70,10 @@ def test_every_fault_mode_delivers_exactly_once(platform, tmp_path):
     assert {e for _, e in ratings} == {i.result_id for i in box.items() if i.kind == "evaluation"}
 
 
-def test_sigkill_at_random_moments_loses_and_duplicates_nothing(platform, tmp_path):
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(platform, item, tmp_path):
     tid, secret = new_terminal(platform)
     path, n = tmp_path / "outbox.db", 80
-    cmd = [sys.executable, "-m", "tests.outbox_child", platform.url, tid, secret, str(path), str(n), platform.item]
+    cmd = [sys.executable, "-m", "tests.outbox_child", platform.url, tid, secret, str(path), str(n), item]
     rnd = random.Random(20261122)
     kills, started = 0, time.monotonic()
     while kills < 15 and time.monotonic() - started < 30:

@@ -8,12 +8,9 @@ import stat
 import subprocess
 import uuid
 
-import pytest
 from sqlalchemy import text
 
 from central.models import CaseSubmission, EvaluationSubmission
-from central.platform import PlatformStore
-from central.server import BackgroundServer
 from kiosk.central_client import CentralClient
 from kiosk.outbox import Outbox, Sender, send_due
 from tests.conftest import KIOSK
@@ -21,13 +18,6 @@ from tests.conftest import KIOSK
 ITEM = "11511602MB1552795G4000110000"
 PERSON = ("110101199003070012", "张三")
 SCORES = {"overall": 5, "efficiency": 5, "competence": 4, "attitude": 5}
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    with BackgroundServer(tmp_path_factory.mktemp("central") / "central.db") as server:
-        server.store = PlatformStore(server.db_path)
-        yield server
 
 
 def new_terminal(platform) -> tuple[str, str]:
