@@ -113,7 +113,9 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        # A route that does not exist is not "no such item": a client with a wrong URL prefix must
+        # not read it as the platform's verdict on what it sent.
+        code = {404: "no_such_route", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
@@ -197,7 +199,9 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         """Incremental sync: guides changed and item codes deleted since a point in time."""
         return GuideChanges.model_validate(store.changes(iso(since), after, limit))
 
-    @app.get(f"{API_PREFIX}/guides/{{item_code}}", response_model=Guide, responses=_ERRORS,
+    # ":path": item codes are opaque, and one with a "/" must still be answered as a guide (or its
+    # absence), not as a route that does not exist.
+    @app.get(f"{API_PREFIX}/guides/{{item_code:path}}", response_model=Guide, responses=_ERRORS,
              tags=["guides"], dependencies=[Open])
     def get_guide(item_code: str) -> Guide:
         row = store.get(item_code)

@@ -11,6 +11,7 @@ import json
 import sys
 from contextlib import contextmanager
 
+from kiosk import audit
 from kiosk.catalogue import Catalogue, CatalogueError
 from kiosk.catalogue import default_path as catalogue_path
 from kiosk.central_client import CentralClient, CentralError
@@ -75,8 +76,12 @@ def guides_search(cfg: KioskConfig, query: str, limit: int, as_json: bool) -> in
     return 0
 
 
+def _outbox(cfg: KioskConfig) -> Outbox:
+    return Outbox(outbox_path(cfg.var_dir), cfg.central.terminal_id or cfg.terminal.id)
+
+
 def outbox_status(cfg: KioskConfig, as_json: bool) -> int:
-    box = Outbox(outbox_path(cfg.var_dir), cfg.central.terminal_id or cfg.terminal.id)
+    box = _outbox(cfg)
     counts = box.counts()
     problems = box.items("pending", "failed")
     if as_json:
@@ -84,7 +89,7 @@ def outbox_status(cfg: KioskConfig, as_json: bool) -> int:
             {"ref": i.terminal_ref, "kind": i.kind, "state": i.state, "attempts": i.attempts,
              "last_error": i.last_error, "result_id": i.result_id} for i in problems]}, ensure_ascii=False))
     else:
-        print(", ".join(f"{k} {counts.get(k, 0)}" for k in ("pending", "delivered", "failed")))
+        print(", ".join(f"{k} {counts.get(k, 0)}" for k in ("pending", "delivered", "failed", "discarded")))
         for i in problems:  # no personal data: reference, kind, state, error
             print(f"{i.terminal_ref}\t{i.kind}\t{i.state}\tattempts={i.attempts}\t{i.last_error}")
     return 1 if counts.get("failed") else 0
@@ -92,7 +97,7 @@ def outbox_status(cfg: KioskConfig, as_json: bool) -> int:
 
 def outbox_flush(cfg: KioskConfig) -> int:
     """Send every pending item now; exit 1 if any is left pending or has failed."""
-    box = Outbox(outbox_path(cfg.var_dir), cfg.central.terminal_id or cfg.terminal.id)
+    box = _outbox(cfg)
     box.retry_now()
     with central_client(cfg) as client:
         while True:
@@ -103,3 +108,60 @@ def outbox_flush(cfg: KioskConfig) -> int:
     print(f"pending {counts.get('pending', 0)}, delivered {counts.get('delivered', 0)}, "
           f"failed {counts.get('failed', 0)}")
     return 1 if counts.get("pending") or counts.get("failed") else 0
+
+
+def outbox_retry(cfg: KioskConfig, ref: str | None, all_failed: bool) -> int:
+    """Staff: send failed items again (the running kiosk's sender picks them up at once)."""
+    box = _outbox(cfg)
+    if all_failed:
+        targets = box.items("failed")
+    else:
+        item = box.find(ref or "")
+        if item is None:
+            print(f"kiosk outbox retry: no item {ref!r} (see `kiosk outbox status`)", file=sys.stderr)
+            return 2
+        targets = [item]
+    status = 0
+    for item in targets:
+        try:
+            box.retry(item.seq)
+        except ValueError as exc:
+            print(f"kiosk outbox retry: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        audit.record(cfg.var_dir, "outbox.retry", ref=item.terminal_ref, kind=item.kind,
+                     last_error=item.last_error)
+        print(f"{item.terminal_ref}\t{item.kind}\tpending again (was: {item.last_error})")
+    if not targets:
+        print("no failed items")
+    return status
+
+
+def outbox_discard(cfg: KioskConfig, ref: str, yes: bool, why: str) -> int:
+    """Staff: give up an item for good, after confirmation; audit-logged."""
+    box = _outbox(cfg)
+    item = box.find(ref)
+    if item is None:
+        print(f"kiosk outbox discard: no item {ref!r} (see `kiosk outbox status`)", file=sys.stderr)
+        return 2
+    if item.state not in ("pending", "failed"):
+        print(f"kiosk outbox discard: {item.terminal_ref} is {item.state}; only pending or failed items "
+              "can be discarded", file=sys.stderr)
+        return 2
+    print(f"{item.terminal_ref}\t{item.kind}\t{item.state}\tattempts={item.attempts}\t{item.last_error}")
+    print("Discarding it means it never reaches the platform and the citizen's data in it is erased.")
+    if not yes:
+        if not sys.stdin.isatty():
+            print("kiosk outbox discard: not confirmed (no terminal to ask on; pass --yes to confirm)",
+                  file=sys.stderr)
+            return 1
+        answer = input(f"Type the reference {item.terminal_ref} to confirm: ").strip()
+        if answer != item.terminal_ref:
+            print("not confirmed: nothing discarded")
+            return 1
+    reason = why or "discarded by staff"
+    box.discard(item.seq, reason)
+    audit.record(cfg.var_dir, "outbox.discard", ref=item.terminal_ref, kind=item.kind, was=item.state,
+                 last_error=item.last_error, reason=reason)
+    print(f"{item.terminal_ref}: discarded")
+    return 0

@@ -74,13 +74,16 @@ class CentralError(Exception):
     ``code``: not_found | unreachable | timeout | server_error | http_error | bad_response |
     invalid_request | error, or for a 4xx the platform's own error code (bad_signature,
     idempotency_conflict, person_token_expired, code_expired, ...); ``message``: for logs and staff; ``zh``: for the citizen's screen;
-    ``status``: the HTTP status if an answer arrived; ``url``: what was asked.
+    ``status``: the HTTP status if an answer arrived; ``url``: what was asked; ``from_platform``:
+    the answer carried the contract's error body, so it is the platform's own word (a proxy's bare
+    404 page or a wrong URL prefix is not).
     """
 
     def __init__(self, message: str, *, code: str = "error", zh: str = ZH_UNAVAILABLE,
-                 status: int | None = None, url: str = ""):
+                 status: int | None = None, url: str = "", from_platform: bool = False):
         super().__init__(message)
         self.message, self.code, self.zh, self.status, self.url = message, code, zh, status, url
+        self.from_platform = from_platform
 
     def __repr__(self) -> str:
         return f"CentralError(code={self.code!r}, status={self.status!r}, message={self.message!r})"
@@ -306,17 +309,20 @@ class CentralClient:
             err, detail = None, _snippet(resp.content)
         tries = f" after {attempts} attempt(s)" if status >= 500 else ""
         message = f"{method} {url}: HTTP {status}{tries}: {detail}"
+        ours = err is not None
         if status >= 500:
-            return CentralError(message, code="server_error", status=status, url=url)
-        if status == 404 and err is not None and err.code == "not_found":
+            return CentralError(message, code="server_error", status=status, url=url, from_platform=ours)
+        if status == 404 and ours and err.code == "not_found":
             # Only a 404 in the platform's own error format means "no such item"; a bare 404 page
             # means the base URL is wrong, which the citizen must not read as "not found".
-            return CentralError(message, code="not_found", zh=err.zh or ZH_NOT_FOUND, status=status, url=url)
-        if err is not None and status in (400, 401, 403, 409):
+            return CentralError(message, code="not_found", zh=err.zh or ZH_NOT_FOUND, status=status, url=url,
+                                from_platform=True)
+        if ours and status in (400, 401, 403, 409, 413):
             # The platform's own code (bad_signature, code_expired, ...) and its sentence, if any.
-            return CentralError(message, code=err.code, zh=err.zh or ZH_UNAVAILABLE, status=status, url=url)
+            return CentralError(message, code=err.code, zh=err.zh or ZH_UNAVAILABLE, status=status, url=url,
+                                from_platform=True)
         code = "invalid_request" if status in (400, 422) else "http_error"
-        return CentralError(message, code=code, status=status, url=url)
+        return CentralError(message, code=code, status=status, url=url, from_platform=ours)
 
 
 def _person(token: str | None) -> dict[str, str]:

@@ -64,6 +64,10 @@ def cmd_print(args) -> int:
     cfg = _load(args.config)
     if args.print_command == "sample":
         return print_cli.sample(cfg, args.kind, args.width, args.printer, args.to)
+    if args.print_command == "pending":
+        return print_cli.pending(cfg, args.json)
+    if args.print_command == "reprint":
+        return print_cli.reprint_receipt(cfg, args.ref, args.send)
     return print_cli.reprint_last(cfg, args.send)
 
 
@@ -84,6 +88,10 @@ def cmd_outbox(args) -> int:
     cfg = _load(args.config)
     if args.outbox_command == "status":
         return central_cli.outbox_status(cfg, args.json)
+    if args.outbox_command == "retry":
+        return central_cli.outbox_retry(cfg, args.ref, args.all_failed)
+    if args.outbox_command == "discard":
+        return central_cli.outbox_discard(cfg, args.ref, args.yes, args.reason)
     return central_cli.outbox_flush(cfg)
 
 
@@ -206,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --driver: part of a PC/SC reader name (repeatable; default: all)")
     dv.set_defaults(func=cmd_devices)
 
-    pr = sub.add_parser("print", help="sample slips; reprint the last slip")
+    pr = sub.add_parser("print", help="sample slips; receipts waiting; reprints")
     _config_option(pr)
     prsub = pr.add_subparsers(dest="print_command", required=True)
     sm = prsub.add_parser("sample", help="print a sample slip, or write its exact printer bytes to a file")
@@ -216,8 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--printer", help="configured printer to print on")
     where.add_argument("--to", metavar="FILE.bin", help="write the bytes the printer would get")
     rl = prsub.add_parser("reprint-last", help="print the last slip again, marked 补打 REPRINT")
-    rl.add_argument("--send", action="store_true",
-                    help="print it from this command (only when the kiosk is not running)")
+    pe = prsub.add_parser("pending", help="receipts a citizen did not get, and slips waiting for the printer")
+    pe.add_argument("--json", action="store_true")
+    rr = prsub.add_parser("reprint", help="print a case's receipt (by terminal reference or case number)")
+    rr.add_argument("ref")
+    for rp in (rl, rr):
+        rp.add_argument("--send", action="store_true",
+                        help="print it from this command (only when the kiosk is not running)")
     pr.set_defaults(func=cmd_print)
 
     gu = sub.add_parser("guides", help="the local guide catalogue")
@@ -238,6 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
     st = obsub.add_parser("status", help="counts, and every pending or failed item; exit 1 if any failed")
     st.add_argument("--json", action="store_true")
     obsub.add_parser("flush", help="send every pending item now; exit 1 if any is left")
+    rt = obsub.add_parser("retry", help="send failed items again (audit-logged)")
+    which = rt.add_mutually_exclusive_group(required=True)
+    which.add_argument("ref", nargs="?", help="terminal reference or case number of the item")
+    which.add_argument("--all-failed", action="store_true", help="every failed item")
+    dc = obsub.add_parser("discard", help="give up a pending or failed item for good (asks; audit-logged)")
+    dc.add_argument("ref", help="terminal reference or case number of the item")
+    dc.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    dc.add_argument("--reason", default="", help="why, for the audit log")
     ob.set_defaults(func=cmd_outbox)
 
     ce = sub.add_parser("central", help="the reference central platform")

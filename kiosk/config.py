@@ -63,6 +63,14 @@ class Display(_Section):
     font_scale: float = Field(1.0, ge=0.5, le=3.0)
 
 
+class Outbox(_Section):
+    # A failed submission keeps the person's data this long for staff to retry it, then drops it.
+    failed_retention_days: float = Field(30.0, ge=1, le=3650)
+    # A receipt not printed before a restart prints by itself if its case is at most this old (the
+    # citizen may still be standing there); an older one waits for staff (`kiosk print pending`).
+    receipt_resume_min: float = Field(5.0, ge=0, le=24 * 60)
+
+
 class Paths(_Section):
     var: str = "var"  # state: catalogue copy, outbox, logs; relative to the working directory
 
@@ -79,6 +87,7 @@ class KioskConfig(_Section):
     central: Central = Central()
     session: Session = Session()
     display: Display = Display()
+    outbox: Outbox = Outbox()
     paths: Paths = Paths()
     demo: Demo = Demo()
     devices: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -10,10 +10,11 @@ cannot answer. The tick also starts a catalogue sync (at start and every ``guide
 and a heartbeat (every ``heartbeat_s``) in the pool, never more than one of each at a time.
 
 Applying (申报): the guide page's "申报此事项" opens a confirm page (after the ID card, if nobody
-is identified yet). "确认提交" commits the case to the outbox before anything else happens, wakes
-the sender, and the tick waits up to ``case_wait_s`` for the case number without blocking; the
-receipt then carries the case number, or the outbox's terminal reference when the platform did
-not answer in time (the platform finds the case by either).
+is identified yet). "确认提交" commits the case and its receipt to the outbox in one transaction
+before anything else happens, wakes the sender, and the tick waits up to ``case_wait_s`` for the
+case number without blocking; the receipt then carries the case number, or the outbox's terminal
+reference when the platform did not answer in time (the platform finds the case by either). A
+receipt that a crash kept from printing prints at the next start (kiosk.receipts).
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from central.models import CaseSubmission, DeviceStatus, Heartbeat
 from devices.events import CardRemoved, ErrorEvent, Event, IdentityRead, RequestDone, StatusChanged
 from devices.identity import CardType
 from devices.status import DeviceState
-from kiosk import slips
+from kiosk import receipts, slips
 from kiosk.catalogue import Catalogue
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.config import KioskConfig
@@ -54,15 +54,11 @@ class View:
 
 @dataclass(frozen=True)
 class _Submitted:
-    """A case committed to the outbox whose receipt is not printed yet (the person in full: the
-    receipt masks them on paper; dropped once it is printed)."""
+    """A case committed to the outbox whose receipt is not printed yet (the receipt itself is in
+    the outbox, committed with the case)."""
 
     ref: str  # the outbox item's terminal reference
     guide: Any
-    materials: tuple[str, ...]
-    name: str
-    id_number: str
-    at: dt.datetime
     deadline: float  # monotonic
 
 
@@ -101,6 +97,9 @@ class KioskController:
             queue = print_queue or PrintQueue(config.var_dir / "print_jobs.db")
             mark = slips.reprint_mark(Translator(config.terminal.language))
             self.printing = PrintDispatcher(queue, devices, printer, mark)
+            if outbox is not None:
+                receipts.resume(outbox, self.printing, config.terminal.hall, config.terminal.id, self.now(),
+                                outbox.clock(), config.outbox.receipt_resume_min * 60)
         self._history: list[View] = []
         self._under_notice: View = self.view
 
@@ -501,9 +500,11 @@ class KioskController:
             return
         guide = self.view.data["guide_obj"]
         materials = tuple(m.name for m, on in zip(guide.materials, self.view.data["ticked"], strict=True) if on)
+        track = self.config.central.track_url or f"{self.central.base_url}/track/{{number}}"
+        receipt = receipts.record(guide, materials, ident.name, ident.id_number, self.now(), self.tr.lang, track)
         try:
             item = self.outbox.enqueue_case(CaseSubmission(item_code=guide.item_code, materials=list(materials)),
-                                            ident.id_number, ident.name)
+                                            ident.id_number, ident.name, receipt=receipt)
         except Exception:  # disk full, a bad item code: nothing was submitted, so nothing may print
             log.exception("case for %s not saved", guide.item_code)
             self._show("notice", remember=False, kind="error", title=self.tr("apply.not_saved_title"),
@@ -512,8 +513,7 @@ class KioskController:
         log.info("case %s saved in the outbox (%s, %s)", item.terminal_ref, guide.item_code, ident.log_form())
         if self.sender is not None:
             self.sender.wake()
-        self._submitted = _Submitted(item.terminal_ref, guide, materials, ident.name, ident.id_number, self.now(),
-                                     self.monotonic() + self.case_wait_s)
+        self._submitted = _Submitted(item.terminal_ref, guide, self.monotonic() + self.case_wait_s)
         self._show("notice", remember=False, kind="progress", title=self.tr("apply.sending_title"),
                    message=self.tr("apply.sending"), next="")
 
@@ -537,38 +537,26 @@ class KioskController:
             # The platform refused the case itself (e.g. the item was withdrawn): no receipt for a
             # case that will never exist; staff see it in `kiosk outbox status`.
             log.error("case %s refused by the platform: %s", sub.ref, item.last_error)
+            self.outbox.set_receipt_state(sub.ref, "refused")
             if show:
                 self._show("notice", remember=False, kind="error", title=self.tr("apply.not_saved_title"),
                            message=self.tr("apply.refused", ref=sub.ref), next="home")
             return
         number = item.case_number if item is not None else ""
-        receipt = slips.CaseReceipt(
-            case_number=number or sub.ref, item_name=sub.guide.name, item_code=sub.guide.item_code,
-            applicant_name=sub.name, applicant_id=sub.id_number, submitted_at=sub.at, materials=sub.materials,
-            next_steps=self._next_steps(sub.guide), query_url=self.case_query_url(number or sub.ref),
-            provisional=not number)
         job = None
         if self.printing is not None:
-            doc = slips.case_receipt(receipt, self.tr, self.config.terminal.hall, self.config.terminal.id,
-                                     self.now())
-            job = self.printing.submit(doc, f"receipt-{sub.ref}").id  # one job per case, whatever happens
+            # One job per case, whatever happens: its id comes from the terminal reference.
+            job = receipts.hand_to_printer(self.outbox, self.printing.queue, self.printing.printer, sub.ref,
+                                           self.config.terminal.hall, self.config.terminal.id, self.now()).id
+            self.printing.pump()
         log.info("receipt of case %s: %s", sub.ref, number or "terminal reference (not delivered yet)")
         if show:
             self._history.clear()  # no way back to the confirm page of a submitted case
             self._show("done", remember=False, **self._done_view(
-                {"guide_obj": sub.guide, "number": receipt.case_number, "provisional": receipt.provisional,
-                 "job": job}))
-
-    def case_query_url(self, number: str) -> str:
-        """The receipt's QR: the public page that shows a case's progress on a phone."""
-        template = self.config.central.track_url or f"{self.central.base_url}/track/{{number}}"
-        return template.replace("{number}", quote(number, safe=""))
+                {"guide_obj": sub.guide, "number": number or sub.ref, "provisional": not number, "job": job}))
 
     def _next_steps(self, guide) -> str:
-        text = self.tr("apply.next_review")
-        if guide.promised_limit_days is not None:
-            text += self.tr("guide.limit_promised") + slips.days_text(self.tr, guide.promised_limit_days)
-        return text
+        return receipts.next_steps(self.tr, guide.promised_limit_days)
 
     def _done_view(self, data: dict[str, Any]) -> dict[str, Any]:
         """The done page from its own data (guide, number, provisional, job), in the current language."""

@@ -14,9 +14,17 @@ token at send time. Once delivered, the body and the person are wiped: what rema
 the reference and the case number.
 
 States: ``pending`` → ``delivered`` (a 2xx answer) or ``failed`` (the platform rejected the item
-itself: 4xx validation, 404, 409 - retrying cannot help; staff see it in ``kiosk outbox status``).
-Everything else (no network, timeouts, 5xx, malformed answers, 401 clock or credential trouble)
-is retried with exponential backoff. Nothing undelivered is ever deleted.
+itself). Only the platform's own word makes an item fail: a 4xx answer that carries the contract's
+error body (``{"error": {"code": ...}}``). A bare 404 from a proxy during a deploy, a wrong URL
+prefix, an HTML error page, no network, timeouts, 5xx, malformed answers, 401 clock or credential
+trouble: all transient, retried with exponential backoff. Staff see failed items in ``kiosk outbox
+status`` and may send them again (``kiosk outbox retry``) or give them up (``kiosk outbox discard``:
+``discarded``, audit-logged). A failed item keeps the person's data for ``failed_retention_days``
+so staff can retry it; after that the data is dropped (the row stays, as a record). Nothing
+undelivered is deleted.
+
+A case's receipt is committed in the same transaction as the case (table ``receipts``, masked
+data only): see kiosk.receipts for how a restart prints the receipt the citizen did not get.
 """
 
 from __future__ import annotations
@@ -42,8 +50,12 @@ log = logging.getLogger("kiosk.outbox")
 
 KINDS = ("case", "evaluation", "supplement")
 MAX_BACKOFF_S = 300.0
-# Answers about the item itself: resending the same request can only get the same answer.
-PERMANENT_STATUS = (400, 403, 404, 409, 422)
+# Answers about the item itself, when the platform says so in its own error body: resending the
+# same request can only get the same answer.
+PERMANENT_STATUS = (400, 403, 404, 409, 413, 422)
+# ... except these, which say the request went to the wrong place or came at a bad time.
+TRANSIENT_CODES = ("no_such_route", "method_not_allowed", "busy", "http_error")
+FAILED_RETENTION_S = 30 * 86400
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -62,7 +74,15 @@ CREATE TABLE IF NOT EXISTS items (
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS items_due ON items (state, next_try);
+CREATE TABLE IF NOT EXISTS receipts (
+    terminal_ref TEXT PRIMARY KEY,  -- the case item's
+    data TEXT NOT NULL,             -- what the slip says (kiosk.receipts); the applicant masked
+    state TEXT NOT NULL DEFAULT 'waiting',  -- waiting | queued | kept | refused
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
 """
+RECEIPT_STATES = ("waiting", "queued", "kept", "refused")
 _COLS = ("seq, kind, idem_key, terminal_ref, body, person, state, attempts, next_try, last_error, result_id, "
          "created, updated")
 
@@ -110,6 +130,8 @@ class Outbox:
         self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")  # a committed item survives a power cut
+        # Wiped bodies and dropped persons are overwritten on disk, whatever the system SQLite's default.
+        self._conn.execute("PRAGMA secure_delete=ON")
         self._conn.executescript(_SCHEMA)
         for side in ("-wal", "-shm"):
             p = Path(str(self.path) + side)
@@ -125,10 +147,12 @@ class Outbox:
             return self._conn.execute(sql, params)
 
     # -- enqueue ----------------------------------------------------------------------------
-    def enqueue_case(self, submission: CaseSubmission, id_number: str, name: str) -> Item:
-        """Commit a case; the returned item's terminal_ref goes on the receipt."""
+    def enqueue_case(self, submission: CaseSubmission, id_number: str, name: str,
+                     receipt: dict[str, Any] | None = None) -> Item:
+        """Commit a case and, in the same transaction, its receipt (``receipt``: masked data only);
+        the returned item's terminal_ref goes on the receipt."""
         return self._enqueue("case", submission.model_dump(mode="json"), {"id_number": id_number, "name": name},
-                             ref_field=True)
+                             ref_field=True, receipt=receipt)
 
     def enqueue_evaluation(self, evaluation: EvaluationSubmission) -> Item:
         return self._enqueue("evaluation", evaluation.model_dump(mode="json"), None)
@@ -139,7 +163,7 @@ class Outbox:
         return self._enqueue("supplement", body, {"id_number": id_number, "name": name})
 
     def _enqueue(self, kind: str, body: dict[str, Any], person: dict[str, str] | None,
-                 ref_field: bool = False) -> Item:
+                 ref_field: bool = False, receipt: dict[str, Any] | None = None) -> Item:
         now = self.clock()
         day = dt.datetime.fromtimestamp(now).strftime("%Y%m%d")
         prefix = f"{self.terminal_id}-{day}-"
@@ -157,6 +181,10 @@ class Outbox:
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (kind, key, ref, json.dumps(body, ensure_ascii=False, sort_keys=True),
                      json.dumps(person, ensure_ascii=False) if person else None, now, now))
+                if receipt is not None:
+                    self._conn.execute("INSERT INTO receipts (terminal_ref, data, created, updated) "
+                                       "VALUES (?, ?, ?, ?)",
+                                       (ref, json.dumps(receipt, ensure_ascii=False), now, now))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -172,6 +200,14 @@ class Outbox:
     def by_ref(self, terminal_ref: str) -> Item | None:
         with self._lock:
             row = self._conn.execute(f"SELECT {_COLS} FROM items WHERE terminal_ref = ?", (terminal_ref,)).fetchone()
+        return _item(row) if row else None
+
+    def find(self, ref_or_number: str) -> Item | None:
+        """By terminal reference or by the case number the platform gave (what staff read off a slip)."""
+        with self._lock:
+            row = self._conn.execute(f"SELECT {_COLS} FROM items WHERE terminal_ref = ? OR "
+                                     "(result_id = ? AND result_id != '') ORDER BY seq LIMIT 1",
+                                     (ref_or_number, ref_or_number)).fetchone()
         return _item(row) if row else None
 
     def items(self, *states: str) -> list[Item]:
@@ -222,8 +258,76 @@ class Outbox:
         return self._write("UPDATE items SET next_try = 0 WHERE state = 'pending'").rowcount
 
     def purge_delivered(self, older_than_s: float = 30 * 86400) -> int:
-        return self._write("DELETE FROM items WHERE state = 'delivered' AND updated < ?",
-                           (self.clock() - older_than_s,)).rowcount
+        with self._lock:
+            n = self._conn.execute("DELETE FROM items WHERE state = 'delivered' AND updated < ?",
+                                   (self.clock() - older_than_s,)).rowcount
+            self._conn.execute("DELETE FROM receipts WHERE terminal_ref NOT IN (SELECT terminal_ref FROM items)")
+        return n
+
+    # -- staff --------------------------------------------------------------------------------
+    def retry(self, seq: int) -> None:
+        """Staff: a failed item is sent again at once (ValueError if its data is gone)."""
+        item = self.get(seq)
+        if item.state != "failed":
+            raise ValueError(f"{item.terminal_ref} is {item.state}, not failed")
+        if not item.body or (item.kind != "evaluation" and item.person is None):
+            raise ValueError(f"{item.terminal_ref}: its data was dropped after the retention time; "
+                             "it cannot be sent again")
+        self._write("UPDATE items SET state = 'pending', next_try = 0, attempts = 0, updated = ? "
+                    "WHERE seq = ? AND state = 'failed'", (self.clock(), seq))
+
+    def discard(self, seq: int, why: str) -> None:
+        """Staff: give up a pending or failed item for good; its body and person are wiped."""
+        item = self.get(seq)
+        if item.state not in ("pending", "failed"):
+            raise ValueError(f"{item.terminal_ref} is {item.state}: only pending or failed items can be discarded")
+        with self._lock:
+            self._conn.execute("UPDATE items SET state = 'discarded', body = '', person = NULL, last_error = ?, "
+                               "updated = ? WHERE seq = ?", (why, self.clock(), seq))
+            self._scrub_wal()
+
+    def _scrub_wal(self) -> None:
+        """secure_delete overwrites the database pages; the write-ahead log still holds the old
+        versions of them until it is checkpointed and truncated."""
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def expire_failed(self, older_than_s: float = FAILED_RETENTION_S) -> list[Item]:
+        """Drop the person's data of items that failed longer ago than ``older_than_s`` (the row stays)."""
+        cutoff = self.clock() - older_than_s
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_COLS} FROM items WHERE state = 'failed' AND updated < ? "
+                                      "AND (person IS NOT NULL OR body != '')", (cutoff,)).fetchall()
+            for row in rows:
+                self._conn.execute("UPDATE items SET body = '', person = NULL, last_error = last_error || ? "
+                                   "WHERE seq = ?", (" [data dropped after the retention time]", row[0]))
+            if rows:
+                self._scrub_wal()
+        expired = [_item(r) for r in rows]
+        for item in expired:
+            log.warning("outbox %s (%s) failed %.0f days ago: the person's data is dropped; the record stays",
+                        item.terminal_ref, item.kind, (self.clock() - item.updated) / 86400)
+        return expired
+
+    # -- receipts -------------------------------------------------------------------------------
+    def receipt(self, terminal_ref: str) -> tuple[dict[str, Any], str, float] | None:
+        """(data, state, created) of a case's receipt."""
+        with self._lock:
+            row = self._conn.execute("SELECT data, state, created FROM receipts WHERE terminal_ref = ?",
+                                     (terminal_ref,)).fetchone()
+        return (json.loads(row[0]), row[1], row[2]) if row else None
+
+    def receipts(self, *states: str) -> list[tuple[str, str, float]]:
+        """(terminal_ref, state, created), oldest first."""
+        q = "SELECT terminal_ref, state, created FROM receipts"
+        if states:
+            q += f" WHERE state IN ({', '.join('?' for _ in states)})"
+        with self._lock:
+            return [tuple(r) for r in self._conn.execute(q + " ORDER BY created, terminal_ref", states)]
+
+    def set_receipt_state(self, terminal_ref: str, state: str) -> None:
+        assert state in RECEIPT_STATES, state
+        self._write("UPDATE receipts SET state = ?, updated = ? WHERE terminal_ref = ?",
+                    (state, self.clock(), terminal_ref))
 
 
 def deliver(client: CentralClient, item: Item) -> str:
@@ -243,7 +347,8 @@ def deliver(client: CentralClient, item: Item) -> str:
 
 
 def is_permanent(exc: CentralError) -> bool:
-    return exc.status in PERMANENT_STATUS
+    """The platform itself refused the item: a contract error body, not just a status code."""
+    return exc.from_platform and exc.status in PERMANENT_STATUS and exc.code not in TRANSIENT_CODES
 
 
 def send_due(outbox: Outbox, client: CentralClient, base_backoff: float = 1.0, limit: int = 20) -> dict[str, int]:
@@ -271,9 +376,11 @@ def send_due(outbox: Outbox, client: CentralClient, base_backoff: float = 1.0, l
 class Sender:
     """A daemon thread that delivers due items; ``wake()`` after an enqueue sends at once."""
 
-    def __init__(self, outbox: Outbox, client: CentralClient, idle_s: float = 5.0, base_backoff: float = 1.0):
+    def __init__(self, outbox: Outbox, client: CentralClient, idle_s: float = 5.0, base_backoff: float = 1.0,
+                 failed_retention_s: float = FAILED_RETENTION_S):
         self.outbox, self.client = outbox, client
         self.idle_s, self.base_backoff = idle_s, base_backoff
+        self.failed_retention_s = failed_retention_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
@@ -300,6 +407,7 @@ class Sender:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                self.outbox.expire_failed(self.failed_retention_s)
                 sent = send_due(self.outbox, self.client, self.base_backoff)
             except Exception:  # a bug must not end delivery for the rest of the day
                 log.exception("outbox sender crashed; retrying")

@@ -1,17 +1,21 @@
-"""`kiosk print ...`: sample slips for integrators, and the staff reprint of the last slip."""
+"""`kiosk print ...`: sample slips for integrators; for staff, receipts waiting and reprints."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sys
 import time
 import uuid
 from pathlib import Path
 
 from devices.manager import DeviceManager, build_driver
 from devices.printdoc import Document
-from kiosk import slips
+from kiosk import audit, receipts, slips
 from kiosk.config import KioskConfig
 from kiosk.i18n import Translator
+from kiosk.outbox import Outbox
+from kiosk.outbox import default_path as outbox_path
 from kiosk.print_jobs import JobState, PrintDispatcher, PrintQueue
 
 SAMPLE_TIME = dt.datetime(2024, 6, 12, 10, 32)
@@ -141,3 +145,69 @@ def _send(cfg: KioskConfig, queue: PrintQueue, job_id: str, printer: str, timeou
     state = job.state.value if job else "done"
     print(f"{job_id}: {state}" + (f" ({job.blocked})" if job and job.blocked else ""))
     return 0 if state == "done" else 1
+
+
+def _open(cfg: KioskConfig) -> tuple[Outbox, PrintQueue]:
+    return (Outbox(outbox_path(cfg.var_dir), cfg.central.terminal_id or cfg.terminal.id),
+            PrintQueue(cfg.var_dir / "print_jobs.db"))
+
+
+def pending(cfg: KioskConfig, as_json: bool) -> int:
+    """Receipts that citizens did not get (kept after a restart, or not yet printed) and slips the
+    printer has not finished. References and item names only: no personal data."""
+    box, queue = _open(cfg)
+    try:
+        now = box.clock()
+        rows = []
+        for ref, state, created in box.receipts("waiting", "kept"):
+            item = box.by_ref(ref)
+            data = box.receipt(ref)[0]
+            rows.append({"what": "receipt", "ref": ref, "state": state, "minutes": round((now - created) / 60),
+                         "case_number": item.case_number if item else "", "item": data["item_name"]})
+        for job in queue.jobs(JobState.QUEUED, JobState.PRINTING, JobState.HELD, JobState.FAILED):
+            rows.append({"what": job.document.kind, "ref": job.id, "state": job.state.value,
+                         "minutes": round((now - job.created) / 60), "case_number": "",
+                         "item": job.blocked or ("reprint" if job.reprint else "")})
+    finally:
+        box.close()
+        queue.close()
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("nothing waiting: every receipt was handed to the printer and every slip printed")
+        return 0
+    for r in rows:
+        print(f"{r['what']}\t{r['ref']}\t{r['state']}\t{r['minutes']} min\t{r['case_number']}\t{r['item']}")
+    if any(r["what"] == "receipt" for r in rows):
+        print("print one with: kiosk print reprint REF")
+    return 0
+
+
+def reprint_receipt(cfg: KioskConfig, ref: str, send: bool, timeout: float = 30.0) -> int:
+    """Staff: a case's receipt by terminal reference or case number. One never handed to the printer
+    prints as the first copy; otherwise a copy marked 补打 REPRINT. The running kiosk prints it
+    (``send``: this command prints it, when the kiosk is not running)."""
+    box, queue = _open(cfg)
+    try:
+        item = box.find(ref)
+        found = box.receipt(item.terminal_ref) if item is not None else None
+        if found is None:
+            print(f"kiosk print reprint: no receipt for {ref!r} on this terminal (see `kiosk print pending`)",
+                  file=sys.stderr)
+            return 2
+        printer, _table = _printer_table(cfg, None)
+        first = found[1] != "queued" and queue.get(receipts.job_id(item.terminal_ref)) is None
+        job = receipts.hand_to_printer(box, queue, printer, item.terminal_ref, cfg.terminal.hall, cfg.terminal.id,
+                                       dt.datetime.now(), reprint=not first)
+        audit.record(cfg.var_dir, "print.reprint", ref=item.terminal_ref, case_number=item.case_number,
+                     job=job.id, first_copy=first)
+        what = "first copy" if first else "copy marked 补打 REPRINT"
+        if not send:
+            print(f"queued {job.id} (receipt of {item.terminal_ref}, {what}) on {printer}; "
+                  "the running kiosk prints it")
+            return 0
+        return _send(cfg, queue, job.id, printer, timeout)
+    finally:
+        box.close()
+        queue.close()

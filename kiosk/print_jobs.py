@@ -90,6 +90,7 @@ class PrintQueue:
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA secure_delete=ON")  # deleted slips (masked personal data) are overwritten
         self.db.execute("PRAGMA busy_timeout=5000")  # the CLI may add a reprint while the kiosk runs
         self.db.execute(_SCHEMA)
         self.recovered = self._recover()

@@ -47,7 +47,8 @@ def running_kiosk(config: KioskConfig, device_overrides: dict[str, dict[str, Any
         stack.callback(central.close)
         outbox = Outbox(outbox_path(config.var_dir), terminal_id or config.terminal.id)
         stack.callback(outbox.close)
-        sender = Sender(outbox, central).start()
+        sender = Sender(outbox, central,
+                        failed_retention_s=config.outbox.failed_retention_days * 86400).start()
         stack.callback(sender.stop)
         if not secret:
             log.warning("no [central] secret configured: requests are unsigned, the outbox cannot deliver")

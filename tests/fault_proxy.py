@@ -4,7 +4,8 @@ forwarded to the real server, with the answer damaged in one of several ways.
 Modes: ``pass``; ``drop`` (close before forwarding); ``drop_after`` (forward, then close without
 answering: the server did the work, the client never hears); ``delay`` (answer after ``delay_s``);
 ``error500`` (forward, then answer 500); ``malformed`` (forward, then send broken JSON with the
-real status); ``cut`` (forward, then send half the body and close).
+real status); ``cut`` (forward, then send half the body and close); ``page404`` (answer a
+proxy's own HTML 404 page without forwarding, as a reverse proxy does during a deploy).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import socket
 import threading
 import time
 
-MODES = ("pass", "drop", "drop_after", "delay", "error500", "malformed", "cut")
+MODES = ("pass", "drop", "drop_after", "delay", "error500", "malformed", "cut", "page404")
+PAGE_404 = b"<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center></body></html>"
 
 
 def _read_request(conn: socket.socket) -> bytes | None:
@@ -81,6 +83,10 @@ class FaultProxy:
             try:
                 request = _read_request(conn)
                 if request is None or mode == "drop":
+                    return
+                if mode == "page404":
+                    conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\ncontent-length: "
+                                 + str(len(PAGE_404)).encode() + b"\r\n\r\n" + PAGE_404)
                     return
                 with socket.create_connection(self.upstream, timeout=10) as up:
                     up.sendall(request)
