@@ -280,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Whatever this process writes may hold personal data (outbox, print jobs, the embedded
+    # platform's database, logs, the audit trail): the kiosk user's alone, whoever forgot a mode.
+    os.umask(0o077)
     _setup_logging(args.verbose)
     return args.func(args) or 0
 

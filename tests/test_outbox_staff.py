@@ -160,3 +160,17 @@ def test_a_failed_items_personal_data_goes_after_the_retention_time(platform, tm
     cfg = write_config(tmp_path, platform, tid, secret)
     r = kiosk(cfg, "retry", case.terminal_ref)
     assert r.returncode == 1 and "dropped after the retention time" in r.stderr
+
+
+def test_files_the_kiosk_writes_are_its_users_alone(tmp_path):
+    """Even where nothing sets a mode by hand (the embedded platform's database, the catalogue),
+    under a permissive umask: the kiosk's files hold or may hold personal data."""
+    var = tmp_path / "var"
+    cfg = tmp_path / "k.toml"
+    cfg.write_text(f'[central]\nurl = "embedded"\n[paths]\nvar = "{var}"\n', encoding="utf-8")
+    r = subprocess.run([KIOSK, "guides", "--config", str(cfg), "sync"], capture_output=True, text=True,
+                       timeout=120, preexec_fn=lambda: os.umask(0o022))
+    assert r.returncode == 0, r.stderr[-2000:]
+    files = [p for p in var.rglob("*") if p.is_file()]
+    assert any(p.name == "central.db" for p in files)
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: "0o600" for p in files}
