@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,7 @@ def make_engine(db: str | Path) -> Engine:
     if url.startswith("sqlite:"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
 
         @event.listens_for(engine, "connect")
@@ -226,6 +227,9 @@ def make_engine(db: str | Path) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             cur.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows (person tokens with names and ID numbers) are overwritten with zeros,
+            # not left readable in free pages of the file.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -236,6 +240,18 @@ def make_engine(db: str | Path) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it (it holds names and ID numbers), and
+    tighten one made earlier. SQLite gives its -wal, -shm and -journal files the mode of the
+    database file; existing ones are tightened here too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for side in ("", "-wal", "-shm", "-journal"):
+        p = Path(f"{path}{side}")
+        if p.exists():
+            os.chmod(p, 0o600)
 
 
 _ENGINES: dict[str, Engine] = {}

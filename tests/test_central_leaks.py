@@ -1,0 +1,117 @@
+"""Leaks and wrong answers of the reference platform, over real HTTP on 127.0.0.1 (SQLite and
+PostgreSQL): idempotency keys scoped to the person, replay protection that survives a clock step,
+the /fleet login, who may rate a case (and only once), and personal data at rest (a private
+database file, secure_delete, person tokens revoked when the call is done).
+
+Raw signed requests are used where the point is what a misbehaving terminal could do; the kiosk
+client where the point is what the kiosk does.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+import uuid
+
+import pytest
+import requests
+from central_pg import new_database
+from sqlalchemy import text
+
+from central import auth
+from central.models import CaseSubmission, EvaluationSubmission
+from central.platform import PlatformStore
+from central.server import BackgroundServer
+from kiosk.central_client import CentralClient
+
+PASSPORT = "511A0116400001-511602000000-000-11511300008778693M-1-00"  # 普通护照签发
+STEP = 10.0
+ALICE = ("51160219900101123X", "张三")
+BOB = ("51160219850505004X", "李四")
+SCORES = {"overall": 5, "efficiency": 5, "competence": 4, "attitude": 5}
+STAFF = ("staff", "demo-staff-password")  # the documented demo login of the reference /fleet page
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def env(request, tmp_path_factory):
+    clock = FakeClock()
+    db = (tmp_path_factory.mktemp("leaks") / "central.db" if request.param == "sqlite"
+          else new_database("central_leaks"))
+    with BackgroundServer(db, clock=clock, step_seconds=STEP) as srv, \
+            CentralClient(srv.url, backoff=0.01, terminal_id=auth.DEMO_TERMINAL_ID,
+                          secret=auth.DEMO_TERMINAL_SECRET, clock=clock) as client:
+        srv.store = PlatformStore(srv.db_path)
+        yield srv, client, clock
+
+
+@pytest.fixture
+def usual_umask():
+    """022, as on a hall server: files would be world-readable unless created private."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def signed(srv, clock, method: str, path: str, body: bytes = b"", *, person: str | None = None,
+           key: str | None = None, extra: dict | None = None) -> requests.Response:
+    headers = auth.signed_headers(auth.DEMO_TERMINAL_ID, auth.DEMO_TERMINAL_SECRET, method, path, body, now=clock())
+    if body:
+        headers["Content-Type"] = "application/json"
+    if person:
+        headers[auth.HEADER_PERSON] = person
+    if key:
+        headers["Idempotency-Key"] = key
+    return requests.request(method, srv.url + path, data=body, headers={**headers, **(extra or {})}, timeout=5)
+
+
+def error(resp: requests.Response) -> tuple[int, str]:
+    return resp.status_code, resp.json()["error"]["code"]
+
+
+def case_body(path: str = "approve") -> bytes:
+    return CaseSubmission(item_code=PASSPORT, form={"_demo_path": path}).model_dump_json().encode()
+
+
+def rating_body(case_no: str | None, scores: dict | None = None) -> bytes:
+    return EvaluationSubmission(case_no=case_no, scores=scores or SCORES).model_dump_json().encode()
+
+
+def token_rows(srv, id_number: str) -> int:
+    with srv.store.engine.connect() as conn:
+        return conn.execute(text("SELECT COUNT(*) FROM person_tokens WHERE id_number = :i"),
+                            {"i": id_number}).scalar_one()
+
+
+# -- 5. personal data at rest -------------------------------------------------------------------------
+def test_platform_database_is_private_and_wipes_deleted_rows(tmp_path, usual_umask):
+    old = tmp_path / "old.db"
+    old.write_bytes(b"")
+    old.chmod(0o644)  # a database from before: tightened on open
+    for path in (tmp_path / "fresh" / "central.db", old):
+        store = PlatformStore(path)
+        name = "绝密测试人" + uuid.uuid4().hex[:4]
+        store.issue_token(auth.DEMO_TERMINAL_ID, "51160219600606004X", name)
+        files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+        assert {p.name for p in files} >= {path.name, path.name + "-wal"}
+        for p in files:
+            assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+            conn.exec_driver_sql("DELETE FROM person_tokens")
+            conn.commit()
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        data = b"".join(p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name))
+        assert name.encode("utf-8") not in data  # overwritten, not just unlinked from the b-tree
+        store.engine.dispose()
