@@ -238,6 +238,16 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         """A short-lived token (15 min) for the identity the terminal read; bound to this terminal."""
         return PersonToken.model_validate(platform.issue_token(tid, req.id_number, req.name))
 
+    @app.delete(f"{API_PREFIX}/persons/token", responses=_SIGNED, tags=["persons"], status_code=204,
+                response_class=Response)
+    def revoke_person_token(tid: Signed,
+                            x_person_token: Annotated[str, Header(description="the token to revoke")] = "",
+                            ) -> Response:
+        """Sign-out: the token stops working at once and the platform forgets the identity behind it
+        (204 also for a token already revoked or expired, so a retry is harmless)."""
+        platform.revoke_token(tid, x_person_token)
+        return Response(status_code=204)
+
     @app.post(f"{API_PREFIX}/citizen-codes/verify", response_model=CitizenIdentity, responses=_SIGNED,
               tags=["persons"])
     def verify_citizen_code(req: CitizenCodeRequest, tid: Signed) -> CitizenIdentity:

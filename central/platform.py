@@ -118,6 +118,9 @@ class PlatformStore:
             if now - self._purged_at > 60:
                 conn.execute(sql("DELETE FROM seen_signatures WHERE seen_at < :t"),
                              {"t": int(now) - 2 * auth.WINDOW_S})
+                # Names and ID numbers of sessions nobody signed out of; kept a while after expiry
+                # so the kiosk can still say "timed out" (person_token_expired) rather than "invalid".
+                conn.execute(sql("DELETE FROM person_tokens WHERE expires_at < :n"), {"n": int(now) - TOKEN_TTL_S})
                 self._purged_at = now
             fresh = conn.execute(sql("INSERT INTO seen_signatures (signature, terminal_id, seen_at) "
                                      "VALUES (:s, :t, :n) ON CONFLICT (signature) DO NOTHING"),
@@ -189,6 +192,15 @@ class PlatformStore:
                              "VALUES (:h, :t, :i, :n, :e)"),
                          {"h": _sha(token), "t": tid, "i": id_number, "n": name, "e": expires})
         return {"token": token, "expires_at": iso(expires), "id_masked": auth.mask_id(id_number)}
+
+    def revoke_token(self, tid: str, token: str) -> None:
+        """Sign-out: the token row (with the name and ID number) is deleted, not just marked.
+        Revoking an unknown or already revoked token is a no-op, so a retry is harmless."""
+        if not token:
+            raise ApiError(401, "person_token_required", f"this call needs {auth.HEADER_PERSON}")
+        with self._write() as conn:
+            conn.execute(sql("DELETE FROM person_tokens WHERE token_hash = :h AND terminal_id = :t"),
+                         {"h": _sha(token), "t": tid})
 
     def person(self, tid: str, token: str | None) -> tuple[str, str]:
         """(id_number, name) of a valid token issued to this terminal."""

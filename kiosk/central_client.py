@@ -190,6 +190,14 @@ class CentralClient:
         return self._post(f"{API_PREFIX}/persons/token", PersonToken,
                           {"id_number": id_number, "name": name, "source": source})
 
+    def revoke_person_token(self, person_token: str) -> None:
+        """Sign-out: the platform deletes the token and the identity behind it. Retried like a
+        GET (revoking twice is harmless)."""
+        url = self.base_url + f"{API_PREFIX}/persons/token"
+        resp = self._send("DELETE", url, headers=_person(person_token), retry=True)
+        if resp.status_code not in (200, 204):
+            raise self._http_error(url, resp, method="DELETE")
+
     def verify_citizen_code(self, code: str) -> CitizenIdentity:
         return self._post(f"{API_PREFIX}/citizen-codes/verify", CitizenIdentity, {"code": code})
 

@@ -23,7 +23,8 @@ from central import auth
 from central.models import CaseSubmission, EvaluationSubmission
 from central.platform import PlatformStore
 from central.server import BackgroundServer
-from kiosk.central_client import CentralClient
+from kiosk.central_client import CentralClient, CentralError
+from kiosk.outbox import Outbox, send_due
 
 PASSPORT = "511A0116400001-511602000000-000-11511300008778693M-1-00"  # 普通护照签发
 STEP = 10.0
@@ -95,6 +96,44 @@ def token_rows(srv, id_number: str) -> int:
 
 
 # -- 5. personal data at rest -------------------------------------------------------------------------
+def test_revoked_person_token_is_gone(env):
+    srv, client, clock = env
+    who = ("51160220000229001X", "王五")
+    token = client.person_token(*who).token
+    assert token_rows(srv, who[0]) == 1
+    resp = signed(srv, clock, "DELETE", "/api/v1/persons/token", person=token)
+    assert resp.status_code == 204
+    assert token_rows(srv, who[0]) == 0
+    with pytest.raises(CentralError) as err:
+        client.my_cases(token)
+    assert (err.value.status, err.value.code) == (401, "person_token_invalid")
+    client.revoke_person_token(token)  # revoking twice (a retry) is fine
+    token = client.person_token(*who).token
+    client.revoke_person_token(token)
+    assert token_rows(srv, who[0]) == 0
+
+
+def test_expired_tokens_are_purged_without_a_new_sign_in(env):
+    srv, client, clock = env
+    who = ("51160219700707002X", "赵六")
+    client.person_token(*who)
+    clock.advance(31 * 60)  # 15 min valid, then answered "expired" for 15 min, then gone
+    client.queue_services()
+    assert token_rows(srv, who[0]) == 0
+
+
+def test_outbox_revokes_the_token_it_used(env, tmp_path):
+    srv, _, clock = env
+    tid = "OB-" + uuid.uuid4().hex[:6].upper()
+    secret = srv.store.add_terminal(tid)
+    who = ("51160219800808003X", "孙七")
+    box = Outbox(tmp_path / "outbox.db", tid, clock=clock)
+    box.enqueue_case(CaseSubmission(item_code=PASSPORT, form={"_demo_path": "approve"}), *who)
+    with CentralClient(srv.url, terminal_id=tid, secret=secret, clock=clock) as client:
+        assert send_due(box, client)["delivered"] == 1
+    assert token_rows(srv, who[0]) == 0
+
+
 def test_platform_database_is_private_and_wipes_deleted_rows(tmp_path, usual_umask):
     old = tmp_path / "old.db"
     old.write_bytes(b"")
