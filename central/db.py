@@ -155,7 +155,10 @@ IDEMPOTENCY = Table(
     "idempotency", METADATA,
     Column("terminal_id", Text, primary_key=True),
     Column("key", Text, primary_key=True),
-    Column("kind", Text, nullable=False),  # case | evaluation
+    Column("kind", Text, nullable=False),  # case | supplement | evaluation
+    # Who may repeat the request: sha256 of the person's ID number (or of a rating code); ''
+    # for a call about no one; NULL in rows from before scopes (checked against the case owner).
+    Column("scope", Text),
     Column("request_hash", Text, nullable=False),
     Column("resource_id", Text, nullable=False),
     Column("created_at", Text, nullable=False),
@@ -280,8 +283,10 @@ def init_schema(engine: Engine) -> None:
         elif "guides" in tables and "pinyin_starts" not in {c["name"] for c in insp.get_columns("guides")}:
             log.warning("%s: guide table of schema 1 dropped; it is reseeded from the catalogue", engine.url)
             conn.execute(sql("DROP TABLE guides"))
-        if "cases" in tables and "terminal_ref" not in {c["name"] for c in insp.get_columns("cases")}:
-            conn.execute(sql("ALTER TABLE cases ADD COLUMN terminal_ref TEXT NOT NULL DEFAULT ''"))
+        for table, column, ddl in (("cases", "terminal_ref", "TEXT NOT NULL DEFAULT ''"),
+                                   ("idempotency", "scope", "TEXT")):
+            if table in tables and column not in {c["name"] for c in insp.get_columns(table)}:
+                conn.execute(sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
         METADATA.create_all(conn)
         conn.execute(sql("CREATE UNIQUE INDEX IF NOT EXISTS cases_terminal_ref ON cases (terminal_id, terminal_ref) "
                          "WHERE terminal_ref <> ''"))

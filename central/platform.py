@@ -218,29 +218,38 @@ class PlatformStore:
         return row[1], row[2]
 
     # -- cases -------------------------------------------------------------------------------
-    def idempotent(self, tid: str, key: str, kind: str, body: bytes) -> str | None:
-        """The resource an earlier request with this key created, or None; 409 if the body differs."""
+    def idempotent(self, tid: str, key: str, kind: str, body: bytes, scope: str) -> str | None:
+        """The resource an earlier request with this key created, or None. 409 if the body, the
+        kind or the scope (the person, see person_scope) differs: a key is no way into someone
+        else's case."""
         with self._read() as conn:
-            row = conn.execute(sql("SELECT kind, request_hash, resource_id FROM idempotency "
+            row = conn.execute(sql("SELECT kind, request_hash, resource_id, scope FROM idempotency "
                                    "WHERE terminal_id = :t AND key = :k"), {"t": tid, "k": key}).first()
-        if row is None:
-            return None
-        if row[0] != kind or row[1] != request_hash(body):
+            if row is None:
+                return None
+            stored = row[3]
+            if stored is None and kind in ("case", "supplement"):  # a row from before scopes
+                owner = conn.execute(sql("SELECT id_number FROM cases WHERE case_no = :c"), {"c": row[2]}).scalar()
+                stored = person_scope(owner) if owner else None
+        if row[0] != kind or row[1] != request_hash(body) or stored not in (scope, None):
             raise ApiError(409, "idempotency_conflict",
-                           f"Idempotency-Key {key!r} was already used for a different {row[0]} request")
+                           f"Idempotency-Key {key!r} was already used for another request "
+                           "(another body, kind or person)")
         return row[2]
 
-    def _remember(self, conn, tid: str, key: str | None, kind: str, body: bytes, resource_id: str) -> None:
+    def _remember(self, conn, tid: str, key: str | None, kind: str, body: bytes, resource_id: str,
+                  scope: str) -> None:
         if key:
-            conn.execute(sql("INSERT INTO idempotency (terminal_id, key, kind, request_hash, resource_id, "
-                             "created_at) VALUES (:t, :k, :kind, :h, :r, :c)"),
-                         {"t": tid, "k": key, "kind": kind, "h": request_hash(body), "r": resource_id,
+            conn.execute(sql("INSERT INTO idempotency (terminal_id, key, kind, scope, request_hash, resource_id, "
+                             "created_at) VALUES (:t, :k, :kind, :s, :h, :r, :c)"),
+                         {"t": tid, "k": key, "kind": kind, "s": scope, "h": request_hash(body), "r": resource_id,
                           "c": self.now_iso()})
 
     def submit_case(self, tid: str, person: tuple[str, str], sub: CaseSubmission, key: str,
                     body: bytes) -> tuple[dict[str, Any], bool]:
         """(case, created). The same key and body return the first case (created=False)."""
-        existing = self.idempotent(tid, key, "case", body)
+        scope = person_scope(person[0])
+        existing = self.idempotent(tid, key, "case", body, scope)
         if existing:
             return self.case(existing), False
         if sub.terminal_ref and self._by_ref(sub.terminal_ref, tid, own_only=True):
@@ -268,9 +277,9 @@ class PlatformStore:
                 conn.execute(sql("INSERT INTO case_events (case_no, state, at, note) VALUES (:c, :s, :t, :n)"),
                              {"c": case_no, "s": CaseState.SUBMITTED.value, "t": iso(now),
                               "n": backoffice.PATHS[path][0].note})
-                self._remember(conn, tid, key, "case", body, case_no)
+                self._remember(conn, tid, key, "case", body, case_no, scope)
         except IntegrityError:  # the same key raced in from another connection
-            existing = self.idempotent(tid, key, "case", body)
+            existing = self.idempotent(tid, key, "case", body, scope)
             if existing:
                 return self.case(existing), False
             raise
@@ -356,7 +365,8 @@ class PlatformStore:
 
     def supplement(self, tid: str, case_no: str, id_number: str, sup: SupplementSubmission, key: str | None,
                    body: bytes) -> dict[str, Any]:
-        if key and self.idempotent(tid, key, "supplement", body):
+        scope = person_scope(id_number)
+        if key and self.idempotent(tid, key, "supplement", body, scope):
             return self.case(case_no, id_number)
         case = self.case(case_no, id_number)
         if case["state"] != CaseState.SUPPLEMENT:
@@ -374,9 +384,9 @@ class PlatformStore:
                 if moved:
                     conn.execute(sql("INSERT INTO case_events (case_no, state, at, note) VALUES (:c, :s, :t, :n)"),
                                  {"c": case_no, "s": CaseState.PRE_REVIEW.value, "t": iso(now), "n": text_})
-                self._remember(conn, tid, key, "supplement", body, case_no)
+                self._remember(conn, tid, key, "supplement", body, case_no, scope)
         except IntegrityError:  # the same key raced in from another connection
-            if key and self.idempotent(tid, key, "supplement", body):
+            if key and self.idempotent(tid, key, "supplement", body, scope):
                 return self.case(case_no, id_number)
             raise
         return self.case(case_no, id_number)
@@ -440,7 +450,7 @@ class PlatformStore:
     # -- evaluations ---------------------------------------------------------------------------
     def evaluate(self, tid: str, ev: EvaluationSubmission, key: str | None, body: bytes) -> tuple[dict, bool]:
         if key:
-            existing = self.idempotent(tid, key, "evaluation", body)
+            existing = self.idempotent(tid, key, "evaluation", body, "")
             if existing:
                 return self.evaluation(existing), False
         if ev.case_no:
@@ -460,7 +470,7 @@ class PlatformStore:
                           "due": iso(now + FOLLOW_UP_DAYS * 86400) if flagged else None, "now": iso(now)})
             if ev.case_no:
                 conn.execute(sql("UPDATE cases SET evaluated = 1 WHERE case_no = :c"), {"c": ev.case_no})
-            self._remember(conn, tid, key, "evaluation", body, eid)
+            self._remember(conn, tid, key, "evaluation", body, eid, "")
         return self.evaluation(eid), True
 
     def evaluation(self, eid: str) -> dict[str, Any]:
@@ -534,6 +544,11 @@ class PlatformStore:
                 rec["bad"] += int(flagged)
                 rec["level_sum"] += level
         return list(out.values())
+
+
+def person_scope(id_number: str) -> str:
+    """The idempotency scope of calls about one person (a hash: no extra copy of the ID number)."""
+    return _sha("person:" + id_number)
 
 
 def _sha(text_: str) -> str:

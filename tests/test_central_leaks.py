@@ -95,6 +95,36 @@ def token_rows(srv, id_number: str) -> int:
                             {"i": id_number}).scalar_one()
 
 
+# -- 1. idempotency keys are scoped to the person ---------------------------------------------------
+def test_idempotency_key_of_another_person_is_a_conflict_not_their_case(env):
+    srv, client, clock = env
+    alice, bob = client.person_token(*ALICE).token, client.person_token(*BOB).token
+    key = str(uuid.uuid4())
+    first = signed(srv, clock, "POST", "/api/v1/cases", case_body(), person=alice, key=key)
+    assert first.status_code == 201
+    case_no = first.json()["case_no"]
+    stolen = signed(srv, clock, "POST", "/api/v1/cases", case_body(), person=bob, key=key)
+    assert error(stolen) == (409, "idempotency_conflict") and case_no not in stolen.text
+    again = signed(srv, clock, "POST", "/api/v1/cases", case_body(), person=alice, key=key)
+    assert again.status_code == 200 and again.json()["case_no"] == case_no
+    # A key stored before keys had a scope is checked against the case's applicant.
+    with srv.store.engine.begin() as conn:
+        conn.execute(text("UPDATE idempotency SET scope = NULL WHERE key = :k"), {"k": key})
+    assert signed(srv, clock, "POST", "/api/v1/cases", case_body(), person=bob, key=key).status_code == 409
+    assert signed(srv, clock, "POST", "/api/v1/cases", case_body(), person=alice, key=key).status_code == 200
+
+    # Supplements: Bob's key-reuse on his own case must not answer "done" without doing it.
+    a_case = client.submit_case(alice, CaseSubmission.model_validate_json(case_body("supplement")), str(uuid.uuid4()))
+    b_case = client.submit_case(bob, CaseSubmission.model_validate_json(case_body("supplement")), str(uuid.uuid4()))
+    clock.advance(STEP * 2 + 1)
+    sup, skey = b'{"materials": ["\xe6\x88\xb7\xe5\x8f\xa3\xe7\xb0\xbf"]}', str(uuid.uuid4())
+    assert signed(srv, clock, "POST", f"/api/v1/cases/{a_case.case_no}/supplements", sup, person=alice,
+                  key=skey).status_code == 200
+    resp = signed(srv, clock, "POST", f"/api/v1/cases/{b_case.case_no}/supplements", sup, person=bob, key=skey)
+    assert error(resp) == (409, "idempotency_conflict")
+    assert client.get_case(b_case.case_no, bob).state == "supplement"
+
+
 # -- 5. personal data at rest -------------------------------------------------------------------------
 def test_revoked_person_token_is_gone(env):
     srv, client, clock = env
