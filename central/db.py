@@ -103,7 +103,7 @@ SEEN_SIGNATURES = Table(
     "seen_signatures", METADATA,
     Column("signature", Text, primary_key=True),
     Column("terminal_id", Text, nullable=False),
-    Column("seen_at", Integer, nullable=False),  # unix seconds, for purging
+    Column("seen_at", Integer, nullable=False),  # the request's own X-Timestamp: purged by it
 )
 TERMINAL_COMMANDS = Table(
     "terminal_commands", METADATA,

@@ -36,6 +36,10 @@ from central.models import (
 )
 
 TOKEN_TTL_S = 15 * 60
+# A signature is kept this long after its own timestamp: twice the window, so a server clock
+# stepping back by up to a window refuses no fresh request (see PlatformStore._purge).
+SIGNATURES_KEPT_S = 2 * auth.WINDOW_S
+PURGE_EVERY_S = 60
 PROOF_TTL_DAYS = 90
 FOLLOW_UP_DAYS = 7  # 差评 callback and correction deadline (local rules: 5-15 working days)
 HEARTBEAT_STALE_S = 120  # a terminal silent this long is shown 离线
@@ -106,28 +110,47 @@ class PlatformStore:
             raise ApiError(401, "unknown_terminal", f"terminal {tid!r} is not registered")
         now = self.clock()
         try:
-            skew = abs(now - int(ts))
+            stamp = int(ts)
         except ValueError:
             raise ApiError(401, "bad_timestamp", f"{auth.HEADER_TIMESTAMP} must be Unix seconds") from None
+        skew = abs(now - stamp)
         if skew > auth.WINDOW_S:
             raise ApiError(401, "stale_timestamp", f"timestamp {ts} is {skew:.0f} s from server time "
                                                    f"(window ±{auth.WINDOW_S} s)")
         if not auth.check_signature(secret, method, target, ts, nonce, body, sig):
             raise ApiError(401, "bad_signature", "signature does not match the request")
         with self._write() as conn:
-            if now - self._purged_at > 60:
-                conn.execute(sql("DELETE FROM seen_signatures WHERE seen_at < :t"),
-                             {"t": int(now) - 2 * auth.WINDOW_S})
-                # Names and ID numbers of sessions nobody signed out of; kept a while after expiry
-                # so the kiosk can still say "timed out" (person_token_expired) rather than "invalid".
-                conn.execute(sql("DELETE FROM person_tokens WHERE expires_at < :n"), {"n": int(now) - TOKEN_TTL_S})
+            forgotten = conn.execute(sql("SELECT value FROM meta WHERE key = 'replay_forgotten'")).scalar()
+            if forgotten is not None and stamp <= int(forgotten):
+                # Only after the server clock stepped back: signatures this old were purged, so
+                # this could be one of them again.
+                raise ApiError(401, "stale_timestamp", f"timestamp {ts} is not newer than signatures this server "
+                                                       "has already forgotten (its clock stepped back)")
+            if now - self._purged_at > PURGE_EVERY_S:
+                self._purge(conn, int(now))
                 self._purged_at = now
             fresh = conn.execute(sql("INSERT INTO seen_signatures (signature, terminal_id, seen_at) "
                                      "VALUES (:s, :t, :n) ON CONFLICT (signature) DO NOTHING"),
-                                 {"s": sig.lower(), "t": tid, "n": int(now)}).rowcount
+                                 {"s": sig.lower(), "t": tid, "n": stamp}).rowcount
         if not fresh:
             raise ApiError(401, "replayed", "this signed request was already received")
         return tid
+
+    def _purge(self, conn, now: int) -> None:
+        """Forget each signature SIGNATURES_KEPT_S after its own X-Timestamp (the window is about
+        that timestamp, not about when the request arrived) and remember the newest one forgotten:
+        authenticate refuses anything stamped at or before it. Also drop expired person tokens."""
+        cutoff = now - SIGNATURES_KEPT_S
+        newest = conn.execute(sql("SELECT MAX(seen_at) FROM seen_signatures WHERE seen_at < :c"),
+                              {"c": cutoff}).scalar()
+        if newest is not None:
+            conn.execute(sql("DELETE FROM seen_signatures WHERE seen_at <= :n"), {"n": newest})
+            conn.execute(sql("INSERT INTO meta (key, value) VALUES ('replay_forgotten', :v) ON CONFLICT (key) "
+                             "DO UPDATE SET value = excluded.value "
+                             "WHERE CAST(meta.value AS BIGINT) < CAST(excluded.value AS BIGINT)"), {"v": str(newest)})
+        # Names and ID numbers of sessions nobody signed out of; kept a while after expiry so the
+        # kiosk can still say "timed out" (person_token_expired) rather than "invalid".
+        conn.execute(sql("DELETE FROM person_tokens WHERE expires_at < :n"), {"n": now - TOKEN_TTL_S})
 
     def register(self, tid: str, reg: TerminalRegistration) -> dict[str, Any]:
         with self._write() as conn:

@@ -125,6 +125,40 @@ def test_idempotency_key_of_another_person_is_a_conflict_not_their_case(env):
     assert client.get_case(b_case.case_no, bob).state == "supplement"
 
 
+# -- 2. replay protection survives clock steps ------------------------------------------------------
+def test_replay_is_refused_across_a_clock_step_both_ways(env):
+    srv, _, clock = env
+    path = "/api/v1/queue/services"
+
+    def send(headers):
+        return requests.get(srv.url + path, headers=headers, timeout=5)
+
+    def capture():
+        return auth.signed_headers(auth.DEMO_TERMINAL_ID, auth.DEMO_TERMINAL_SECRET, "GET", path, now=clock())
+
+    # Back 11 minutes and forward again: the captured request is still known.
+    captured = capture()
+    assert send(captured).status_code == 200
+    clock.advance(-660)
+    assert send(capture()).status_code == 200
+    assert error(send(captured)) == (401, "stale_timestamp")
+    clock.advance(660)
+    assert error(send(captured)) == (401, "replayed")
+
+    # Forward 11 minutes (the server tidies up on the way) and back again: still refused.
+    captured = capture()
+    assert send(captured).status_code == 200
+    clock.advance(660)
+    assert send(capture()).status_code == 200
+    clock.advance(-660)
+    assert send(captured).status_code == 401
+    # A new request from that moment is refused too (the server no longer knows what it saw
+    # then) until the clock is past what it forgot; then requests pass again.
+    assert error(send(capture())) == (401, "stale_timestamp")
+    clock.advance(auth.WINDOW_S)
+    assert send(capture()).status_code == 200
+
+
 # -- 5. personal data at rest -------------------------------------------------------------------------
 def test_revoked_person_token_is_gone(env):
     srv, client, clock = env
