@@ -92,11 +92,12 @@ def _target(request: Request) -> str:
 
 
 def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.time, step_seconds: float = 20.0,
-               admin_key: str = auth.DEMO_ADMIN_KEY, citizen_code_key: str = auth.DEMO_CITIZEN_CODE_KEY) -> FastAPI:
+               admin_key: str = auth.DEMO_ADMIN_KEY, citizen_code_key: str = auth.DEMO_CITIZEN_CODE_KEY,
+               staff_login: tuple[str, str] = (auth.DEMO_STAFF_USER, auth.DEMO_STAFF_PASSWORD)) -> FastAPI:
     """The API over the database ``db`` (path or URL; tables created if missing; not seeded here).
 
     ``clock`` drives signatures' time window, token expiry and the simulated back office, whose
-    cases take one step every ``step_seconds``.
+    cases take one step every ``step_seconds``. ``staff_login`` (user, password) opens /fleet.
     """
     platform = PlatformStore(db, clock=clock, step_seconds=step_seconds)
     store: GuideStore = platform.guides
@@ -161,8 +162,15 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         return Health(status="ok", guides=store.count())
 
     @app.get("/fleet", response_class=HTMLResponse, tags=["ops"], include_in_schema=False)
-    def fleet() -> HTMLResponse:
-        return HTMLResponse(render_fleet(platform.terminals(), platform.daily_stats(), clock()))
+    def fleet(request: Request) -> Response:
+        """Every terminal of the hall, for staff only (HTTP Basic: a browser asks for the login)."""
+        if not auth.basic_auth_ok(request.headers.get("authorization", ""), *staff_login):
+            resp = _error(401, "staff_login_required", "the fleet page needs the staff login (HTTP Basic)",
+                          "请使用工作人员账号登录")
+            resp.headers["WWW-Authenticate"] = 'Basic realm="fleet", charset="UTF-8"'
+            return resp
+        return HTMLResponse(render_fleet(platform.terminals(), platform.daily_stats(), clock()),
+                            headers={"Cache-Control": "no-store"})
 
     @app.get("/track/{number}", response_class=HTMLResponse, tags=["ops"], include_in_schema=False)
     def track(number: str) -> HTMLResponse:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import time
 import uuid
 
@@ -25,6 +26,7 @@ from central.platform import PlatformStore
 from central.server import BackgroundServer
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.outbox import Outbox, send_due
+from tests.conftest import KIOSK
 
 PASSPORT = "511A0116400001-511602000000-000-11511300008778693M-1-00"  # 普通护照签发
 STEP = 10.0
@@ -157,6 +159,32 @@ def test_replay_is_refused_across_a_clock_step_both_ways(env):
     assert error(send(capture())) == (401, "stale_timestamp")
     clock.advance(auth.WINDOW_S)
     assert send(capture()).status_code == 200
+
+
+# -- 3. the fleet page needs a staff login -------------------------------------------------------------
+def test_fleet_page_needs_a_staff_login(env):
+    srv, _, _ = env
+    anonymous = requests.get(f"{srv.url}/fleet", timeout=5)
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic ")
+    assert auth.DEMO_TERMINAL_ID not in anonymous.text
+    assert requests.get(f"{srv.url}/fleet", auth=(STAFF[0], "guess"), timeout=5).status_code == 401
+    page = requests.get(f"{srv.url}/fleet", auth=STAFF, timeout=5)
+    assert page.status_code == 200 and auth.DEMO_TERMINAL_ID in page.text
+
+
+def test_kiosk_central_serve_takes_the_staff_login_from_the_environment(tmp_path):
+    env = {**os.environ, "CENTRAL_STAFF_PASSWORD": "hall-7-pw"}
+    proc = subprocess.Popen([KIOSK, "central", "serve", "--port", "0", "--db", str(tmp_path / "central.db")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = proc.stdout.readline().split()[3]
+        told = proc.stdout.readline()
+        assert f"{url}/fleet" in told and "CENTRAL_STAFF_PASSWORD" in told and "hall-7-pw" not in told
+        assert requests.get(f"{url}/fleet", auth=STAFF, timeout=5).status_code == 401  # not the demo login
+        assert requests.get(f"{url}/fleet", auth=("staff", "hall-7-pw"), timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 # -- 5. personal data at rest -------------------------------------------------------------------------
