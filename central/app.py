@@ -325,11 +325,19 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
             "questions": [{"code": c, "text": t} for c, t in EVALUATION_QUESTIONS.items()]})
 
     @app.post(f"{API_PREFIX}/evaluations", response_model=Evaluation,
-              responses={409: {"model": ErrorResponse}, **_SIGNED}, tags=["evaluations"], status_code=201)
+              responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **_SIGNED},
+              tags=["evaluations"], status_code=201)
     def evaluate(ev: EvaluationSubmission, request: Request, response: Response, tid: Signed,
-                 idempotency_key: Annotated[str | None, Header(min_length=8, max_length=100)] = None) -> Evaluation:
-        """好差评: five levels on the fixed questions; levels 1-2 are flagged for follow-up."""
-        result, created = platform.evaluate(tid, ev, idempotency_key, request.state.body)
+                 idempotency_key: Annotated[str | None, Header(min_length=8, max_length=100)] = None,
+                 x_person_token: Annotated[str, Header(description="the applicant, for a rating of a case")] = "",
+                 x_rating_code: Annotated[str, Header(max_length=32,
+                                                      description="instead of the applicant: the case's "
+                                                                  "rating_code")] = "") -> Evaluation:
+        """好差评: five levels on the fixed questions; levels 1-2 are flagged for follow-up. A case is
+        rated once, by its applicant (X-Person-Token) or with its rating code (X-Rating-Code);
+        a rating of the hall's service (no case_no) needs neither."""
+        who = platform.person(tid, x_person_token) if x_person_token else None
+        result, created = platform.evaluate(tid, ev, idempotency_key, request.state.body, who, x_rating_code)
         if not created:
             response.status_code = 200
         return Evaluation.model_validate(result)

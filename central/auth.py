@@ -36,6 +36,7 @@ HEADER_TIMESTAMP = "X-Timestamp"
 HEADER_SIGNATURE = "X-Signature"
 HEADER_NONCE = "X-Nonce"
 HEADER_PERSON = "X-Person-Token"
+HEADER_RATING_CODE = "X-Rating-Code"
 
 # Documented demo credentials: seeded into every reference database. Never use them in a hall.
 DEMO_TERMINAL_ID = "DEMO-0001"

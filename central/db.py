@@ -140,6 +140,7 @@ CASES = Table(
     Column("supplement", Text),  # JSON SupplementRequest while 补正 is pending
     Column("promised_by", Text),
     Column("evaluated", Integer, nullable=False, server_default="0"),
+    Column("rating_code", Text),  # one rating of this case without the applicant's token
     Column("submitted_at", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
 )
@@ -284,7 +285,7 @@ def init_schema(engine: Engine) -> None:
             log.warning("%s: guide table of schema 1 dropped; it is reseeded from the catalogue", engine.url)
             conn.execute(sql("DROP TABLE guides"))
         for table, column, ddl in (("cases", "terminal_ref", "TEXT NOT NULL DEFAULT ''"),
-                                   ("idempotency", "scope", "TEXT")):
+                                   ("idempotency", "scope", "TEXT"), ("cases", "rating_code", "TEXT")):
             if table in tables and column not in {c["name"] for c in insp.get_columns(table)}:
                 conn.execute(sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
         METADATA.create_all(conn)

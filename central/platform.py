@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -274,7 +275,7 @@ class PlatformStore:
         scope = person_scope(person[0])
         existing = self.idempotent(tid, key, "case", body, scope)
         if existing:
-            return self.case(existing), False
+            return self.case(existing, person[0], tid), False
         if sub.terminal_ref and self._by_ref(sub.terminal_ref, tid, own_only=True):
             raise ApiError(409, "terminal_ref_conflict",
                            f"terminal reference {sub.terminal_ref!r} was already used for another case")
@@ -292,7 +293,8 @@ class PlatformStore:
                "id_number": person[0], "applicant_name": person[1], "terminal_id": tid,
                "terminal_ref": sub.terminal_ref,
                "body": sub.model_dump_json(), "path": path, "step": 0, "state": CaseState.SUBMITTED.value,
-               "state_since": iso(now), "promised_by": promised, "submitted_at": iso(now), "updated_at": iso(now)}
+               "state_since": iso(now), "promised_by": promised, "submitted_at": iso(now), "updated_at": iso(now),
+               "rating_code": secrets.token_hex(4).upper()}
         try:
             with self._write() as conn:
                 conn.execute(sql(f"INSERT INTO cases ({', '.join(row)}) VALUES ({', '.join(':' + c for c in row)})"),
@@ -304,9 +306,9 @@ class PlatformStore:
         except IntegrityError:  # the same key raced in from another connection
             existing = self.idempotent(tid, key, "case", body, scope)
             if existing:
-                return self.case(existing), False
+                return self.case(existing, person[0], tid), False
             raise
-        return self.case(case_no), True
+        return self.case(case_no, person[0], tid), True
 
     def _by_ref(self, ref: str, tid: str | None, own_only: bool = False) -> str | None:
         """The case number of a terminal reference (the asking terminal's own first)."""
@@ -322,8 +324,8 @@ class PlatformStore:
         if known is None and key:
             ref_case = self._by_ref(key, tid)
             if ref_case is not None:
-                return self.case(ref_case, id_number)
-        return self.case(key, id_number)
+                return self.case(ref_case, id_number, tid)
+        return self.case(key, id_number, tid)
 
     def _advance(self, case_no: str) -> None:
         """Let the back office catch up with the clock (see central.backoffice)."""
@@ -359,8 +361,9 @@ class PlatformStore:
                            "note": "请一次性补齐上述材料，可在本终端或窗口提交",
                            "due": iso(t + 5 * 86400)}, ensure_ascii=False)
 
-    def case(self, case_no: str, id_number: str | None = None) -> dict[str, Any]:
-        """A case with its timeline; ``id_number`` restricts it to its applicant."""
+    def case(self, case_no: str, id_number: str | None = None, viewer: str | None = None) -> dict[str, Any]:
+        """A case with its timeline; ``id_number`` restricts it to its applicant. The rating code
+        is shown to the applicant and to the terminal that submitted the case (``viewer``)."""
         self._advance(case_no)
         with self._read() as conn:
             r = conn.execute(sql("SELECT * FROM cases WHERE case_no = :c"), {"c": case_no}).mappings().first()
@@ -377,6 +380,8 @@ class PlatformStore:
                 "promised_by": r["promised_by"],
                 "supplement": json.loads(r["supplement"]) if r["supplement"] else None,
                 "evaluated": bool(r["evaluated"]),
+                "rating_code": r["rating_code"] if not r["evaluated"] and (
+                    id_number is not None or (viewer is not None and viewer == r["terminal_id"])) else None,
                 "timeline": [{"state": e["state"], "label": CASE_STATE_LABELS[CaseState(e["state"])],
                               "at": e["at"], "note": e["note"]} for e in events]}
 
@@ -384,7 +389,7 @@ class PlatformStore:
         with self._read() as conn:
             nos = conn.execute(sql("SELECT case_no FROM cases WHERE id_number = :i ORDER BY submitted_at DESC"),
                                {"i": id_number}).scalars().all()
-        return [self.case(n) for n in nos]
+        return [self.case(n, id_number) for n in nos]
 
     def supplement(self, tid: str, case_no: str, id_number: str, sup: SupplementSubmission, key: str | None,
                    body: bytes) -> dict[str, Any]:
@@ -471,30 +476,62 @@ class PlatformStore:
                 "holder_masked": auth.mask_id(r[2]), "valid_until": r[0]}
 
     # -- evaluations ---------------------------------------------------------------------------
-    def evaluate(self, tid: str, ev: EvaluationSubmission, key: str | None, body: bytes) -> tuple[dict, bool]:
+    def evaluate(self, tid: str, ev: EvaluationSubmission, key: str | None, body: bytes,
+                 person: tuple[str, str] | None = None, rating_code: str = "") -> tuple[dict, bool]:
+        """(evaluation, created). A rating of a case needs its applicant (``person``) or its
+        rating code, and a case is rated once; a rating of the hall's service (no case) needs
+        neither. The same key and body from the same person (or code) return the first rating."""
+        rating_code = rating_code.strip().upper()
+        scope = person_scope(person[0]) if person else _sha("code:" + rating_code) if rating_code else ""
         if key:
-            existing = self.idempotent(tid, key, "evaluation", body, "")
+            existing = self.idempotent(tid, key, "evaluation", body, scope)
             if existing:
                 return self.evaluation(existing), False
         if ev.case_no:
-            with self._read() as conn:
-                if conn.execute(sql("SELECT 1 FROM cases WHERE case_no = :c"), {"c": ev.case_no}).first() is None:
-                    raise ApiError(404, "not_found", f"no case {ev.case_no!r}", "没有找到这个办件")
+            self._may_rate(ev.case_no, person, rating_code)
         now = self.clock()
         level = ev.scores["overall"]
         flagged = level <= BAD_RATING_MAX
         eid = "EV" + secrets.token_hex(6).upper()
-        with self._write() as conn:
-            conn.execute(sql("INSERT INTO evaluations (evaluation_id, terminal_id, case_no, item_code, level, scores, "
-                             "comment, flagged, follow_up_due, created_at) VALUES (:e, :t, :c, :i, :l, :s, :cm, "
-                             ":f, :due, :now)"),
-                         {"e": eid, "t": tid, "c": ev.case_no, "i": ev.item_code, "l": level,
-                          "s": json.dumps(ev.scores), "cm": ev.comment, "f": int(flagged),
-                          "due": iso(now + FOLLOW_UP_DAYS * 86400) if flagged else None, "now": iso(now)})
-            if ev.case_no:
-                conn.execute(sql("UPDATE cases SET evaluated = 1 WHERE case_no = :c"), {"c": ev.case_no})
-            self._remember(conn, tid, key, "evaluation", body, eid, "")
+        try:
+            with self._write() as conn:
+                if ev.case_no and not conn.execute(sql("UPDATE cases SET evaluated = 1 WHERE case_no = :c AND "
+                                                       "evaluated = 0"), {"c": ev.case_no}).rowcount:
+                    raise ApiError(409, "already_rated", f"case {ev.case_no} has already been rated",
+                                   "这个办件已经评价过了，感谢您的评价")
+                conn.execute(sql("INSERT INTO evaluations (evaluation_id, terminal_id, case_no, item_code, level, "
+                                 "scores, comment, flagged, follow_up_due, created_at) VALUES (:e, :t, :c, :i, :l, "
+                                 ":s, :cm, :f, :due, :now)"),
+                             {"e": eid, "t": tid, "c": ev.case_no, "i": ev.item_code, "l": level,
+                              "s": json.dumps(ev.scores), "cm": ev.comment, "f": int(flagged),
+                              "due": iso(now + FOLLOW_UP_DAYS * 86400) if flagged else None, "now": iso(now)})
+                self._remember(conn, tid, key, "evaluation", body, eid, scope)
+        except IntegrityError:  # the same key raced in from another connection
+            existing = key and self.idempotent(tid, key, "evaluation", body, scope)
+            if existing:
+                return self.evaluation(existing), False
+            raise
         return self.evaluation(eid), True
+
+    def _may_rate(self, case_no: str, person: tuple[str, str] | None, rating_code: str) -> None:
+        """ApiError unless the applicant (or the holder of the case's rating code) is rating."""
+        with self._read() as conn:
+            r = conn.execute(sql("SELECT id_number, rating_code FROM cases WHERE case_no = :c"),
+                             {"c": case_no}).first()
+        if r is None:
+            raise ApiError(404, "not_found", f"no case {case_no!r}", "没有找到这个办件")
+        if person is not None:
+            if person[0] != r[0]:
+                raise ApiError(403, "not_case_owner", f"case {case_no} belongs to another person",
+                               "只有办件申请人本人可以评价这个办件")
+        elif rating_code:
+            if not r[1] or not hmac.compare_digest(rating_code.encode(), r[1].encode()):
+                raise ApiError(403, "rating_code_invalid", f"wrong rating code for case {case_no}",
+                               "评价码不正确，请核对回执上的评价码")
+        else:
+            raise ApiError(401, "person_token_required",
+                           f"rating a case needs the applicant's {auth.HEADER_PERSON} or the case's {auth.HEADER_RATING_CODE}",
+                           "请先刷身份证或扫码登录，或输入回执上的评价码")
 
     def evaluation(self, eid: str) -> dict[str, Any]:
         with self._read() as conn:

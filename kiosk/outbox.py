@@ -130,8 +130,13 @@ class Outbox:
         return self._enqueue("case", submission.model_dump(mode="json"), {"id_number": id_number, "name": name},
                              ref_field=True)
 
-    def enqueue_evaluation(self, evaluation: EvaluationSubmission) -> Item:
-        return self._enqueue("evaluation", evaluation.model_dump(mode="json"), None)
+    def enqueue_evaluation(self, evaluation: EvaluationSubmission, id_number: str = "", name: str = "",
+                           rating_code: str = "") -> Item:
+        """A rating of a case needs the applicant (a token is asked for at send time) or the case's
+        rating code; a rating of the hall's service neither."""
+        person = ({"id_number": id_number, "name": name} if id_number
+                  else {"rating_code": rating_code} if rating_code else None)
+        return self._enqueue("evaluation", evaluation.model_dump(mode="json"), person)
 
     def enqueue_supplement(self, case_no: str, supplement: SupplementSubmission, id_number: str,
                            name: str) -> Item:
@@ -237,7 +242,8 @@ def deliver(client: CentralClient, item: Item) -> str:
         if item.kind == "case":
             return client.submit_case(token, CaseSubmission.model_validate(item.body), item.idem_key).case_no
         if item.kind == "evaluation":
-            return client.evaluate(EvaluationSubmission.model_validate(item.body), item.idem_key).evaluation_id
+            return client.evaluate(EvaluationSubmission.model_validate(item.body), item.idem_key, person_token=token,
+                                   rating_code=person.get("rating_code")).evaluation_id
         if item.kind == "supplement":
             body = dict(item.body)
             case_no = body.pop("case_no")

@@ -63,7 +63,7 @@ def fleet(tmp_path_factory):
             token = c.person_token("51160219900101123X", "张三").token
             case = c.submit_case(token, CaseSubmission(item_code=PASSPORT), str(uuid.uuid4()))
             c.evaluate(EvaluationSubmission(case_no=case.case_no, scores=dict.fromkeys(
-                ["overall", "efficiency", "competence", "attitude"], 5)))
+                ["overall", "efficiency", "competence", "attitude"], 5)), person_token=token)
             c.evaluate(EvaluationSubmission(scores={"overall": 1, "efficiency": 1, "competence": 2, "attitude": 1}))
         with client("HALL-0102", secrets["HALL-0102"]) as c:
             c.register(name="一楼 2 号机", hall="广安区政务服务中心", version="0.2.0")

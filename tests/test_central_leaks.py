@@ -10,8 +10,10 @@ client where the point is what the kiosk does.
 from __future__ import annotations
 
 import os
+import queue
 import stat
 import subprocess
+import threading
 import time
 import uuid
 
@@ -176,15 +178,76 @@ def test_kiosk_central_serve_takes_the_staff_login_from_the_environment(tmp_path
     env = {**os.environ, "CENTRAL_STAFF_PASSWORD": "hall-7-pw"}
     proc = subprocess.Popen([KIOSK, "central", "serve", "--port", "0", "--db", str(tmp_path / "central.db")],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:
-        url = proc.stdout.readline().split()[3]
-        told = proc.stdout.readline()
+        url = lines.get(timeout=20).split()[3]
+        told = lines.get(timeout=5)
         assert f"{url}/fleet" in told and "CENTRAL_STAFF_PASSWORD" in told and "hall-7-pw" not in told
         assert requests.get(f"{url}/fleet", auth=STAFF, timeout=5).status_code == 401  # not the demo login
         assert requests.get(f"{url}/fleet", auth=("staff", "hall-7-pw"), timeout=5).status_code == 200
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# -- 4. who may rate a case, and how often -----------------------------------------------------------
+def test_a_case_is_rated_once_by_its_applicant(env):
+    srv, client, clock = env
+    alice, bob = client.person_token(*ALICE).token, client.person_token(*BOB).token
+    case = client.submit_case(alice, CaseSubmission.model_validate_json(case_body()), str(uuid.uuid4()))
+    body = rating_body(case.case_no, {"overall": 1, "efficiency": 1, "competence": 1, "attitude": 1})
+    assert error(signed(srv, clock, "POST", "/api/v1/evaluations", body)) == (401, "person_token_required")
+    assert error(signed(srv, clock, "POST", "/api/v1/evaluations", body, person=bob)) == (403, "not_case_owner")
+    assert error(signed(srv, clock, "POST", "/api/v1/evaluations", body,
+                        extra={"X-Rating-Code": "NOT-THE-CODE"})) == (403, "rating_code_invalid")
+    key = str(uuid.uuid4())
+    first = signed(srv, clock, "POST", "/api/v1/evaluations", body, person=alice, key=key)
+    assert first.status_code == 201
+    again = signed(srv, clock, "POST", "/api/v1/evaluations", body, person=alice, key=key)  # a lost answer
+    assert again.status_code == 200 and again.json()["evaluation_id"] == first.json()["evaluation_id"]
+    assert error(signed(srv, clock, "POST", "/api/v1/evaluations", body, person=alice,
+                        key=str(uuid.uuid4()))) == (409, "already_rated")
+    assert error(signed(srv, clock, "POST", "/api/v1/evaluations", rating_body(case.case_no),
+                        person=alice)) == (409, "already_rated")
+    with srv.store.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM evaluations WHERE case_no = :c"),
+                            {"c": case.case_no}).scalar_one() == 1
+
+
+def test_rating_idempotency_key_of_another_person_is_a_conflict(env):
+    srv, client, clock = env
+    alice, bob = client.person_token(*ALICE).token, client.person_token(*BOB).token
+    case = client.submit_case(alice, CaseSubmission.model_validate_json(case_body()), str(uuid.uuid4()))
+    key = str(uuid.uuid4())
+    rated = signed(srv, clock, "POST", "/api/v1/evaluations", rating_body(case.case_no), person=alice, key=key)
+    assert rated.status_code == 201
+    resp = signed(srv, clock, "POST", "/api/v1/evaluations", rating_body(case.case_no), person=bob, key=key)
+    assert error(resp) == (409, "idempotency_conflict") and rated.json()["evaluation_id"] not in resp.text
+
+
+def test_rating_code_on_the_receipt_works_once(env):
+    srv, client, clock = env
+    alice = client.person_token(*ALICE).token
+    case = client.submit_case(alice, CaseSubmission.model_validate_json(case_body()), str(uuid.uuid4()))
+    assert case.rating_code and client.get_case(case.case_no).rating_code == case.rating_code
+    # Another terminal finds the case by its number, but not the code; the public page neither.
+    srv.store.add_terminal("HALL-LEAKS", "s-leaks", exist_ok=True)
+    with CentralClient(srv.url, terminal_id="HALL-LEAKS", secret="s-leaks", clock=clock) as other:
+        assert other.get_case(case.case_no).rating_code is None
+    assert case.rating_code not in requests.get(f"{srv.url}/track/{case.case_no}", timeout=5).text
+    with CentralClient(srv.url, terminal_id=auth.DEMO_TERMINAL_ID, secret=auth.DEMO_TERMINAL_SECRET,
+                       clock=clock) as kiosk:  # later, without the citizen's card: the code alone
+        key = str(uuid.uuid4())
+        ev = EvaluationSubmission(case_no=case.case_no, scores=SCORES)
+        first = kiosk.evaluate(ev, key, rating_code=case.rating_code)
+        assert kiosk.evaluate(ev, key, rating_code=case.rating_code).evaluation_id == first.evaluation_id
+        with pytest.raises(CentralError) as err:
+            kiosk.evaluate(ev, str(uuid.uuid4()), rating_code=case.rating_code)
+        assert (err.value.status, err.value.code) == (409, "already_rated")
+        assert kiosk.get_case(case.case_no).evaluated
+        # A rating of the hall's service, about no case, needs no one's token.
+        assert not kiosk.evaluate(EvaluationSubmission(item_code=PASSPORT, scores=SCORES)).flagged
 
 
 # -- 5. personal data at rest -------------------------------------------------------------------------
@@ -220,10 +283,23 @@ def test_outbox_revokes_the_token_it_used(env, tmp_path):
     secret = srv.store.add_terminal(tid)
     who = ("51160219800808003X", "孙七")
     box = Outbox(tmp_path / "outbox.db", tid, clock=clock)
-    box.enqueue_case(CaseSubmission(item_code=PASSPORT, form={"_demo_path": "approve"}), *who)
+    case = box.enqueue_case(CaseSubmission(item_code=PASSPORT, form={"_demo_path": "approve"}), *who)
     with CentralClient(srv.url, terminal_id=tid, secret=secret, clock=clock) as client:
         assert send_due(box, client)["delivered"] == 1
-    assert token_rows(srv, who[0]) == 0
+        assert token_rows(srv, who[0]) == 0
+        # The citizen rates the case at the kiosk: the rating goes out with a token of its own.
+        case_no = box.get(case.seq).case_number
+        box.enqueue_evaluation(EvaluationSubmission(case_no=case_no, scores=SCORES), *who)
+        assert send_due(box, client)["delivered"] == 1
+        assert token_rows(srv, who[0]) == 0 and client.get_case(case_no).evaluated
+        # Or later, with the code from the receipt: no personal data in the outbox at all.
+        person = client.person_token(*who).token
+        other = client.submit_case(person, CaseSubmission(item_code=PASSPORT), str(uuid.uuid4()))
+        client.revoke_person_token(person)
+        rating = box.enqueue_evaluation(EvaluationSubmission(case_no=other.case_no, scores=SCORES),
+                                        rating_code=other.rating_code)
+        assert rating.person == {"rating_code": other.rating_code}
+        assert send_due(box, client)["delivered"] == 1 and client.get_case(other.case_no).evaluated
 
 
 def test_platform_database_is_private_and_wipes_deleted_rows(tmp_path, usual_umask):
