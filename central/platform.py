@@ -511,6 +511,11 @@ class PlatformStore:
             if existing:
                 return self.evaluation(existing), False
             raise
+        except ApiError as exc:  # already_rated: perhaps by this very rating, resent while it was stored
+            existing = key and self.idempotent(tid, key, "evaluation", body, scope)
+            if existing:
+                return self.evaluation(existing), False
+            raise exc from None
         return self.evaluation(eid), True
 
     def _may_rate(self, case_no: str, person: tuple[str, str] | None, rating_code: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sqlite3
 import stat
 import subprocess
 import threading
@@ -20,7 +21,7 @@ import uuid
 import pytest
 import requests
 from central_pg import new_database
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from central import auth
 from central.models import CaseSubmission, EvaluationSubmission
@@ -322,3 +323,15 @@ def test_platform_database_is_private_and_wipes_deleted_rows(tmp_path, usual_uma
         data = b"".join(p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name))
         assert name.encode("utf-8") not in data  # overwritten, not just unlinked from the b-tree
         store.engine.dispose()
+
+
+def test_database_from_before_gains_the_new_columns(tmp_path):
+    path = tmp_path / "central.db"
+    PlatformStore(path)
+    with sqlite3.connect(path) as conn:  # as the schema was before scopes and rating codes
+        conn.execute("ALTER TABLE idempotency DROP COLUMN scope")
+        conn.execute("ALTER TABLE cases DROP COLUMN rating_code")
+    store = PlatformStore(path)
+    columns = {t: {c["name"] for c in inspect(store.engine).get_columns(t)} for t in ("idempotency", "cases")}
+    assert "scope" in columns["idempotency"] and "rating_code" in columns["cases"]
+    store.engine.dispose()
