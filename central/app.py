@@ -92,11 +92,12 @@ def _target(request: Request) -> str:
 
 
 def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.time, step_seconds: float = 20.0,
-               admin_key: str = auth.DEMO_ADMIN_KEY, citizen_code_key: str = auth.DEMO_CITIZEN_CODE_KEY) -> FastAPI:
+               admin_key: str = auth.DEMO_ADMIN_KEY, citizen_code_key: str = auth.DEMO_CITIZEN_CODE_KEY,
+               staff_login: tuple[str, str] = (auth.DEMO_STAFF_USER, auth.DEMO_STAFF_PASSWORD)) -> FastAPI:
     """The API over the database ``db`` (path or URL; tables created if missing; not seeded here).
 
     ``clock`` drives signatures' time window, token expiry and the simulated back office, whose
-    cases take one step every ``step_seconds``.
+    cases take one step every ``step_seconds``. ``staff_login`` (user, password) opens /fleet.
     """
     platform = PlatformStore(db, clock=clock, step_seconds=step_seconds)
     store: GuideStore = platform.guides
@@ -163,8 +164,15 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         return Health(status="ok", guides=store.count())
 
     @app.get("/fleet", response_class=HTMLResponse, tags=["ops"], include_in_schema=False)
-    def fleet() -> HTMLResponse:
-        return HTMLResponse(render_fleet(platform.terminals(), platform.daily_stats(), clock()))
+    def fleet(request: Request) -> Response:
+        """Every terminal of the hall, for staff only (HTTP Basic: a browser asks for the login)."""
+        if not auth.basic_auth_ok(request.headers.get("authorization", ""), *staff_login):
+            resp = _error(401, "staff_login_required", "the fleet page needs the staff login (HTTP Basic)",
+                          "请使用工作人员账号登录")
+            resp.headers["WWW-Authenticate"] = 'Basic realm="fleet", charset="UTF-8"'
+            return resp
+        return HTMLResponse(render_fleet(platform.terminals(), platform.daily_stats(), clock()),
+                            headers={"Cache-Control": "no-store"})
 
     @app.get("/track/{number}", response_class=HTMLResponse, tags=["ops"], include_in_schema=False)
     def track(number: str) -> HTMLResponse:
@@ -242,6 +250,16 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         """A short-lived token (15 min) for the identity the terminal read; bound to this terminal."""
         return PersonToken.model_validate(platform.issue_token(tid, req.id_number, req.name))
 
+    @app.delete(f"{API_PREFIX}/persons/token", responses=_SIGNED, tags=["persons"], status_code=204,
+                response_class=Response)
+    def revoke_person_token(tid: Signed,
+                            x_person_token: Annotated[str, Header(description="the token to revoke")] = "",
+                            ) -> Response:
+        """Sign-out: the token stops working at once and the platform forgets the identity behind it
+        (204 also for a token already revoked or expired, so a retry is harmless)."""
+        platform.revoke_token(tid, x_person_token)
+        return Response(status_code=204)
+
     @app.post(f"{API_PREFIX}/citizen-codes/verify", response_model=CitizenIdentity, responses=_SIGNED,
               tags=["persons"])
     def verify_citizen_code(req: CitizenCodeRequest, tid: Signed) -> CitizenIdentity:
@@ -311,11 +329,19 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
             "questions": [{"code": c, "text": t} for c, t in EVALUATION_QUESTIONS.items()]})
 
     @app.post(f"{API_PREFIX}/evaluations", response_model=Evaluation,
-              responses={409: {"model": ErrorResponse}, **_SIGNED}, tags=["evaluations"], status_code=201)
+              responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **_SIGNED},
+              tags=["evaluations"], status_code=201)
     def evaluate(ev: EvaluationSubmission, request: Request, response: Response, tid: Signed,
-                 idempotency_key: Annotated[str | None, Header(min_length=8, max_length=100)] = None) -> Evaluation:
-        """好差评: five levels on the fixed questions; levels 1-2 are flagged for follow-up."""
-        result, created = platform.evaluate(tid, ev, idempotency_key, request.state.body)
+                 idempotency_key: Annotated[str | None, Header(min_length=8, max_length=100)] = None,
+                 x_person_token: Annotated[str, Header(description="the applicant, for a rating of a case")] = "",
+                 x_rating_code: Annotated[str, Header(max_length=32,
+                                                      description="instead of the applicant: the case's "
+                                                                  "rating_code")] = "") -> Evaluation:
+        """好差评: five levels on the fixed questions; levels 1-2 are flagged for follow-up. A case is
+        rated once, by its applicant (X-Person-Token) or with its rating code (X-Rating-Code);
+        a rating of the hall's service (no case_no) needs neither."""
+        who = platform.person(tid, x_person_token) if x_person_token else None
+        result, created = platform.evaluate(tid, ev, idempotency_key, request.state.body, who, x_rating_code)
         if not created:
             response.status_code = 200
         return Evaluation.model_validate(result)

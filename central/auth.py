@@ -36,6 +36,7 @@ HEADER_TIMESTAMP = "X-Timestamp"
 HEADER_SIGNATURE = "X-Signature"
 HEADER_NONCE = "X-Nonce"
 HEADER_PERSON = "X-Person-Token"
+HEADER_RATING_CODE = "X-Rating-Code"
 
 # Documented demo credentials: seeded into every reference database. Never use them in a hall.
 DEMO_TERMINAL_ID = "DEMO-0001"
@@ -138,3 +139,22 @@ def verify_citizen_code(code: str, key: str = DEMO_CITIZEN_CODE_KEY,
 # Staff/admin calls of the reference server (queue a command for a terminal, list terminals).
 HEADER_ADMIN = "X-Admin-Key"
 DEMO_ADMIN_KEY = "demo-admin-key"
+
+# The staff login of the /fleet page (HTTP Basic). Documented demo values; a hall sets its own.
+DEMO_STAFF_USER = "staff"
+DEMO_STAFF_PASSWORD = "demo-staff-password"
+
+
+def basic_auth_ok(authorization: str, user: str, password: str) -> bool:
+    """Does an ``Authorization: Basic ...`` header carry exactly this user and password?"""
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        given_user, sep, given_password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    # Both compared in full, whatever the first result, so timing tells nothing.
+    user_ok = hmac.compare_digest(given_user.encode("utf-8"), user.encode("utf-8"))
+    password_ok = hmac.compare_digest(given_password.encode("utf-8"), password.encode("utf-8"))
+    return bool(sep) and user_ok and password_ok

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,7 @@ SEEN_SIGNATURES = Table(
     "seen_signatures", METADATA,
     Column("signature", Text, primary_key=True),
     Column("terminal_id", Text, nullable=False),
-    Column("seen_at", Integer, nullable=False),  # unix seconds, for purging
+    Column("seen_at", Integer, nullable=False),  # the request's own X-Timestamp: purged by it
 )
 TERMINAL_COMMANDS = Table(
     "terminal_commands", METADATA,
@@ -139,6 +140,7 @@ CASES = Table(
     Column("supplement", Text),  # JSON SupplementRequest while 补正 is pending
     Column("promised_by", Text),
     Column("evaluated", Integer, nullable=False, server_default="0"),
+    Column("rating_code", Text),  # one rating of this case without the applicant's token
     Column("submitted_at", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
 )
@@ -154,7 +156,10 @@ IDEMPOTENCY = Table(
     "idempotency", METADATA,
     Column("terminal_id", Text, primary_key=True),
     Column("key", Text, primary_key=True),
-    Column("kind", Text, nullable=False),  # case | evaluation
+    Column("kind", Text, nullable=False),  # case | supplement | evaluation
+    # Who may repeat the request: sha256 of the person's ID number (or of a rating code); ''
+    # for a call about no one; NULL in rows from before scopes (checked against the case owner).
+    Column("scope", Text),
     Column("request_hash", Text, nullable=False),
     Column("resource_id", Text, nullable=False),
     Column("created_at", Text, nullable=False),
@@ -217,7 +222,7 @@ def make_engine(db: str | Path) -> Engine:
     if url.startswith("sqlite:"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
 
         @event.listens_for(engine, "connect")
@@ -226,6 +231,9 @@ def make_engine(db: str | Path) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             cur.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows (person tokens with names and ID numbers) are overwritten with zeros,
+            # not left readable in free pages of the file.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -236,6 +244,18 @@ def make_engine(db: str | Path) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it (it holds names and ID numbers), and
+    tighten one made earlier. SQLite gives its -wal, -shm and -journal files the mode of the
+    database file; existing ones are tightened here too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for side in ("", "-wal", "-shm", "-journal"):
+        p = Path(f"{path}{side}")
+        if p.exists():
+            os.chmod(p, 0o600)
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -264,8 +284,10 @@ def init_schema(engine: Engine) -> None:
         elif "guides" in tables and "pinyin_starts" not in {c["name"] for c in insp.get_columns("guides")}:
             log.warning("%s: guide table of schema 1 dropped; it is reseeded from the catalogue", engine.url)
             conn.execute(sql("DROP TABLE guides"))
-        if "cases" in tables and "terminal_ref" not in {c["name"] for c in insp.get_columns("cases")}:
-            conn.execute(sql("ALTER TABLE cases ADD COLUMN terminal_ref TEXT NOT NULL DEFAULT ''"))
+        for table, column, ddl in (("cases", "terminal_ref", "TEXT NOT NULL DEFAULT ''"),
+                                   ("idempotency", "scope", "TEXT"), ("cases", "rating_code", "TEXT")):
+            if table in tables and column not in {c["name"] for c in insp.get_columns(table)}:
+                conn.execute(sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
         METADATA.create_all(conn)
         conn.execute(sql("CREATE UNIQUE INDEX IF NOT EXISTS cases_terminal_ref ON cases (terminal_id, terminal_ref) "
                          "WHERE terminal_ref <> ''"))

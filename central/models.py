@@ -203,6 +203,9 @@ class Case(BaseModel):
     supplement: SupplementRequest | None = Field(None, description="set while 补齐补正 is pending")
     timeline: list[CaseEvent]
     evaluated: bool = False
+    rating_code: str | None = Field(None, description="authorises the one rating of this case (X-Rating-Code), "
+                                                      "e.g. printed on the receipt; only for the applicant and "
+                                                      "the submitting terminal, until the case is rated")
 
 
 class CaseList(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -36,6 +37,10 @@ from central.models import (
 )
 
 TOKEN_TTL_S = 15 * 60
+# A signature is kept this long after its own timestamp: twice the window, so a server clock
+# stepping back by up to a window refuses no fresh request (see PlatformStore._purge).
+SIGNATURES_KEPT_S = 2 * auth.WINDOW_S
+PURGE_EVERY_S = 60
 PROOF_TTL_DAYS = 90
 FOLLOW_UP_DAYS = 7  # 差评 callback and correction deadline (local rules: 5-15 working days)
 HEARTBEAT_STALE_S = 120  # a terminal silent this long is shown 离线
@@ -106,25 +111,47 @@ class PlatformStore:
             raise ApiError(401, "unknown_terminal", f"terminal {tid!r} is not registered")
         now = self.clock()
         try:
-            skew = abs(now - int(ts))
+            stamp = int(ts)
         except ValueError:
             raise ApiError(401, "bad_timestamp", f"{auth.HEADER_TIMESTAMP} must be Unix seconds") from None
+        skew = abs(now - stamp)
         if skew > auth.WINDOW_S:
             raise ApiError(401, "stale_timestamp", f"timestamp {ts} is {skew:.0f} s from server time "
                                                    f"(window ±{auth.WINDOW_S} s)")
         if not auth.check_signature(secret, method, target, ts, nonce, body, sig):
             raise ApiError(401, "bad_signature", "signature does not match the request")
         with self._write() as conn:
-            if now - self._purged_at > 60:
-                conn.execute(sql("DELETE FROM seen_signatures WHERE seen_at < :t"),
-                             {"t": int(now) - 2 * auth.WINDOW_S})
+            forgotten = conn.execute(sql("SELECT value FROM meta WHERE key = 'replay_forgotten'")).scalar()
+            if forgotten is not None and stamp <= int(forgotten):
+                # Only after the server clock stepped back: signatures this old were purged, so
+                # this could be one of them again.
+                raise ApiError(401, "stale_timestamp", f"timestamp {ts} is not newer than signatures this server "
+                                                       "has already forgotten (its clock stepped back)")
+            if now - self._purged_at > PURGE_EVERY_S:
+                self._purge(conn, int(now))
                 self._purged_at = now
             fresh = conn.execute(sql("INSERT INTO seen_signatures (signature, terminal_id, seen_at) "
                                      "VALUES (:s, :t, :n) ON CONFLICT (signature) DO NOTHING"),
-                                 {"s": sig.lower(), "t": tid, "n": int(now)}).rowcount
+                                 {"s": sig.lower(), "t": tid, "n": stamp}).rowcount
         if not fresh:
             raise ApiError(401, "replayed", "this signed request was already received")
         return tid
+
+    def _purge(self, conn, now: int) -> None:
+        """Forget each signature SIGNATURES_KEPT_S after its own X-Timestamp (the window is about
+        that timestamp, not about when the request arrived) and remember the newest one forgotten:
+        authenticate refuses anything stamped at or before it. Also drop expired person tokens."""
+        cutoff = now - SIGNATURES_KEPT_S
+        newest = conn.execute(sql("SELECT MAX(seen_at) FROM seen_signatures WHERE seen_at < :c"),
+                              {"c": cutoff}).scalar()
+        if newest is not None:
+            conn.execute(sql("DELETE FROM seen_signatures WHERE seen_at <= :n"), {"n": newest})
+            conn.execute(sql("INSERT INTO meta (key, value) VALUES ('replay_forgotten', :v) ON CONFLICT (key) "
+                             "DO UPDATE SET value = excluded.value "
+                             "WHERE CAST(meta.value AS BIGINT) < CAST(excluded.value AS BIGINT)"), {"v": str(newest)})
+        # Names and ID numbers of sessions nobody signed out of; kept a while after expiry so the
+        # kiosk can still say "timed out" (person_token_expired) rather than "invalid".
+        conn.execute(sql("DELETE FROM person_tokens WHERE expires_at < :n"), {"n": now - TOKEN_TTL_S})
 
     def register(self, tid: str, reg: TerminalRegistration) -> dict[str, Any]:
         with self._write() as conn:
@@ -190,6 +217,15 @@ class PlatformStore:
                          {"h": _sha(token), "t": tid, "i": id_number, "n": name, "e": expires})
         return {"token": token, "expires_at": iso(expires), "id_masked": auth.mask_id(id_number)}
 
+    def revoke_token(self, tid: str, token: str) -> None:
+        """Sign-out: the token row (with the name and ID number) is deleted, not just marked.
+        Revoking an unknown or already revoked token is a no-op, so a retry is harmless."""
+        if not token:
+            raise ApiError(401, "person_token_required", f"this call needs {auth.HEADER_PERSON}")
+        with self._write() as conn:
+            conn.execute(sql("DELETE FROM person_tokens WHERE token_hash = :h AND terminal_id = :t"),
+                         {"h": _sha(token), "t": tid})
+
     def person(self, tid: str, token: str | None) -> tuple[str, str]:
         """(id_number, name) of a valid token issued to this terminal."""
         if not token:
@@ -206,31 +242,40 @@ class PlatformStore:
         return row[1], row[2]
 
     # -- cases -------------------------------------------------------------------------------
-    def idempotent(self, tid: str, key: str, kind: str, body: bytes) -> str | None:
-        """The resource an earlier request with this key created, or None; 409 if the body differs."""
+    def idempotent(self, tid: str, key: str, kind: str, body: bytes, scope: str) -> str | None:
+        """The resource an earlier request with this key created, or None. 409 if the body, the
+        kind or the scope (the person, see person_scope) differs: a key is no way into someone
+        else's case."""
         with self._read() as conn:
-            row = conn.execute(sql("SELECT kind, request_hash, resource_id FROM idempotency "
+            row = conn.execute(sql("SELECT kind, request_hash, resource_id, scope FROM idempotency "
                                    "WHERE terminal_id = :t AND key = :k"), {"t": tid, "k": key}).first()
-        if row is None:
-            return None
-        if row[0] != kind or row[1] != request_hash(body):
+            if row is None:
+                return None
+            stored = row[3]
+            if stored is None and kind in ("case", "supplement"):  # a row from before scopes
+                owner = conn.execute(sql("SELECT id_number FROM cases WHERE case_no = :c"), {"c": row[2]}).scalar()
+                stored = person_scope(owner) if owner else None
+        if row[0] != kind or row[1] != request_hash(body) or stored not in (scope, None):
             raise ApiError(409, "idempotency_conflict",
-                           f"Idempotency-Key {key!r} was already used for a different {row[0]} request")
+                           f"Idempotency-Key {key!r} was already used for another request "
+                           "(another body, kind or person)")
         return row[2]
 
-    def _remember(self, conn, tid: str, key: str | None, kind: str, body: bytes, resource_id: str) -> None:
+    def _remember(self, conn, tid: str, key: str | None, kind: str, body: bytes, resource_id: str,
+                  scope: str) -> None:
         if key:
-            conn.execute(sql("INSERT INTO idempotency (terminal_id, key, kind, request_hash, resource_id, "
-                             "created_at) VALUES (:t, :k, :kind, :h, :r, :c)"),
-                         {"t": tid, "k": key, "kind": kind, "h": request_hash(body), "r": resource_id,
+            conn.execute(sql("INSERT INTO idempotency (terminal_id, key, kind, scope, request_hash, resource_id, "
+                             "created_at) VALUES (:t, :k, :kind, :s, :h, :r, :c)"),
+                         {"t": tid, "k": key, "kind": kind, "s": scope, "h": request_hash(body), "r": resource_id,
                           "c": self.now_iso()})
 
     def submit_case(self, tid: str, person: tuple[str, str], sub: CaseSubmission, key: str,
                     body: bytes) -> tuple[dict[str, Any], bool]:
         """(case, created). The same key and body return the first case (created=False)."""
-        existing = self.idempotent(tid, key, "case", body)
+        scope = person_scope(person[0])
+        existing = self.idempotent(tid, key, "case", body, scope)
         if existing:
-            return self.case(existing), False
+            return self.case(existing, person[0], tid), False
         if sub.terminal_ref and self._by_ref(sub.terminal_ref, tid, own_only=True):
             raise ApiError(409, "terminal_ref_conflict",
                            f"terminal reference {sub.terminal_ref!r} was already used for another case")
@@ -248,7 +293,8 @@ class PlatformStore:
                "id_number": person[0], "applicant_name": person[1], "terminal_id": tid,
                "terminal_ref": sub.terminal_ref,
                "body": sub.model_dump_json(), "path": path, "step": 0, "state": CaseState.SUBMITTED.value,
-               "state_since": iso(now), "promised_by": promised, "submitted_at": iso(now), "updated_at": iso(now)}
+               "state_since": iso(now), "promised_by": promised, "submitted_at": iso(now), "updated_at": iso(now),
+               "rating_code": secrets.token_hex(4).upper()}
         try:
             with self._write() as conn:
                 conn.execute(sql(f"INSERT INTO cases ({', '.join(row)}) VALUES ({', '.join(':' + c for c in row)})"),
@@ -256,13 +302,13 @@ class PlatformStore:
                 conn.execute(sql("INSERT INTO case_events (case_no, state, at, note) VALUES (:c, :s, :t, :n)"),
                              {"c": case_no, "s": CaseState.SUBMITTED.value, "t": iso(now),
                               "n": backoffice.PATHS[path][0].note})
-                self._remember(conn, tid, key, "case", body, case_no)
+                self._remember(conn, tid, key, "case", body, case_no, scope)
         except IntegrityError:  # the same key raced in from another connection
-            existing = self.idempotent(tid, key, "case", body)
+            existing = self.idempotent(tid, key, "case", body, scope)
             if existing:
-                return self.case(existing), False
+                return self.case(existing, person[0], tid), False
             raise
-        return self.case(case_no), True
+        return self.case(case_no, person[0], tid), True
 
     def _by_ref(self, ref: str, tid: str | None, own_only: bool = False) -> str | None:
         """The case number of a terminal reference (the asking terminal's own first)."""
@@ -278,8 +324,8 @@ class PlatformStore:
         if known is None and key:
             ref_case = self._by_ref(key, tid)
             if ref_case is not None:
-                return self.case(ref_case, id_number)
-        return self.case(key, id_number)
+                return self.case(ref_case, id_number, tid)
+        return self.case(key, id_number, tid)
 
     def _advance(self, case_no: str) -> None:
         """Let the back office catch up with the clock (see central.backoffice)."""
@@ -315,8 +361,9 @@ class PlatformStore:
                            "note": "请一次性补齐上述材料，可在本终端或窗口提交",
                            "due": iso(t + 5 * 86400)}, ensure_ascii=False)
 
-    def case(self, case_no: str, id_number: str | None = None) -> dict[str, Any]:
-        """A case with its timeline; ``id_number`` restricts it to its applicant."""
+    def case(self, case_no: str, id_number: str | None = None, viewer: str | None = None) -> dict[str, Any]:
+        """A case with its timeline; ``id_number`` restricts it to its applicant. The rating code
+        is shown to the applicant and to the terminal that submitted the case (``viewer``)."""
         self._advance(case_no)
         with self._read() as conn:
             r = conn.execute(sql("SELECT * FROM cases WHERE case_no = :c"), {"c": case_no}).mappings().first()
@@ -333,6 +380,8 @@ class PlatformStore:
                 "promised_by": r["promised_by"],
                 "supplement": json.loads(r["supplement"]) if r["supplement"] else None,
                 "evaluated": bool(r["evaluated"]),
+                "rating_code": r["rating_code"] if not r["evaluated"] and (
+                    id_number is not None or (viewer is not None and viewer == r["terminal_id"])) else None,
                 "timeline": [{"state": e["state"], "label": CASE_STATE_LABELS[CaseState(e["state"])],
                               "at": e["at"], "note": e["note"]} for e in events]}
 
@@ -340,11 +389,12 @@ class PlatformStore:
         with self._read() as conn:
             nos = conn.execute(sql("SELECT case_no FROM cases WHERE id_number = :i ORDER BY submitted_at DESC"),
                                {"i": id_number}).scalars().all()
-        return [self.case(n) for n in nos]
+        return [self.case(n, id_number) for n in nos]
 
     def supplement(self, tid: str, case_no: str, id_number: str, sup: SupplementSubmission, key: str | None,
                    body: bytes) -> dict[str, Any]:
-        if key and self.idempotent(tid, key, "supplement", body):
+        scope = person_scope(id_number)
+        if key and self.idempotent(tid, key, "supplement", body, scope):
             return self.case(case_no, id_number)
         case = self.case(case_no, id_number)
         if case["state"] != CaseState.SUPPLEMENT:
@@ -362,9 +412,9 @@ class PlatformStore:
                 if moved:
                     conn.execute(sql("INSERT INTO case_events (case_no, state, at, note) VALUES (:c, :s, :t, :n)"),
                                  {"c": case_no, "s": CaseState.PRE_REVIEW.value, "t": iso(now), "n": text_})
-                self._remember(conn, tid, key, "supplement", body, case_no)
+                self._remember(conn, tid, key, "supplement", body, case_no, scope)
         except IntegrityError:  # the same key raced in from another connection
-            if key and self.idempotent(tid, key, "supplement", body):
+            if key and self.idempotent(tid, key, "supplement", body, scope):
                 return self.case(case_no, id_number)
             raise
         return self.case(case_no, id_number)
@@ -426,30 +476,67 @@ class PlatformStore:
                 "holder_masked": auth.mask_id(r[2]), "valid_until": r[0]}
 
     # -- evaluations ---------------------------------------------------------------------------
-    def evaluate(self, tid: str, ev: EvaluationSubmission, key: str | None, body: bytes) -> tuple[dict, bool]:
+    def evaluate(self, tid: str, ev: EvaluationSubmission, key: str | None, body: bytes,
+                 person: tuple[str, str] | None = None, rating_code: str = "") -> tuple[dict, bool]:
+        """(evaluation, created). A rating of a case needs its applicant (``person``) or its
+        rating code, and a case is rated once; a rating of the hall's service (no case) needs
+        neither. The same key and body from the same person (or code) return the first rating."""
+        rating_code = rating_code.strip().upper()
+        scope = person_scope(person[0]) if person else _sha("code:" + rating_code) if rating_code else ""
         if key:
-            existing = self.idempotent(tid, key, "evaluation", body)
+            existing = self.idempotent(tid, key, "evaluation", body, scope)
             if existing:
                 return self.evaluation(existing), False
         if ev.case_no:
-            with self._read() as conn:
-                if conn.execute(sql("SELECT 1 FROM cases WHERE case_no = :c"), {"c": ev.case_no}).first() is None:
-                    raise ApiError(404, "not_found", f"no case {ev.case_no!r}", "没有找到这个办件")
+            self._may_rate(ev.case_no, person, rating_code)
         now = self.clock()
         level = ev.scores["overall"]
         flagged = level <= BAD_RATING_MAX
         eid = "EV" + secrets.token_hex(6).upper()
-        with self._write() as conn:
-            conn.execute(sql("INSERT INTO evaluations (evaluation_id, terminal_id, case_no, item_code, level, scores, "
-                             "comment, flagged, follow_up_due, created_at) VALUES (:e, :t, :c, :i, :l, :s, :cm, "
-                             ":f, :due, :now)"),
-                         {"e": eid, "t": tid, "c": ev.case_no, "i": ev.item_code, "l": level,
-                          "s": json.dumps(ev.scores), "cm": ev.comment, "f": int(flagged),
-                          "due": iso(now + FOLLOW_UP_DAYS * 86400) if flagged else None, "now": iso(now)})
-            if ev.case_no:
-                conn.execute(sql("UPDATE cases SET evaluated = 1 WHERE case_no = :c"), {"c": ev.case_no})
-            self._remember(conn, tid, key, "evaluation", body, eid)
+        try:
+            with self._write() as conn:
+                if ev.case_no and not conn.execute(sql("UPDATE cases SET evaluated = 1 WHERE case_no = :c AND "
+                                                       "evaluated = 0"), {"c": ev.case_no}).rowcount:
+                    raise ApiError(409, "already_rated", f"case {ev.case_no} has already been rated",
+                                   "这个办件已经评价过了，感谢您的评价")
+                conn.execute(sql("INSERT INTO evaluations (evaluation_id, terminal_id, case_no, item_code, level, "
+                                 "scores, comment, flagged, follow_up_due, created_at) VALUES (:e, :t, :c, :i, :l, "
+                                 ":s, :cm, :f, :due, :now)"),
+                             {"e": eid, "t": tid, "c": ev.case_no, "i": ev.item_code, "l": level,
+                              "s": json.dumps(ev.scores), "cm": ev.comment, "f": int(flagged),
+                              "due": iso(now + FOLLOW_UP_DAYS * 86400) if flagged else None, "now": iso(now)})
+                self._remember(conn, tid, key, "evaluation", body, eid, scope)
+        except IntegrityError:  # the same key raced in from another connection
+            existing = key and self.idempotent(tid, key, "evaluation", body, scope)
+            if existing:
+                return self.evaluation(existing), False
+            raise
+        except ApiError as exc:  # already_rated: perhaps by this very rating, resent while it was stored
+            existing = key and self.idempotent(tid, key, "evaluation", body, scope)
+            if existing:
+                return self.evaluation(existing), False
+            raise exc from None
         return self.evaluation(eid), True
+
+    def _may_rate(self, case_no: str, person: tuple[str, str] | None, rating_code: str) -> None:
+        """ApiError unless the applicant (or the holder of the case's rating code) is rating."""
+        with self._read() as conn:
+            r = conn.execute(sql("SELECT id_number, rating_code FROM cases WHERE case_no = :c"),
+                             {"c": case_no}).first()
+        if r is None:
+            raise ApiError(404, "not_found", f"no case {case_no!r}", "没有找到这个办件")
+        if person is not None:
+            if person[0] != r[0]:
+                raise ApiError(403, "not_case_owner", f"case {case_no} belongs to another person",
+                               "只有办件申请人本人可以评价这个办件")
+        elif rating_code:
+            if not r[1] or not hmac.compare_digest(rating_code.encode(), r[1].encode()):
+                raise ApiError(403, "rating_code_invalid", f"wrong rating code for case {case_no}",
+                               "评价码不正确，请核对回执上的评价码")
+        else:
+            raise ApiError(401, "person_token_required",
+                           f"rating a case needs the applicant's {auth.HEADER_PERSON} or the case's {auth.HEADER_RATING_CODE}",
+                           "请先刷身份证或扫码登录，或输入回执上的评价码")
 
     def evaluation(self, eid: str) -> dict[str, Any]:
         with self._read() as conn:
@@ -522,6 +609,11 @@ class PlatformStore:
                 rec["bad"] += int(flagged)
                 rec["level_sum"] += level
         return list(out.values())
+
+
+def person_scope(id_number: str) -> str:
+    """The idempotency scope of calls about one person (a hash: no extra copy of the ID number)."""
+    return _sha("person:" + id_number)
 
 
 def _sha(text_: str) -> str:

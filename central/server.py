@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import logging
+import os
 import socket
 import threading
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import uvicorn
 
+from central import auth
 from central.app import create_app
 from central.db import GuideStore
 from central.seed import SeedReport, seed_if_empty
@@ -27,6 +29,10 @@ log = logging.getLogger("central.server")
 
 STARTUP_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
+# The /fleet staff login of `serve` comes from the environment (never from the command line,
+# where other users of the machine could read it in the process list).
+ENV_STAFF_USER = "CENTRAL_STAFF_USER"
+ENV_STAFF_PASSWORD = "CENTRAL_STAFF_PASSWORD"
 
 
 def redact_url(db: str | Path) -> str:
@@ -76,16 +82,31 @@ def _config(db_path: str | Path, app_options: dict | None = None, **kw) -> uvico
                           access_log=False, server_header=False, timeout_graceful_shutdown=2, **kw)
 
 
+def staff_login_from_env() -> tuple[str, str] | None:
+    """(user, password) of the /fleet page from $CENTRAL_STAFF_USER (default "staff") and
+    $CENTRAL_STAFF_PASSWORD; None when no password is set (the documented demo login applies)."""
+    password = os.environ.get(ENV_STAFF_PASSWORD, "")
+    if not password:
+        return None
+    return os.environ.get(ENV_STAFF_USER, "") or auth.DEMO_STAFF_USER, password
+
+
 def serve(host: str = "127.0.0.1", port: int = 0, db_path: str | Path = "var/central.db") -> None:
     """Run the platform until interrupted (Ctrl-C / SIGTERM). For ``kiosk central serve``."""
     _prepare(db_path)
+    staff = staff_login_from_env()
     sock = _listen(host, port)
     url = _url(sock)
     shown = redact_url(db_path)
     log.info("central platform at %s (database %s)", url, shown)
     print(f"central platform at {url} (database {shown}); Ctrl-C stops it", flush=True)
+    if staff:
+        print(f"fleet page {url}/fleet: staff login {staff[0]!r}, password from ${ENV_STAFF_PASSWORD}", flush=True)
+    else:
+        print(f"fleet page {url}/fleet: demo staff login {auth.DEMO_STAFF_USER} / {auth.DEMO_STAFF_PASSWORD} "
+              f"(set ${ENV_STAFF_PASSWORD} for a hall)", flush=True)
     try:
-        uvicorn.Server(_config(db_path)).run(sockets=[sock])
+        uvicorn.Server(_config(db_path, {"staff_login": staff} if staff else None)).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled; stopping is the point
         pass
     finally:
@@ -99,13 +120,16 @@ class BackgroundServer:
     ``__enter__`` creates and seeds the database if it is empty, starts uvicorn, and returns only
     once GET /health answers 200 (or raises RuntimeError within STARTUP_TIMEOUT_S). ``__exit__``
     stops the server and waits for the thread. ``url``, ``seed_report`` and ``startup_seconds``
-    are set while running.
+    are set while running. ``clock``, ``step_seconds`` and ``staff_login`` (the /fleet login,
+    default the demo one) go to create_app.
     """
 
     def __init__(self, db_path: str | Path, host: str = "127.0.0.1", port: int = 0, *,
-                 clock: Callable[[], float] | None = None, step_seconds: float | None = None):
+                 clock: Callable[[], float] | None = None, step_seconds: float | None = None,
+                 staff_login: tuple[str, str] | None = None):
         self.db_path = _db(db_path)  # a SQLite path, or a database URL
-        self.app_options = {k: v for k, v in (("clock", clock), ("step_seconds", step_seconds)) if v is not None}
+        self.app_options = {k: v for k, v in (("clock", clock), ("step_seconds", step_seconds),
+                                              ("staff_login", staff_login)) if v is not None}
         self.host, self.port = host, port
         self.url = ""
         self.seed_report: SeedReport | None = None

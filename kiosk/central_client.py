@@ -193,6 +193,14 @@ class CentralClient:
         return self._post(f"{API_PREFIX}/persons/token", PersonToken,
                           {"id_number": id_number, "name": name, "source": source})
 
+    def revoke_person_token(self, person_token: str) -> None:
+        """Sign-out: the platform deletes the token and the identity behind it. Retried like a
+        GET (revoking twice is harmless)."""
+        url = self.base_url + f"{API_PREFIX}/persons/token"
+        resp = self._send("DELETE", url, headers=_person(person_token), retry=True)
+        if resp.status_code not in (200, 204):
+            raise self._http_error(url, resp, method="DELETE")
+
     def verify_citizen_code(self, code: str) -> CitizenIdentity:
         return self._post(f"{API_PREFIX}/citizen-codes/verify", CitizenIdentity, {"code": code})
 
@@ -227,9 +235,13 @@ class CentralClient:
     def evaluation_questions(self) -> EvaluationQuestions:
         return self._get(f"{API_PREFIX}/evaluations/questions", EvaluationQuestions)
 
-    def evaluate(self, evaluation: EvaluationSubmission, idempotency_key: str | None = None) -> Evaluation:
+    def evaluate(self, evaluation: EvaluationSubmission, idempotency_key: str | None = None, *,
+                 person_token: str | None = None, rating_code: str | None = None) -> Evaluation:
+        """A rating of a case needs the applicant's token or the case's rating code (the one the
+        case answer carried, e.g. printed on the receipt); a rating of the hall's service neither."""
+        headers = {auth.HEADER_RATING_CODE: rating_code} if rating_code else None
         return self._post(f"{API_PREFIX}/evaluations", Evaluation, evaluation.model_dump(mode="json"),
-                          idempotency_key=idempotency_key)
+                          person_token=person_token, idempotency_key=idempotency_key, headers=headers)
 
     def queue_services(self) -> QueueServiceList:
         return self._get(f"{API_PREFIX}/queue/services", QueueServiceList)
@@ -245,9 +257,9 @@ class CentralClient:
         return self._parse("GET", url, resp, model)
 
     def _post(self, path: str, model: type[M], body: Any, *, person_token: str | None = None,
-              idempotency_key: str | None = None) -> M:
+              idempotency_key: str | None = None, headers: dict[str, str] | None = None) -> M:
         url = self.base_url + path
-        headers = {"Content-Type": "application/json", **_person(person_token)}
+        headers = {"Content-Type": "application/json", **_person(person_token), **(headers or {})}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else b""

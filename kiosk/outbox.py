@@ -154,8 +154,13 @@ class Outbox:
         return self._enqueue("case", submission.model_dump(mode="json"), {"id_number": id_number, "name": name},
                              ref_field=True, receipt=receipt)
 
-    def enqueue_evaluation(self, evaluation: EvaluationSubmission) -> Item:
-        return self._enqueue("evaluation", evaluation.model_dump(mode="json"), None)
+    def enqueue_evaluation(self, evaluation: EvaluationSubmission, id_number: str = "", name: str = "",
+                           rating_code: str = "") -> Item:
+        """A rating of a case needs the applicant (a token is asked for at send time) or the case's
+        rating code; a rating of the hall's service neither."""
+        person = ({"id_number": id_number, "name": name} if id_number
+                  else {"rating_code": rating_code} if rating_code else None)
+        return self._enqueue("evaluation", evaluation.model_dump(mode="json"), person)
 
     def enqueue_supplement(self, case_no: str, supplement: SupplementSubmission, id_number: str,
                            name: str) -> Item:
@@ -331,19 +336,30 @@ class Outbox:
 
 
 def deliver(client: CentralClient, item: Item) -> str:
-    """Send one item with its key; returns the case number / evaluation id (CentralError if not)."""
-    if item.kind == "case":
-        token = client.person_token(item.person["id_number"], item.person["name"]).token
-        return client.submit_case(token, CaseSubmission.model_validate(item.body), item.idem_key).case_no
-    if item.kind == "evaluation":
-        return client.evaluate(EvaluationSubmission.model_validate(item.body), item.idem_key).evaluation_id
-    if item.kind == "supplement":
-        token = client.person_token(item.person["id_number"], item.person["name"]).token
-        body = dict(item.body)
-        case_no = body.pop("case_no")
-        sub = SupplementSubmission.model_validate(body)
-        return client.submit_supplement(token, case_no, sub.materials, sub.note, item.idem_key).case_no
-    raise ValueError(f"unknown outbox kind {item.kind!r}")
+    """Send one item with its key; returns the case number / evaluation id (CentralError if not).
+
+    A person token asked for here is revoked once the call is done, whatever its outcome, so the
+    platform does not keep the identity for the token's remaining lifetime."""
+    person = item.person or {}
+    token = client.person_token(person["id_number"], person["name"]).token if "id_number" in person else None
+    try:
+        if item.kind == "case":
+            return client.submit_case(token, CaseSubmission.model_validate(item.body), item.idem_key).case_no
+        if item.kind == "evaluation":
+            return client.evaluate(EvaluationSubmission.model_validate(item.body), item.idem_key, person_token=token,
+                                   rating_code=person.get("rating_code")).evaluation_id
+        if item.kind == "supplement":
+            body = dict(item.body)
+            case_no = body.pop("case_no")
+            sub = SupplementSubmission.model_validate(body)
+            return client.submit_supplement(token, case_no, sub.materials, sub.note, item.idem_key).case_no
+        raise ValueError(f"unknown outbox kind {item.kind!r}")
+    finally:
+        if token:
+            try:
+                client.revoke_person_token(token)
+            except CentralError as exc:  # it expires by itself; the item's outcome stands
+                log.warning("outbox %s: person token not revoked (%s)", item.terminal_ref, exc.code)
 
 
 def is_permanent(exc: CentralError) -> bool:

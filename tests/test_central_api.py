@@ -309,7 +309,7 @@ def test_evaluations_flag_bad_ratings(env, person):
     assert questions.levels[1] == "非常不满意" and questions.levels[5] == "非常满意"
     case = client.submit_case(person, submission(), str(uuid.uuid4()))
     good = client.evaluate(EvaluationSubmission(case_no=case.case_no, scores=dict.fromkeys(
-        ["overall", "efficiency", "competence", "attitude"], 5)))
+        ["overall", "efficiency", "competence", "attitude"], 5)), person_token=person)
     assert not good.flagged and good.level_label == "非常满意" and good.follow_up_due is None
     assert client.get_case(case.case_no).evaluated
     key = str(uuid.uuid4())

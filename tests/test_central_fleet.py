@@ -63,7 +63,7 @@ def fleet(tmp_path_factory):
             token = c.person_token("51160219900101123X", "张三").token
             case = c.submit_case(token, CaseSubmission(item_code=PASSPORT), str(uuid.uuid4()))
             c.evaluate(EvaluationSubmission(case_no=case.case_no, scores=dict.fromkeys(
-                ["overall", "efficiency", "competence", "attitude"], 5)))
+                ["overall", "efficiency", "competence", "attitude"], 5)), person_token=token)
             c.evaluate(EvaluationSubmission(scores={"overall": 1, "efficiency": 1, "competence": 2, "attitude": 1}))
         with client("HALL-0102", secrets["HALL-0102"]) as c:
             c.register(name="一楼 2 号机", hall="广安区政务服务中心", version="0.2.0")
@@ -80,8 +80,11 @@ def test_served_contract_is_the_checked_in_one(fleet):
         "the API contract changed: review it and run `python -m central.openapi` to update docs/openapi.json")
 
 
+STAFF = (auth.DEMO_STAFF_USER, auth.DEMO_STAFF_PASSWORD)
+
+
 def test_fleet_html_lists_every_terminal(fleet):
-    resp = requests.get(f"{fleet.url}/fleet", timeout=5)
+    resp = requests.get(f"{fleet.url}/fleet", auth=STAFF, timeout=5)
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
     html = resp.text
     for words in ("HALL-0102", "HALL-0103", "DEMO-0001", "缺纸", "纸尽", "离线", "未连接", "0.1.9"):
@@ -95,7 +98,7 @@ def test_fleet_page_in_headless_chromium(fleet, tmp_path):
     base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900"]
-    url = f"{fleet.url}/fleet"
+    url = fleet.url.replace("http://", "http://{}:{}@".format(*STAFF)) + "/fleet"  # the staff login
     dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=60)
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
