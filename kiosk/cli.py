@@ -260,7 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except cfgmod.ConfigError as exc:  # found after loading, e.g. an unreadable central.secret_file
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
