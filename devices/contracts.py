@@ -12,9 +12,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from devices.events import Event
 from devices.printdoc import Document
@@ -22,9 +22,46 @@ from devices.status import DeviceState, PrinterStatus
 
 
 class DriverOptions(BaseModel):
-    """Base of every driver's option schema: unknown keys are a config error, not ignored."""
+    """Base of every driver's option schema: unknown keys are a config error, not ignored, and a
+    float option is a finite number (NaN passes every bound check, inf overflows a timeout).
 
-    model_config = ConfigDict(extra="forbid")
+    Drivers whose options are TOML-native types (str, int, bool, Literal, list[str]) also set
+    ``strict=True`` in their ``model_config``: lax pydantic turns ``1e23`` into an int and ``true``
+    into 1, which pass a lower bound and overflow pyserial or a timeout later. It is not set here
+    because strict mode refuses a string for a ``Path`` or an ``Enum`` in a vendor's schema.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# Configuration strings are one line without control characters: a NUL makes open() raise
+# ValueError, a newline breaks an HTTP header or a slip, long after the check said OK.
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+# A device path, glob pattern or host name.
+DeviceName = Annotated[str, StringConstraints(max_length=255, pattern=NO_CONTROL)]
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A value as staff see it in a one-line message: repr, cut to ``limit`` characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past sys.get_int_max_str_digits() has no repr
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def option_error(exc: ValidationError, prefix: str = "") -> str:
+    """The first problem as ``<prefix><key>: <what is wrong> (got <value>)``, on one line."""
+    err = exc.errors()[0]
+    key = (prefix + ".".join(str(p) or '""' for p in err["loc"])).rstrip(".") or "?"  # no loc: the whole table
+    got = "" if err["type"] == "missing" or isinstance(err.get("input"), dict) else f" (got {shown(err['input'])})"
+    msg = _PLAIN.get(err["type"], err["msg"])  # pydantic's words where they name Python, not TOML
+    if err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == NO_CONTROL:
+        msg = "must be one line without control characters"
+    return f"{key}: {msg}{got}"
+
+
+_PLAIN = {"extra_forbidden": "unknown key", "model_type": "must be a table", "dict_type": "must be a table"}
 
 
 Emit = Callable[[Event], None]

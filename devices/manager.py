@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from devices import registry
-from devices.contracts import Driver
+from devices.contracts import Driver, option_error
 from devices.errors import DeviceError, DeviceGone
 from devices.events import ErrorEvent, Event, RequestDone, StatusChanged
 from devices.status import DeviceState
@@ -243,7 +243,5 @@ def build_driver(name: str, table: dict[str, Any], emit) -> Driver:
     try:
         options = cls.Options(**table)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "?"
-        raise DeviceConfigError(f"devices.{name}.{key}: {err['msg']}") from exc
+        raise DeviceConfigError(option_error(exc, f"devices.{name}.")) from exc
     return cls(name, options, emit)

@@ -284,7 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     # platform's database, logs, the audit trail): the kiosk user's alone, whoever forgot a mode.
     os.umask(0o077)
     _setup_logging(args.verbose)
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except cfgmod.ConfigError as exc:  # found after loading, e.g. an unreadable central.secret_file
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

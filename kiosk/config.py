@@ -2,53 +2,76 @@
 
 A bad file never starts a half-configured kiosk: ``load()`` raises ConfigError whose message is
 one line naming the file, the key and what is wrong (the CLI prints it and exits with 2).
-Device tables are checked against their driver's own option schema too.
+Device tables are checked against their driver's own option schema too. Every value is bounded,
+so a file that passes cannot fail later with an overflow, a NUL in a path or a newline in a header.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from devices.contracts import NO_CONTROL, option_error
+from devices.errors import DeviceError
 from devices.manager import DeviceConfigError, build_driver
+
+log = logging.getLogger("kiosk.config")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "kiosk.toml"
 DEMO_CONFIG = REPO_ROOT / "config" / "demo.toml"
+MAX_BYTES = 1 << 20  # a configuration is a few kB; the cap keeps a wrong path (/dev/zero) harmless
 
 
 class ConfigError(ValueError):
-    pass
+    """One line for staff. ``unexpected``: the check itself failed (a bug), named by its type."""
+
+    def __init__(self, message: str, unexpected: bool = False):
+        super().__init__(_one_line(message))
+        self.unexpected = unexpected
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    # Keys and values come from the file: a quoted key may hold a newline or a terminal escape.
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _line(max_length: int, min_length: int = 0) -> Any:
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_CONTROL)
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: TOML has its own types, so `true` or 1e23 where an int is meant is a mistake to report,
+    # not a value to convert; NaN would pass every bound check.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class Terminal(_Section):
-    id: str = Field("KIOSK-0001", min_length=1, max_length=64)
-    hall: str = "政务服务中心"
+    id: Annotated[str, _line(64, min_length=1)] = "KIOSK-0001"
+    hall: Annotated[str, _line(100)] = "政务服务中心"
     language: Literal["zh_CN", "zh_TW", "en"] = "zh_CN"
 
 
 class Central(_Section):
     # "embedded" starts the reference central platform on 127.0.0.1 with data under paths.var.
-    url: str = "embedded"
+    url: str = Field("embedded", max_length=2048, pattern=r"^(embedded|https?://[^\s\x00-\x1f\x7f]+)$")
     timeout_s: float = Field(10.0, gt=0, le=120)
     # Terminal credentials for signed requests. terminal_id defaults to [terminal] id; the secret
     # comes from $KIOSK_CENTRAL_SECRET, else ``secret``, else the first line of ``secret_file``.
-    terminal_id: str = Field("", max_length=64)
-    secret: str = ""
-    secret_file: str = ""
+    terminal_id: Annotated[str, _line(64)] = ""
+    secret: Annotated[str, _line(1024)] = ""
+    secret_file: Annotated[str, _line(4096)] = ""
     guides_sync_min: float = Field(15.0, ge=0, le=24 * 60)  # 0: only at start-up
     heartbeat_s: float = Field(30.0, ge=5, le=3600)
     # The page a citizen's phone opens from the QR on a receipt, "{number}" standing for the case
     # number or terminal reference; empty: the reference platform's own <url>/track/{number}.
-    track_url: str = Field("", pattern=r"^(|https?://\S*\{number\}\S*)$")
+    track_url: str = Field("", max_length=2048, pattern=r"^(|https?://\S*\{number\}\S*)$")
 
 
 class Session(_Section):
@@ -72,13 +95,14 @@ class Outbox(_Section):
 
 
 class Paths(_Section):
-    var: str = "var"  # state: catalogue copy, outbox, logs; relative to the working directory
+    # State: catalogue copy, outbox, logs; relative to the working directory.
+    var: Annotated[str, _line(4096)] = "var"
 
 
 class Demo(_Section):
     enabled: bool = False
     # Devices whose port is replaced by an emulator started by the demo harness.
-    emulate: list[str] = Field(default_factory=list)
+    emulate: list[Annotated[str, _line(64)]] = Field(default_factory=list, max_length=32)
     panel: bool = True
 
 
@@ -90,7 +114,8 @@ class KioskConfig(_Section):
     outbox: Outbox = Outbox()
     paths: Paths = Paths()
     demo: Demo = Demo()
-    devices: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Device names end up in thread names, events and CLI columns.
+    devices: dict[Annotated[str, _line(64, min_length=1)], dict[str, Any]] = Field(default_factory=dict)
 
     @property
     def var_dir(self) -> Path:
@@ -101,36 +126,70 @@ class KioskConfig(_Section):
         secret = os.environ.get("KIOSK_CENTRAL_SECRET") or self.central.secret
         if not secret and self.central.secret_file:
             try:
-                secret = Path(self.central.secret_file).read_text(encoding="utf-8").strip().splitlines()[0]
-            except (OSError, IndexError) as exc:
+                with open(self.central.secret_file, "rb") as f:  # bounded: a wrong path may be /dev/zero
+                    lines = f.read(65536).decode("utf-8").strip().splitlines()
+                reason = "" if lines else "the file is empty"
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+            except ValueError:
+                reason = "not UTF-8 text"
+            if reason:
                 raise ConfigError(f"central.secret_file: cannot read a secret from "
-                                  f"{self.central.secret_file}: {exc}") from None
+                                  f"{self.central.secret_file}: {reason}")
+            secret = lines[0]
         if not secret:
             return None, None
         return self.central.terminal_id or self.terminal.id, secret
 
 
 def load(path: str | Path) -> KioskConfig:
+    """The validated configuration, or ConfigError: every command that takes --config uses this."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return validate(_read(path), str(path))
+    except ConfigError:
+        raise
+    except Exception as exc:  # a bug in the check must not reach staff as a traceback, nor pass silently
+        log.debug("checking %s failed", path, exc_info=True)
+        raise ConfigError(f"{path}: cannot be checked: {type(exc).__name__}: {exc} "
+                          f"(a bug in the check; kiosk -v shows where)", unexpected=True) from exc
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a configuration file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_BYTES >> 20} MiB: not a configuration file")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        line = data.count(b"\n", 0, exc.start) + 1  # a file saved as GBK: staff need the line
+        raise ConfigError(f"{path}: not UTF-8 text (line {line}, byte {exc.start}: {exc.reason})") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
-    return validate(raw, str(path))
+    except RecursionError:
+        raise ConfigError(f"{path}: TOML nested too deeply (arrays or inline tables)") from None
+    except ValueError as exc:  # int() past sys.get_int_max_str_digits(); tomllib lets it through
+        reason = "a number has too many digits" if "digits" in str(exc) else str(exc)
+        raise ConfigError(f"{path}: TOML value out of range: {reason}") from None
 
 
 def validate(raw: dict[str, Any], source: str = "<config>") -> KioskConfig:
     try:
         cfg = KioskConfig.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        got = f" (got {err['input']!r})" if err["type"] != "missing" and not isinstance(err["input"], dict) else ""
-        raise ConfigError(f"{source}: {key}: {err['msg']}{got}") from None
+        raise ConfigError(f"{source}: {option_error(exc)}") from None
     if cfg.session.warning_s >= cfg.session.idle_timeout_s:
         raise ConfigError(f"{source}: session.warning_s: must be shorter than session.idle_timeout_s")
     for name in cfg.demo.emulate:
@@ -144,4 +203,10 @@ def validate(raw: dict[str, Any], source: str = "<config>") -> KioskConfig:
             build_driver(name, table, lambda _e: None)
         except DeviceConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
+        except DeviceError as exc:  # the driver refused its options, e.g. a decoder that is not installed
+            raise ConfigError(f"{source}: devices.{name}: {exc}") from None
+        except Exception as exc:  # a driver bug: name the device and the driver, keep the type
+            log.debug("devices.%s: driver failed on its options", name, exc_info=True)
+            raise ConfigError(f"{source}: devices.{name}: driver {table.get('driver')!r} failed on these "
+                              f"options: {type(exc).__name__}: {exc}", unexpected=True) from exc
     return cfg

@@ -28,7 +28,8 @@ def drivers(as_json: bool) -> int:
         schema = cls.Options.model_json_schema()
         required = set(schema.get("required", []))
         options = {k: {"type": v.get("type", v.get("anyOf", "")), "default": v.get("default"),
-                       "required": k in required} for k, v in schema.get("properties", {}).items()}
+                       "required": k in required, "bounds": bounds(v)}
+                   for k, v in schema.get("properties", {}).items()}
         rows.append({"driver": name, "target": target, "kind": cls.kind,
                      "capabilities": sorted(cls.capabilities), "options": options})
     if as_json:
@@ -41,8 +42,26 @@ def drivers(as_json: bool) -> int:
         print(f"{row['driver']:16} {row['kind']:13} {row['target']}")
         for key, opt in row["options"].items():
             need = "required" if opt["required"] else f"default {opt['default']!r}"
-            print(f"    {key:20} {need}")
+            print(f"    {key:20} {need:22} {opt['bounds']}".rstrip())
     return 0
+
+
+def bounds(prop: dict) -> str:
+    """What an option's JSON schema allows, for staff: "one of 58, 80", "≥10 ≤60000", "≤255 chars"."""
+    if "anyOf" in prop:
+        return " or ".join(filter(None, (bounds(p) for p in prop["anyOf"])))
+    if "enum" in prop or "const" in prop:
+        return "one of " + ", ".join(map(repr, prop.get("enum", [prop.get("const")])))
+    limits = " ".join(f"{sign}{prop[k]}" for k, sign in (("minimum", "≥"), ("exclusiveMinimum", ">"),
+                                                         ("maximum", "≤"), ("exclusiveMaximum", "<")) if k in prop)
+    if limits:
+        return limits
+    if prop.get("type") == "array":
+        inner = bounds(prop.get("items", {}))
+        return f"≤{prop['maxItems']} items" + (f", each {inner}" if inner else "") if "maxItems" in prop else inner
+    if "maxLength" in prop:
+        return f"≤{prop['maxLength']} chars"
+    return ""
 
 
 def _manager(cfg: KioskConfig, names: list[str] | None = None) -> DeviceManager:

@@ -26,9 +26,9 @@ import time
 from typing import Any, Literal
 
 import serial
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from devices.contracts import DriverOptions, Printer
+from devices.contracts import DeviceName, DriverOptions, Printer
 from devices.errors import DeviceError, DeviceGone, DeviceTimeout
 from devices.events import StatusChanged
 from devices.printdoc import Document
@@ -173,17 +173,18 @@ class _FileLink(_Link):
 
 class EscposPrinter(Printer):
     class Options(DriverOptions):
+        model_config = ConfigDict(strict=True)  # 1e23 or true for an int is an error (DriverOptions)
         connection: Literal["serial", "network", "file"] = "serial"
-        port: str = ""  # serial device or file path
-        host: str = ""
+        port: DeviceName = ""  # serial device or file path
+        host: DeviceName = ""
         tcp_port: int = Field(9100, ge=1, le=65535)
-        baud: int = Field(115200, ge=1200)
+        baud: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] = 115200
         width: Literal[58, 80] = 80  # paper, mm
         cjk_text: bool = True  # the printer has a Chinese font (FS &); else Chinese goes as raster
         native_qr: bool = True  # GS ( k; else the QR is sent as a raster image
         cutter: bool = True
-        status_timeout_ms: int = Field(500, ge=10)  # per DLE EOT answer
-        confirm_timeout_ms: int = Field(10000, ge=100)  # for GS r 1 once the data is transferred
+        status_timeout_ms: int = Field(500, ge=10, le=60_000)  # per DLE EOT answer
+        confirm_timeout_ms: int = Field(10000, ge=100, le=600_000)  # for GS r 1 once the data is transferred
 
         @model_validator(mode="after")
         def _where(self):

@@ -15,10 +15,10 @@ import logging
 import threading
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from smartcard import scard
 
-from devices.contracts import CardReader, DriverOptions
+from devices.contracts import CardReader, DeviceName, DriverOptions
 from devices.errors import DeviceError, DeviceGone
 from devices.events import CardInserted, CardRemoved, ErrorEvent
 from devices.status import DeviceState
@@ -43,7 +43,8 @@ class CardGone(Exception):
 
 class PcscCardReader(CardReader):
     class Options(DriverOptions):
-        readers: list[str] = []  # substrings of PC/SC reader names; empty = every reader
+        model_config = ConfigDict(strict=True)  # 1e23 or true for an int is an error (DriverOptions)
+        readers: list[DeviceName] = Field([], max_length=16)  # substrings of PC/SC reader names; empty = all
         poll_interval_ms: int = Field(500, ge=50, le=60_000)
 
     capabilities = frozenset({"atr", "social_security"})

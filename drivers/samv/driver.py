@@ -23,9 +23,9 @@ import time
 from typing import Any, Literal
 
 import serial
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field
 
-from devices.contracts import DriverOptions, HealthLevel, HealthReport, IdReader
+from devices.contracts import DeviceName, DriverOptions, HealthLevel, HealthReport, IdReader
 from devices.errors import DeviceError, DeviceGone, DeviceTimeout, ProtocolError
 from devices.events import CardRemoved, ErrorEvent, IdentityRead
 from devices.identity import Identity
@@ -46,20 +46,14 @@ _PORT_ERRORS = (serial.SerialException, OSError, termios.error)
 
 class SamSerialReader(IdReader):
     class Options(DriverOptions):
-        port: str  # a path, a glob pattern such as /dev/ttyUSB*, or "auto"
-        baud: int | Literal["auto"] = 115200
+        model_config = ConfigDict(strict=True)  # 1e23 or true for an int is an error (DriverOptions)
+        port: DeviceName  # a path, a glob pattern such as /dev/ttyUSB*, or "auto"
+        baud: Literal[9600, 19200, 38400, 57600, 115200, "auto"] = 115200  # BAUDS or "auto"
         poll_interval_ms: int = Field(500, ge=50, le=60_000)
         timeout_ms: int = Field(2000, ge=50, le=60_000)
         fingerprint: bool = False  # read with 30 10 (text + photo + fingerprint templates)
         newest_address: bool = True  # also read 30 03 (追加住址) after a successful read
-        photo_decoder: str = ""  # "module:function" turning WLT bytes into an image; none ships
-
-        @field_validator("baud")
-        @classmethod
-        def _known_baud(cls, v: int | str) -> int | str:
-            if v != "auto" and v not in BAUDS:
-                raise ValueError(f"SAM_V readers run at {', '.join(map(str, BAUDS))} baud, or 'auto'")
-            return v
+        photo_decoder: DeviceName = ""  # "module:function" turning WLT bytes into an image; none ships
 
     capabilities = frozenset({"photo"})
 
