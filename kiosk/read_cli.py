@@ -4,7 +4,8 @@ For integrators and staff at a terminal: the driver is built from the configurat
 or from options given on the command line (``--driver``), through the registry like the kiosk
 does, and opened in this process (stop the kiosk first: a serial port has one owner). Personal
 data is masked unless ``--reveal``. Exit 0 with a card read, 1 with no card or a reader error,
-2 for a usage or configuration error.
+2 for a usage or configuration error. ``read-id`` lets the driver ask again for frames a noisy
+line damaged until ``--wait`` is spent, and prints how many times it did (``retries``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def read_id(load_config: Callable, device: str | None, driver: str | None, port:
     if baud:
         options["baud"] = baud if baud == "auto" else int(baud)
     return _read("id_reader", load_config, device, driver, options, as_json, wait,
-                 lambda drv: drv.read_identity(), lambda ident: identity_json(ident, reveal))
+                 lambda drv, until: drv.read_identity(until=until), lambda ident: identity_json(ident, reveal),
+                 stats=lambda drv: {"retries": drv.retries})
 
 
 def read_card(load_config: Callable, device: str | None, driver: str | None, readers: list[str],
@@ -42,7 +44,7 @@ def read_card(load_config: Callable, device: str | None, driver: str | None, rea
         return info
 
     return _read("card_reader", load_config, device, driver, {"readers": readers}, as_json, wait,
-                 lambda drv: drv.read_card(), shown)
+                 lambda drv, until: drv.read_card(), shown)
 
 
 def identity_json(identity: Identity, reveal: bool) -> dict[str, Any]:
@@ -73,7 +75,10 @@ def _iso(date) -> str:
 
 
 def _read(kind: str, load_config: Callable, device: str | None, driver_name: str | None,
-          cli_options: dict[str, Any], as_json: bool, wait: float, read: Callable, shown: Callable) -> int:
+          cli_options: dict[str, Any], as_json: bool, wait: float, read: Callable, shown: Callable,
+          stats: Callable = lambda drv: {}) -> int:
+    """``read(driver, deadline)`` until it gives a card or the ``wait`` is spent; ``stats(driver)``
+    adds what the driver counted (retries) to the output, also when the read failed."""
     events: list[Event] = []
     try:
         name, table = _table(kind, load_config, device, driver_name, cli_options)
@@ -82,25 +87,25 @@ def _read(kind: str, load_config: Callable, device: str | None, driver_name: str
         return _fail(as_json, "config", str(exc.args[0] if exc.args else exc), "配置错误", exit_code=2)
     if drv.kind != kind:
         return _fail(as_json, "config", f"device {name} is a {drv.kind}, not a {kind}", "配置错误", exit_code=2)
+    deadline = time.monotonic() + wait
     try:
         drv.open()
         if drv.state() is not DeviceState.ONLINE:
             err = next((e for e in reversed(events) if isinstance(e, ErrorEvent)), None)
             if err is not None:
-                return _fail(as_json, err.code, err.message, err.message_zh)
-        deadline = time.monotonic() + wait
+                return _fail(as_json, err.code, err.message, err.message_zh, stats(drv))
         while True:
-            result = read(drv)
+            result = read(drv, deadline)
             if result is not None or time.monotonic() >= deadline:
                 break
             time.sleep(min(drv.poll_interval, 0.5))
     except DeviceError as exc:
-        return _fail(as_json, exc.code, str(exc), exc.zh)
+        return _fail(as_json, exc.code, str(exc), exc.zh, stats(drv))
     finally:
         drv.close()
     if result is None:
-        return _fail(as_json, "no_card", f"no card on {name} within {wait:g} s", "未检测到证件/卡片")
-    data = shown(result)
+        return _fail(as_json, "no_card", f"no card on {name} within {wait:g} s", "未检测到证件/卡片", stats(drv))
+    data = {**shown(result), **stats(drv)}
     if as_json:
         print(json.dumps({"ok": True, "device": name, **data}, ensure_ascii=False, indent=1))
     elif isinstance(data, dict):
@@ -129,9 +134,10 @@ def _table(kind: str, load_config: Callable, device: str | None, driver_name: st
     raise DeviceConfigError(f"no {kind} in the configuration; use --device or --driver")
 
 
-def _fail(as_json: bool, code: str, message: str, message_zh: str, *, exit_code: int = 1) -> int:
+def _fail(as_json: bool, code: str, message: str, message_zh: str, stats: dict | None = None, *,
+          exit_code: int = 1) -> int:
     if as_json:
-        print(json.dumps({"ok": False, "error": code, "message": message, "message_zh": message_zh},
-                         ensure_ascii=False, indent=1))
+        print(json.dumps({"ok": False, "error": code, "message": message, "message_zh": message_zh,
+                          **(stats or {})}, ensure_ascii=False, indent=1))
     print(f"error: {message_zh} — {message}", file=sys.stderr)
     return exit_code

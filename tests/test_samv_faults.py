@@ -12,11 +12,11 @@ import pytest
 
 from devices.contracts import HealthLevel
 from devices.errors import DeviceError, DeviceGone, DeviceTimeout, ProtocolError
-from devices.events import CardRemoved, ErrorEvent, IdentityRead, to_json
+from devices.events import CardRemoved, ErrorEvent, IdentityRead, StatusChanged, to_json
 from devices.identity import CardType
 from devices.status import DeviceState
 from drivers.samv import protocol as p
-from drivers.samv.driver import SamSerialReader, format_sam_id
+from drivers.samv.driver import RETRY_WINDOW, SamSerialReader, format_sam_id
 from drivers.samv.emulator import FAKE_FINGERPRINT, SAMPLE_CARDS, SamEmulator
 
 pytestmark = pytest.mark.timeout(15)
@@ -171,11 +171,14 @@ def test_bad_checksum_is_a_protocol_error_never_a_person(reader, emulator, event
     with pytest.raises(ProtocolError) as info:
         reader.read_identity()
     assert info.value.code == "bad_checksum"
-    reader.poll()
-    assert [e.code for e in events] == ["bad_checksum"]
+    started = time.monotonic()
+    reader.poll()  # asks again for RETRY_WINDOW, then reports
+    assert time.monotonic() - started >= RETRY_WINDOW
+    assert [e.code for e in events] == ["bad_checksum"] and "asked" in events[0].message
     emulator.fault = None
     reader.poll()
-    assert [type(e) for e in events] == [ErrorEvent, IdentityRead]
+    assert [type(e) for e in events] == [ErrorEvent, StatusChanged, IdentityRead]
+    assert int(events[1].detail["retries"]) == reader.retries > 0
 
 
 @pytest.mark.parametrize("fault", ["truncated", "silence"])
@@ -192,7 +195,9 @@ def test_truncated_or_missing_reply_times_out_then_recovers(reader, emulator, ev
     emulator.fault = None
     reader.poll()  # re-probes the SAM, then reads
     assert reader.state() is DeviceState.ONLINE
-    assert [type(e) for e in events] == [ErrorEvent, IdentityRead]
+    assert [type(e) for e in events if not isinstance(e, StatusChanged)] == [ErrorEvent, IdentityRead]
+    # Half replies are a line fault, asked again; silence is a reader that does not answer.
+    assert (reader.retries > 0) == (fault == "truncated")
 
 
 def test_card_taken_away_mid_read(reader, emulator, events):
@@ -200,11 +205,11 @@ def test_card_taken_away_mid_read(reader, emulator, events):
     reader.poll()
     emulator.place_card(SAMPLE_CARDS["deng_yuxi"])
     emulator.fault = "removed_mid_read"
-    reader.poll()  # half a reply, then nothing: a timeout, and nobody is reported
-    assert [type(e) for e in events] == [IdentityRead, ErrorEvent] and events[1].code == "timeout"
-    reader.poll()  # the reader is empty now
-    assert [type(e) for e in events] == [IdentityRead, ErrorEvent, CardRemoved]
-    assert reader.state() is DeviceState.ONLINE
+    reader.poll()  # half a reply, then nothing: asked again, the reader is empty now
+    assert [type(e) for e in events] == [IdentityRead, CardRemoved]  # the half-read card is nobody
+    assert reader.state() is DeviceState.ONLINE and reader.retries == 1
+    reader.poll()
+    assert [type(e) for e in events] == [IdentityRead, CardRemoved]
 
 
 def test_sw3_41_card_moved_then_placed_again(reader, emulator, events):

@@ -133,7 +133,7 @@ def test_partial_frames_one_byte_at_a_time():
 def test_length_out_of_bounds_is_garbage_then_resync(length):
     bad = p.PREAMBLE + length.to_bytes(2, "big") + b"\x00\x00\x90"
     items = p.FrameReader().feed(bad + FIND_OK)
-    assert [type(i) for i in items] == [ProtocolError, p.Reply]
+    assert [type(i) for i in items] == [p.FrameError, p.Reply]
     assert items[0].code == "bad_length" and items[1].sw3 == 0x9F
 
 

@@ -7,6 +7,11 @@ rather than its number, until a find fails or a different card is read.
 
 ``port`` may be a path, a glob pattern or "auto", and ``baud`` may be "auto": open() then asks
 each candidate for its SAM status (11 FF) and keeps the first that answers with a valid frame.
+
+A noisy line damages frames: a reply that fails its checksum, one cut off, or our request heard
+damaged (SW3 10). Such a frame is never used; the request (the whole find → select → read for a
+card) is sent again until a deadline: RETRY_WINDOW in the worker, the caller's in read_identity.
+Only then is the error reported. ``retries`` counts these since open().
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pydantic import ConfigDict, Field
 
 from devices.contracts import DeviceName, DriverOptions, HealthLevel, HealthReport, IdReader
 from devices.errors import DeviceError, DeviceGone, DeviceTimeout, ProtocolError
-from devices.events import CardRemoved, ErrorEvent, IdentityRead
+from devices.events import CardRemoved, ErrorEvent, IdentityRead, StatusChanged
 from devices.identity import Identity
 from devices.status import DeviceState
 from drivers.samv import protocol as p
@@ -42,6 +47,20 @@ _DETECT_TIMEOUT = 0.3  # s a candidate port/baud gets to answer 11 FF
 _READ_BYTES = {p.READ_BASE: 1295, p.READ_BASE_FP: 2321}  # longest reply, for the wire-time budget
 _READ_SLICE = 0.05  # seconds a single serial read may block, so deadlines stay accurate
 _PORT_ERRORS = (serial.SerialException, OSError, termios.error)
+RETRY_WINDOW = 2.0  # s the worker asks again on a damaged line before it reports the error
+_FRAME_GAP = 0.2  # s of silence inside a frame after which its rest is not coming
+_NO_REPLY_ZH = "身份证阅读器无响应，请重新放置证件"
+
+
+class ReplyLost(DeviceTimeout):
+    """A reply began on the line but never arrived whole: cut off, or drowned in noise."""
+
+
+def _transient(exc: DeviceError) -> bool:
+    """Whether the line, not the reader or the card, failed: a damaged or cut-off frame, or our
+    request heard damaged (SW3 10/11). Sending the request again may well work."""
+    return isinstance(exc, ProtocolError | ReplyLost) or (
+        isinstance(exc, p.HostFrameError) and exc.sw3 in (p.SW_BAD_CHECKSUM, p.SW_BAD_LENGTH))
 
 
 class SamSerialReader(IdReader):
@@ -68,6 +87,8 @@ class SamSerialReader(IdReader):
         self._key = os.urandom(16)
         self._present: bytes | None = None  # digest of the card reported and still on the reader
         self._last_error: str | None = None
+        self.retries = 0  # requests sent again since open() because the line damaged a frame
+        self._retries_shown = 0  # the count last put in a StatusChanged
         self.port: str | None = None  # what open() found (after auto-detection)
         self.baud: int | None = None
         if options.fingerprint:
@@ -78,6 +99,7 @@ class SamSerialReader(IdReader):
 
     def open(self) -> None:
         self.close()
+        self.retries = self._retries_shown = 0
         ports, bauds = self._candidates()
         if len(ports) == 1 and len(bauds) == 1:
             self._open_port(ports[0], bauds[0])
@@ -118,13 +140,16 @@ class SamSerialReader(IdReader):
         self.port, self.baud = port, baud
 
     def _answers_at(self, baud: int) -> bool:
-        """Whether a valid frame (whatever its SW3) answers 11 FF at this rate."""
+        """Whether a frame (whatever its SW3, even damaged) answers 11 FF at this rate: at another
+        rate not even a preamble comes through."""
         try:
             self._serial.baudrate = baud
             self.baud = baud
             self._transact(p.SAM_STATUS, timeout=min(self._timeout, _DETECT_TIMEOUT))
         except DeviceGone:
             raise
+        except (p.SamStatusError, ProtocolError, ReplyLost):
+            return True
         except DeviceError:
             return False
         return True
@@ -143,52 +168,59 @@ class SamSerialReader(IdReader):
 
     # ------------------------------------------------------------ reading
 
-    def read_identity(self) -> Identity | None:
-        """One find → select → read cycle; remembers the card so poll() does not report it again."""
+    def read_identity(self, until: float | None = None) -> Identity | None:
+        """One find → select → read cycle; remembers the card so poll() does not report it again.
+
+        ``until`` (a time.monotonic() deadline): a cycle the line damages is run again until then,
+        and only the last line error is raised. Without it, the first one is.
+        """
+        until = time.monotonic() if until is None else until
         if self._state is not DeviceState.ONLINE:
-            self._probe()
-            if self._state is not DeviceState.ONLINE:
-                raise DeviceError(f"reader not ready ({self._state})", code="not_ready",
-                                  zh="身份证阅读器未就绪")
-        identity = self._cycle()
+            err = self._sam_status(until)
+            if err is not None:
+                raise err
+        identity = self._read_card(until)
         self._track(identity, announce=False)
         return identity
 
     def poll(self) -> None:
-        if self._state is not DeviceState.ONLINE:
-            self._probe()
-            if self._state is not DeviceState.ONLINE:
-                return
+        until = time.monotonic() + RETRY_WINDOW
+        before = self.retries
         try:
-            identity = self._cycle()
+            if self._state is not DeviceState.ONLINE:
+                err = self._sam_status(until)
+                if err is not None:
+                    raise err
+            identity = self._read_card(until)
         except DeviceGone:
             raise
         except DeviceError as exc:
             # The worker treats anything but DeviceGone from poll() as a crash: report, keep going.
             # A broken or unlicensed SAM will not mend itself: say so rather than promise a retry.
-            self._report(exc, will_retry=not isinstance(exc, p.SamFaultError))
+            self._report(exc, will_retry=not isinstance(exc, p.SamFaultError), retries=self.retries - before)
             return
         self._last_error = None
         self._track(identity, announce=True)
 
     def handle(self, action: str, args: dict[str, Any]) -> Any:
         if action == "read":
-            return self.read_identity()
+            return self.read_identity(until=time.monotonic() + RETRY_WINDOW)
         if action == "sam_id":
-            return self.read_sam_id()
+            return self.read_sam_id(until=time.monotonic() + RETRY_WINDOW)
         return super().handle(action, args)
 
-    def read_sam_id(self) -> str:
+    def read_sam_id(self, until: float | None = None) -> str:
         """The SAM module number as printed on its label: AA.BB-CCCCCCCC-DDDDDDDDDD-EEEEEEEEEE."""
-        reply = self._transact(p.SAM_ID)
+        reply = self._ask(p.SAM_ID, until)
         self._expect(reply, p.SAM_ID, p.SW_OK)
         return format_sam_id(reply.data)
 
     def check_health(self, level: HealthLevel, args: dict[str, Any]) -> HealthReport:
         """Internal: ask the SAM for its status (11 FF) and its id (12 FF); no card needed."""
+        until = time.monotonic() + RETRY_WINDOW
         try:
-            self._expect(self._transact(p.SAM_STATUS), p.SAM_STATUS, p.SW_OK)
-            sam_id = self.read_sam_id()
+            self._expect(self._ask(p.SAM_STATUS, until), p.SAM_STATUS, p.SW_OK)
+            sam_id = self.read_sam_id(until)
         except DeviceGone:
             raise
         except DeviceError as exc:
@@ -201,7 +233,29 @@ class SamSerialReader(IdReader):
 
     # ------------------------------------------------------------ internals
 
-    def _cycle(self) -> Identity | None:
+    def _ask(self, command: p.Command, until: float | None) -> p.Reply:
+        """One request, sent again while the line damages it until ``until``."""
+        return self._retrying(lambda: self._transact(command), until)
+
+    def _retrying(self, step, until: float | None):
+        """``step()``, run again after a line error (see _transient) until ``until`` has passed;
+        then that error is raised. Anything else is raised at once."""
+        while True:
+            try:
+                return step()
+            except DeviceError as exc:
+                if not _transient(exc) or until is None or time.monotonic() >= until:
+                    raise
+                self.retries += 1
+                log.debug("%s: %s, asking again", self.name, exc.code)
+
+    def _read_card(self, until: float) -> Identity | None:
+        identity = self._retrying(lambda: self._cycle(until), until)
+        # A whole cycle was answered: the reader works, whatever a lost frame on the way said.
+        self._state = DeviceState.ONLINE
+        return identity
+
+    def _cycle(self, until: float) -> Identity | None:
         found = self._transact(p.FIND_CARD)
         if found.sw3 == p.SW_NO_CARD:
             return None
@@ -214,7 +268,7 @@ class SamSerialReader(IdReader):
         extra = dict(identity.extra)
         if self.options.newest_address:
             # Right after 30 01 the card needs no new authentication for 30 03 (spec §2 note 4).
-            address = self._newest_address()
+            address = self._newest_address(until)
             if address:
                 extra["newest_address"] = address
         if self._decoder is not None and identity.photo:
@@ -226,10 +280,11 @@ class SamSerialReader(IdReader):
         log.info("%s: read %r", self.name, identity)  # the repr masks name and number
         return identity
 
-    def _newest_address(self) -> str:
+    def _newest_address(self, until: float) -> str:
         """The 追加住址 when the card has one; "" when it has none (91) or the read failed."""
         try:
-            reply = self._transact(p.READ_NEWEST_ADDRESS)
+            # Only 30 03 is asked again: right after 30 01 it needs no new find/select.
+            reply = self._ask(p.READ_NEWEST_ADDRESS, until)
         except DeviceGone:
             raise
         except DeviceError as exc:
@@ -247,30 +302,46 @@ class SamSerialReader(IdReader):
         if identity is not None and digest != self._present:
             self._present = digest
             if announce:
+                if self.retries != self._retries_shown:
+                    # Staff see in the status how often the line made us ask again: a count that
+                    # keeps growing wants a new cable before the reads start to fail.
+                    self._retries_shown = self.retries
+                    self.emit(StatusChanged(device=self.name, state=self._state,
+                                            detail={"retries": str(self.retries)}))
                 self.emit(IdentityRead(device=self.name, identity=identity))
 
     def _digest(self, number: str) -> bytes:
         return hashlib.blake2b(number.encode(), key=self._key, digest_size=16).digest()
 
     def _probe(self) -> None:
-        """Ask the SAM for its status: only an explicit 90 makes the reader ONLINE."""
+        """The status request of open(): a line error is left to the next poll or read, which ask
+        again; anything else is reported now."""
+        err = self._sam_status(None)
+        if err is None:
+            return
+        if _transient(err):
+            self.retries += 1
+            log.debug("%s: %s at open, asking again at the next poll or read", self.name, err.code)
+        else:
+            self._report(err, will_retry=not isinstance(err, p.SamFaultError))
+
+    def _sam_status(self, until: float | None) -> DeviceError | None:
+        """Ask the SAM for its status: only an explicit 90 makes the reader ONLINE. Returns what
+        kept it from being ONLINE."""
         try:
-            reply = self._transact(p.SAM_STATUS)
+            reply = self._ask(p.SAM_STATUS, until)
         except DeviceGone:
             raise
         except DeviceError as exc:
             self._state = DeviceState.UNKNOWN
-            self._report(exc)
-            return
+            return exc
         if reply.sw3 == p.SW_OK:
             self._state = DeviceState.ONLINE
             self._last_error = None
-        elif reply.sw3 in (p.SW_SELF_TEST_FAILED, p.SW_NOT_AUTHORIZED):
-            self._state = DeviceState.HARDWARE_ERROR
-            self._report(p.sam_error(reply.sw3, p.SAM_STATUS), will_retry=False)
-        else:
-            self._state = DeviceState.UNKNOWN
-            self._report(p.sam_error(reply.sw3, p.SAM_STATUS))
+            return None
+        err = p.sam_error(reply.sw3, p.SAM_STATUS)
+        self._state = DeviceState.HARDWARE_ERROR if isinstance(err, p.SamFaultError) else DeviceState.UNKNOWN
+        return err
 
     def _expect(self, reply: p.Reply, command: p.Command, ok: int) -> None:
         if reply.sw3 == ok:
@@ -280,36 +351,76 @@ class SamSerialReader(IdReader):
         raise p.sam_error(reply.sw3, command)
 
     def _transact(self, command: p.Command, timeout: float | None = None) -> p.Reply:
-        """Send one request and wait for one reply frame: the timeout plus the reply's wire time."""
+        """Send one request and wait for its reply: the timeout plus the reply's wire time.
+
+        Only a frame that passes its checksum and has the shape of a reply to this command
+        answers it; a late reply to an earlier request is skipped. A damaged frame of that shape
+        is the reply, lost on the line: raised at once, so the caller can ask again, unless a
+        frame begun inside its bytes is still coming. A damaged frame of another shape is noise
+        that looked like a frame: skipped. A frame the line goes quiet inside is given up after
+        _FRAME_GAP (frames inside its bytes still count). SW3 10/11, the reader hearing our
+        request damaged, is raised as the HostFrameError it is.
+        """
         ser = self._serial
         if ser is None:
             raise DeviceGone("port is not open", zh="身份证阅读器未连接")
         wire = _READ_BYTES.get(command, 0) * 10 / (self.baud or 115200)
         deadline = time.monotonic() + (self._timeout if timeout is None else timeout) + wire
+        what = f"{command.cmd:02X} {command.para:02X}"
+        lost: DeviceError | None = None  # the last sign that the line damaged the reply
         try:
             ser.reset_input_buffer()  # a late reply to an earlier request must not answer this one
             self._frames.reset()
             ser.write(p.build_request(command))
+            heard = time.monotonic()
             while time.monotonic() < deadline:
-                for item in self._frames.feed(ser.read(max(1, ser.in_waiting))):
-                    if isinstance(item, ProtocolError):
-                        raise item
-                    return item
+                chunk = ser.read(max(1, ser.in_waiting))
+                items = self._frames.feed(chunk)
+                reply_lost = False
+                if chunk:
+                    heard = time.monotonic()
+                elif self._frames.pending_length is not None and time.monotonic() - heard >= _FRAME_GAP:
+                    length = self._frames.pending_length
+                    lost = ReplyLost(f"reply to {what} cut off ({self._frames.buffered} bytes of a "
+                                     f"{length}-byte frame)", zh=_NO_REPLY_ZH)
+                    reply_lost = length == 0 or p.fits_reply(command, length)
+                    items = self._frames.skip_partial()
+                for item in items:
+                    if isinstance(item, p.Reply):
+                        if not p.fits_reply(command, len(item.data) + p.MIN_REPLY_LEN):
+                            log.debug("%s: skipped a %d-byte reply that does not answer %s",
+                                      self.name, len(item.data), what)
+                            continue
+                        if item.sw3 in (p.SW_BAD_CHECKSUM, p.SW_BAD_LENGTH):
+                            raise p.sam_error(item.sw3, command)
+                        return item
+                    lost = item
+                    reply_lost = reply_lost or p.fits_reply(command, item.length)
+                if reply_lost and self._frames.pending_length is None:
+                    if isinstance(lost, ReplyLost):  # a reader that stops mid-frame is probed again
+                        self._state = DeviceState.UNKNOWN
+                    raise lost
         except _PORT_ERRORS as exc:
             self._state = DeviceState.NO_DEVICE
             raise DeviceGone(f"{self.options.port}: {exc}", zh="身份证阅读器已断开") from exc
         self._state = DeviceState.UNKNOWN
+        if lost is None and self._frames.pending_length is not None:
+            lost = ReplyLost(f"reply to {what} not complete within {self.options.timeout_ms} ms "
+                             f"({self._frames.buffered} bytes pending)", zh=_NO_REPLY_ZH)
+        if lost is not None:
+            raise lost
         raise DeviceTimeout(
-            f"no reply to {command.cmd:02X} {command.para:02X} within {self.options.timeout_ms} ms "
-            f"({self._frames.buffered} bytes pending)", zh="身份证阅读器无响应，请重新放置证件")
+            f"no reply to {what} within {self.options.timeout_ms} ms ({self._frames.buffered} bytes "
+            f"pending)", zh=_NO_REPLY_ZH)
 
-    def _report(self, exc: DeviceError, will_retry: bool = True) -> None:
+    def _report(self, exc: DeviceError, will_retry: bool = True, retries: int = 0) -> None:
         """One ErrorEvent per distinct problem, not one per poll while it lasts."""
         if exc.code == self._last_error:
             return
         self._last_error = exc.code
-        log.warning("%s: %s", self.name, exc)
-        self.emit(ErrorEvent(device=self.name, code=exc.code, message=str(exc), message_zh=exc.zh,
+        message = f"{exc} (asked {retries} more times)" if retries else str(exc)
+        log.warning("%s: %s", self.name, message)
+        self.emit(ErrorEvent(device=self.name, code=exc.code, message=message, message_zh=exc.zh,
                              will_retry=will_retry))
 
 

@@ -9,7 +9,7 @@ By hand (see docs/devices.md)::
     python -m drivers.samv.emulator [--baud N] [--card KEY]
 
 prints the pty path and serves until Ctrl-C, reading commands on stdin: ``place KEY``, ``remove``,
-``fault NAME`` / ``fault off``, ``cards``.
+``fault NAME`` / ``fault off``, ``noise NOISE CORRUPT [SEED]`` / ``noise off``, ``cards``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import errno
 import os
+import random
 import select
 import sys
 import termios
@@ -26,6 +27,7 @@ import time
 import tty
 from collections import deque
 
+from devices.errors import ProtocolError
 from devices.identity import CardType, Identity, check_digit
 from drivers.samv import protocol as p
 from drivers.samv.cardtext import encode_base_info
@@ -92,6 +94,49 @@ _LINE_SPEEDS = {9600: termios.B9600, 19200: termios.B19200, 38400: termios.B3840
 _NOISE = b"\x00\xff\x55\xaa\x00\xaa\xaa\x96"  # a cut-off preamble, as in [I]'s capture
 
 
+class NoisyLine:
+    """The wire between host and reader, as noisy as asked, drawn from a seeded generator so a
+    test run can be repeated.
+
+    ``noise``: the fraction of replies with a burst of noise on the line before them (random
+    bytes, a cut-off preamble, or the head of a frame whose rest never comes). ``corrupt``: the
+    fraction of frames damaged on the wire, in either direction (``hit`` for a request, which
+    the reader then answers SW3=10 as a reader does); a reply gets one byte between SW1 and CHK
+    changed, so its length holds but its checksum fails.
+    """
+
+    def __init__(self, noise: float = 0.0, corrupt: float = 0.0, seed: int | None = None):
+        if not (0 <= noise <= 1 and 0 <= corrupt <= 1):
+            raise ValueError("noise and corrupt are fractions between 0 and 1")
+        self.noise, self.corrupt = noise, corrupt
+        self.damaged = 0
+        self._rng = random.Random(seed)
+
+    def hit(self) -> bool:
+        """Whether the next frame on the line is damaged (counted in ``damaged``)."""
+        hit = self.corrupt > 0 and self._rng.random() < self.corrupt
+        self.damaged += hit
+        return hit
+
+    def carry(self, data: bytes) -> bytes:
+        """What reaches the host of a reply sent on this line."""
+        rng = self._rng
+        if len(data) > p.HEADER_LEN and self.hit():
+            at = rng.randrange(p.HEADER_LEN, len(data))
+            data = data[:at] + bytes([data[at] ^ rng.randrange(1, 256)]) + data[at + 1:]
+        if self.noise > 0 and rng.random() < self.noise:
+            kind = rng.randrange(3)
+            if kind == 0:
+                burst = rng.randbytes(rng.randrange(1, 24))
+            elif kind == 1:
+                burst = _NOISE
+            else:
+                burst = p.PREAMBLE + rng.randrange(p.MIN_REPLY_LEN, 0x600).to_bytes(2, "big") \
+                    + rng.randbytes(rng.randrange(0, 9))
+            data = burst + data
+        return data
+
+
 class SamEmulator:
     """A SAM_V reader behind a pty; ``port`` is the slave path a pyserial client opens.
 
@@ -102,7 +147,8 @@ class SamEmulator:
     read reply, then the card is gone; ``"sw3_XX"`` answers with that status where a reader would
     (60/66 to everything, 80 to find, 81 to select, anything else to the read). Every reply goes
     out through ``_outgoing`` so a fault has one place to act. ``send_garbage`` puts unsolicited
-    bytes on the line, as electrical noise or a confused reader would.
+    bytes on the line, as electrical noise or a confused reader would. ``line_noise`` makes the
+    line noisy on top of any fault: random, seeded, so a test run can be repeated.
     """
 
     def __init__(self, baud: int = 115200, card: Identity | None = None, sam_id: bytes = DEFAULT_SAM_ID):
@@ -111,6 +157,7 @@ class SamEmulator:
         self.card = card
         self.fault: str | None = None
         self.requests: deque[p.Request] = deque(maxlen=64)  # what the host sent lately, for tests
+        self.line = NoisyLine()  # clean until line_noise()
         self._master, self._slave = os.openpty()
         # Raw before any client opens it: no echo, no CR/LF translation of binary frames.
         tty.setraw(self._slave)
@@ -129,6 +176,15 @@ class SamEmulator:
 
     def remove_card(self) -> None:
         self.card = None
+
+    def line_noise(self, noise: float = 0.0, corrupt: float = 0.0, seed: int | None = None) -> None:
+        """A noisy line from now on (see NoisyLine); ``line_noise()`` makes it clean again."""
+        self.line = NoisyLine(noise, corrupt, seed)
+
+    @property
+    def damaged(self) -> int:
+        """Frames the noisy line has damaged so far, in both directions."""
+        return self.line.damaged
 
     def send_garbage(self, data: bytes) -> None:
         """Unsolicited bytes to the host, at wire speed, between reply frames."""
@@ -238,6 +294,8 @@ class SamEmulator:
                 continue
             for item in frames.feed(chunk):
                 request = item if isinstance(item, p.Request) else None
+                if request is not None and self.line.hit():  # heard damaged: answered as such
+                    request, item = None, ProtocolError("damaged on the line", code="bad_checksum")
                 if request is not None:
                     self.requests.append(request)
                     reply = self.answer(request)
@@ -245,7 +303,68 @@ class SamEmulator:
                     reply = p.build_reply(p.SW_BAD_CHECKSUM)
                 else:
                     reply = p.build_reply(p.SW_BAD_LENGTH)
-                self._send(self._outgoing(reply, request))
+                self._send(self.line.carry(self._outgoing(reply, request)))
+
+    def _line_speed_ok(self) -> bool:
+        """False when the client's port is set to another known baud rate than ours."""
+        try:
+            speed = termios.tcgetattr(self._master)[5]
+        except termios.error:
+            return True
+        return speed == _LINE_SPEEDS.get(self.baud, speed)
+
+    def _run(self) -> None:
+        frames = p.RequestReader()
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([self._master], [], [], 0.05)
+                if not ready:
+                    continue
+                chunk = os.read(self._master, 4096)
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EINTR):
+                    continue
+                return  # master closed under us
+            if not self._line_speed_ok():
+                # At a mismatched baud rate the UART sees framing errors, and so does the host.
+                self._send(b"\xf0\x00\xfe" * max(1, len(chunk) // 3))
+                frames.reset()
+                continue
+            for item in frames.feed(chunk):
+                request = item if isinstance(item, p.Request) else None
+                if request is not None and self.line.hit():  # heard damaged: answered as such
+                    request, item = None, ProtocolError("damaged on the line", code="bad_checksum")
+                if request is not None:
+                    self.requests.append(request)
+                    reply = self.answer(request)
+                elif item.code == "bad_checksum":
+                    reply = p.build_reply(p.SW_BAD_CHECKSUM)
+                else:
+                    reply = p.build_reply(p.SW_BAD_LENGTH)
+                self._send(self.line.carry(self._outgoing(reply, request)))
+
+    def _damaged(self) -> bool:
+        hit = self.corrupt > 0 and self._rng.random() < self.corrupt
+        self.damaged += hit
+        return hit
+
+    def _on_line(self, data: bytes) -> bytes:
+        """What a noisy line (``line_noise``) makes of a reply on its way to the host."""
+        rng = self._rng
+        if self._damaged() and len(data) > p.HEADER_LEN + 1:
+            at = rng.randrange(p.HEADER_LEN, len(data))
+            data = data[:at] + bytes([data[at] ^ rng.randrange(1, 256)]) + data[at + 1:]
+        if self.noise > 0 and rng.random() < self.noise:
+            kind = rng.randrange(3)
+            if kind == 0:
+                burst = rng.randbytes(rng.randrange(1, 24))
+            elif kind == 1:
+                burst = _NOISE
+            else:  # a frame head whose rest never comes, e.g. from a reply cut off earlier
+                burst = p.PREAMBLE + rng.randrange(p.MIN_REPLY_LEN, 0x600).to_bytes(2, "big") \
+                    + rng.randbytes(rng.randrange(0, 9))
+            data = burst + data
+        return data
 
     def _send(self, data: bytes) -> None:
         """Write at wire speed (10 bits a byte), in ~10 ms chunks so timing holds without a syscall a byte."""
@@ -284,7 +403,7 @@ def _serve(argv: list[str] | None = None) -> int:
     with SamEmulator(baud=args.baud, card=SAMPLE_CARDS.get(args.card or "")) as emu:
         print(emu.port, flush=True)
         print(f"SAM_V reader at {args.baud} baud on {emu.port}; commands: place KEY | remove | "
-              f"fault NAME|off | cards | quit", file=sys.stderr, flush=True)
+              f"fault NAME|off | noise NOISE CORRUPT [SEED]|off | cards | quit", file=sys.stderr, flush=True)
         try:
             for line in sys.stdin:
                 if not _command(emu, line.split()):
@@ -309,15 +428,29 @@ def _command(emu: SamEmulator, words: list[str]) -> bool:
         emu.remove_card()
     elif verb == "fault" and rest and (rest[0] in FAULTS or rest[0] == "off"):
         emu.fault = None if rest[0] == "off" else rest[0]
+    elif verb == "noise" and rest == ["off"]:
+        emu.line_noise()
+    elif verb == "noise" and 2 <= len(rest) <= 3 and _noise_args(rest):
+        emu.line_noise(*_noise_args(rest))
     elif verb == "cards":
         for key, card in SAMPLE_CARDS.items():
             print(f"{key:14} {card.card_type.value:15} {card!r}", file=sys.stderr)
     else:
-        print(f"? place {'|'.join(SAMPLE_CARDS)} | remove | fault {'|'.join(FAULTS)}|off | cards | quit",
-              file=sys.stderr)
+        print(f"? place {'|'.join(SAMPLE_CARDS)} | remove | fault {'|'.join(FAULTS)}|off | "
+              f"noise NOISE CORRUPT [SEED]|off | cards | quit", file=sys.stderr)
         return True
     print("ok", file=sys.stderr, flush=True)
     return True
+
+
+def _noise_args(words: list[str]) -> tuple[float, float, int | None] | None:
+    """``noise 0.4 0.15 7``: fractions of noisy replies and of damaged frames, and a seed."""
+    try:
+        noise, corrupt = float(words[0]), float(words[1])
+        seed = int(words[2]) if len(words) > 2 else None
+    except ValueError:
+        return None
+    return (noise, corrupt, seed) if 0 <= noise <= 1 and 0 <= corrupt <= 1 else None
 
 
 if __name__ == "__main__":

@@ -113,6 +113,30 @@ def sam_error(sw3: int, command: Command | None = None) -> SamStatusError:
     return _SW3_CLASSES.get(sw3, SamStatusError)(sw3, command)
 
 
+# LEN of a reply that carries data, per command: the short answers (status, ids, find/select,
+# address) and the long read replies. A status-only reply (LEN 4) answers any command. Ranges,
+# not the exact sizes of the spec, so a reader that pads differently is still understood.
+_SHORT_REPLY = (MIN_REPLY_LEN, 0xFF)
+_READ_REPLY = (0x100, MAX_LEN)
+_REPLY_LEN: dict[Command, tuple[int, int]] = {
+    RESET_SAM: _SHORT_REPLY, SAM_STATUS: _SHORT_REPLY, SAM_ID: _SHORT_REPLY, FIND_CARD: _SHORT_REPLY,
+    SELECT_CARD: _SHORT_REPLY, READ_NEWEST_ADDRESS: _SHORT_REPLY,
+    READ_BASE: _READ_REPLY, READ_BASE_FP: _READ_REPLY,
+}
+
+
+def fits_reply(command: Command, length: int) -> bool:
+    """Whether a frame with this LEN can be the reply to ``command``.
+
+    A frame that cannot is not this command's answer (a late reply to an earlier one, or noise
+    that happened to pass its checksum): the driver waits on instead of using it.
+    """
+    if length == MIN_REPLY_LEN:
+        return True
+    lo, hi = _REPLY_LEN.get(command, (MIN_REPLY_LEN, MAX_LEN))
+    return lo <= length <= hi
+
+
 def checksum(body: bytes) -> int:
     """XOR of LEN_H … the byte before CHK (the preamble is excluded)."""
     return reduce(xor, body, 0)
@@ -132,6 +156,15 @@ def build_request(command: Command, data: bytes = b"") -> bytes:
 
 def build_reply(sw3: int, data: bytes = b"", sw1: int = 0, sw2: int = 0) -> bytes:
     return _frame(bytes((sw1, sw2, sw3)) + data)
+
+
+class FrameError(ProtocolError):
+    """A frame the reader rejected: its LEN out of bounds or its checksum wrong. ``length`` is the
+    LEN it claimed, so a caller can tell a damaged reply from noise that looked like a frame."""
+
+    def __init__(self, message: str, *, code: str, length: int):
+        super().__init__(message, code=code, zh="读卡器通信数据错误")
+        self.length = length
 
 
 @dataclass(frozen=True, repr=False)
@@ -160,10 +193,11 @@ class Request:
 class FrameReader:
     """Turns a byte stream into replies, resynchronising on the preamble after noise.
 
-    ``feed`` returns the complete items found so far: a Reply per good frame, a ProtocolError
+    ``feed`` returns the complete items found so far: a Reply per good frame, a FrameError
     per frame that was rejected (bad length or checksum). Errors are returned, not raised, so a
     good frame that arrived in the same chunk is not lost. Bytes before a preamble are counted in
-    ``discarded``; the buffer never holds more than one maximal frame.
+    ``discarded``; the buffer never holds more than one maximal frame. A frame whose rest is not
+    coming (the line went quiet inside it) is given up with ``skip_partial``.
     """
 
     min_len = MIN_REPLY_LEN
@@ -176,8 +210,23 @@ class FrameReader:
     def buffered(self) -> int:
         return len(self._buf)
 
+    @property
+    def pending_length(self) -> int | None:
+        """LEN of the frame begun in the buffer (0 while its header is incomplete); None when none is."""
+        if not self._buf.startswith(PREAMBLE):
+            return None
+        return int.from_bytes(self._buf[5:7], "big") if len(self._buf) >= HEADER_LEN else 0
+
     def reset(self) -> None:
         self._buf.clear()
+
+    def skip_partial(self) -> list:
+        """Give up the frame begun in the buffer and look for frames inside its bytes: a cut-off
+        frame followed by a whole one yields the whole one."""
+        if self.pending_length is None:
+            return []
+        self._drop(1)
+        return self.feed(b"")
 
     def feed(self, data: bytes) -> list:
         self._buf += data
@@ -194,8 +243,8 @@ class FrameReader:
                 return out
             length = int.from_bytes(self._buf[5:7], "big")
             if not self.min_len <= length <= MAX_LEN:
-                out.append(ProtocolError(f"frame length {length} out of bounds", code="bad_length",
-                                         zh="读卡器通信数据错误"))
+                out.append(FrameError(f"frame length {length} out of bounds", code="bad_length",
+                                      length=length))
                 self._drop(1)
                 continue
             total = HEADER_LEN + length
@@ -203,8 +252,8 @@ class FrameReader:
                 return out
             frame = bytes(self._buf[:total])
             if checksum(frame[5:-1]) != frame[-1]:
-                out.append(ProtocolError(f"frame checksum mismatch ({length}-byte frame)",
-                                         code="bad_checksum", zh="读卡器通信数据错误"))
+                out.append(FrameError(f"frame checksum mismatch ({length}-byte frame)",
+                                      code="bad_checksum", length=length))
                 # Resync inside the rejected bytes: a real frame may start there.
                 self._drop(1)
                 continue
