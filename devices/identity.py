@@ -23,7 +23,8 @@ def check_digit(first17: str) -> str:
 def is_valid_id_number(number: str) -> bool:
     return (
         len(number) == 18
-        and number[:17].isdigit()
+        # isdigit() alone takes '²' and other Unicode digits, which int() then refuses.
+        and number[:17].isascii() and number[:17].isdigit()
         and number[17].upper() == check_digit(number[:17])
     )
 

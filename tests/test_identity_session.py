@@ -17,6 +17,8 @@ def test_check_digit_worked_example():
     assert is_valid_id_number("11010519491231002X")
     assert not is_valid_id_number("110101197608056896")  # the invalid sample of one API doc
     assert is_valid_id_number("932682198501010017")  # 2023 foreigner's card number
+    # Unicode digits pass str.isdigit() but are no ID number (a damaged text block held one).
+    assert not is_valid_id_number("11010519491231002X".replace("1", "\u00b9"))
 
 
 def test_masking_everywhere_it_is_shown(caplog):
