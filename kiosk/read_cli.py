@@ -30,7 +30,9 @@ def read_id(load_config: Callable, device: str | None, driver: str | None, port:
             baud: str | None, as_json: bool, reveal: bool, wait: float) -> int:
     options: dict[str, Any] = {"port": port}
     if baud:
-        options["baud"] = baud if baud == "auto" else int(baud)
+        # Digits become a number for the driver's schema to judge; anything else goes as written,
+        # so "1e23" or "fast" gets the driver's own one-line error, not a traceback here.
+        options["baud"] = int(baud) if baud.isascii() and baud.isdigit() else baud
     return _read("id_reader", load_config, device, driver, options, as_json, wait,
                  lambda drv, until: drv.read_identity(until=until), lambda ident: identity_json(ident, reveal),
                  stats=lambda drv: {"retries": drv.retries})

@@ -92,3 +92,10 @@ def test_read_id_from_the_configuration(emulator, tmp_path):
     r = subprocess.run([KIOSK, "devices", "--config", str(cfg), "read-id", "--device", "nope"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "no device named nope" in r.stderr
+
+
+@pytest.mark.parametrize("baud", ["1e23", "fast", "115200.0", "9" * 30])
+def test_a_bad_baud_on_the_command_line_is_one_line(emulator, baud):
+    r = read_id("--driver", "sam-serial", "--port", emulator[0], "--baud", baud)
+    assert r.returncode == 2 and "baud" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
