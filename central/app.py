@@ -100,6 +100,33 @@ def _utc_representable(t: dt.datetime) -> dt.datetime:
     return t
 
 
+def _has_nul(doc: object) -> bool:
+    """Any string of a parsed JSON document with NUL in it (iterative: nesting depth is the client's)."""
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack += [*value, *value.values()]
+        elif isinstance(value, list):
+            stack += value
+    return False
+
+
+async def _refuse_nul(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL and no hall ever sends one: a NUL in the path, the query or
+    a JSON string is refused here instead of failing in the database (500)."""
+    try:
+        doc = await request.json() if await request.body() else None
+    except (ValueError, RecursionError):  # not JSON (or nested past the parser): the body's validation answers
+        doc = None
+    if ("\x00" in request.scope["path"] or any("\x00" in k + v for k, v in request.query_params.multi_items())
+            or _has_nul(doc)):
+        raise ApiError(422, "invalid_request", "NUL characters are not accepted in the path, query or body")
+
+
 class BodyTooLarge(StarletteHTTPException):
     def __init__(self, limit: int):
         super().__init__(413, f"request body over the limit of {limit} bytes")
@@ -159,7 +186,8 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
     app = FastAPI(title="Hall kiosk central platform (reference)", version="1.1.0",
                   description="Service guides (办事指南), cases (办件), e-certificates, evaluations (好差评), "
                               "queue tickets and terminal management for government-service hall kiosks. "
-                              "See docs/central-api.md for authentication.")
+                              "See docs/central-api.md for authentication.",
+                  dependencies=[Depends(_refuse_nul)])
     app.state.store = store
     app.state.platform = platform
     app.add_middleware(_BodyLimit, limit=max_body_bytes)

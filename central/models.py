@@ -17,7 +17,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, Strict, model_validator
+from pydantic import BaseModel, Field, Strict
 
 API_PREFIX = "/api/v1"
 
@@ -302,6 +302,7 @@ EVALUATION_LEVEL_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2:
 EVALUATION_QUESTIONS_VERSION = "offline-v1"
 EVALUATION_QUESTIONS = {"overall": "整体满意度", "efficiency": "服务效率", "competence": "服务水平",
                         "attitude": "服务态度"}
+QuestionCode = Literal[tuple(EVALUATION_QUESTIONS)]  # the contract names the keys scores must have
 BAD_RATING_MAX = 2  # levels 1-2 are 差评 and go to follow-up
 
 
@@ -322,14 +323,10 @@ class EvaluationSubmission(BaseModel):
     case_no: CaseNo | None = None
     item_code: str = Field("", max_length=100)
     questions_version: Literal["offline-v1"] = EVALUATION_QUESTIONS_VERSION
-    scores: dict[Annotated[str, Field(max_length=30)], SubmittedLevel] = Field(max_length=len(EVALUATION_QUESTIONS))
+    scores: dict[QuestionCode, SubmittedLevel] = Field(min_length=len(EVALUATION_QUESTIONS),
+                                                       max_length=len(EVALUATION_QUESTIONS),
+                                                       description="one level per question, every question")
     comment: str = Field("", max_length=MAX_NOTE)
-
-    @model_validator(mode="after")
-    def _all_questions(self) -> EvaluationSubmission:
-        if set(self.scores) != set(EVALUATION_QUESTIONS):
-            raise ValueError(f"scores must answer exactly {sorted(EVALUATION_QUESTIONS)}")
-        return self
 
 
 class Evaluation(BaseModel):

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import socket
 import uuid
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
 
 from central import auth
 
@@ -199,10 +206,36 @@ def test_long_path_parameters_are_refused(platform, server_log, person):
     (b'{"version": "0.1"', "application/json"),  # cut off
     (b"\xff\xfe", "text/plain"),
     (b"[1, 2]", "application/json"),
+    (b"[" * 100_000 + b"]" * 100_000, "application/json"),  # nested past the JSON parser's recursion limit
+    (b"[" * 100_000 + b"]" * 100_000, "text/plain"),
 ])
 def test_bodies_that_are_not_json_get_a_contract_error(platform, server_log, body, content_type):
     status, code = error_code(signed(platform.url, "POST", HEARTBEAT, body, content_type=content_type))
     assert (status, code) in {(400, "invalid_request"), (422, "invalid_request")}
+
+
+@pytest.fixture(scope="module")
+def pg_platform(tmp_path_factory):
+    """The platform on a local PostgreSQL, whose text columns cannot hold NUL."""
+    from central_pg import new_database
+
+    from central.server import BackgroundServer
+
+    with BackgroundServer(new_database("central_input")) as server:
+        yield server
+
+
+def test_nul_characters_are_refused_not_crashed_on(pg_platform, server_log):
+    """NUL in a path, a query or a JSON string reached PostgreSQL and came back as a 500."""
+    url = pg_platform.url
+    assert error_code(requests.get(f"{url}/api/v1/guides/a%00b", timeout=5)) == (422, "invalid_request")
+    resp = requests.get(f"{url}/api/v1/guides", params={"q": "护\x00照"}, timeout=5)
+    assert error_code(resp) == (422, "invalid_request")
+    resp = post_json(url, "/api/v1/terminals/register", {"name": "一楼\u0000大厅"})
+    assert error_code(resp) == (422, "invalid_request") and "NUL" in resp.json()["error"]["message"]
+    resp = post_json(url, "/api/v1/terminals/heartbeat", {"devices": [{"name": "printer", "detail": "\x00"}]})
+    assert error_code(resp) == (422, "invalid_request")
+    assert post_json(url, "/api/v1/terminals/register", {"name": "一楼大厅"}).status_code == 200
 
 
 # -- the contract says so -----------------------------------------------------------------------
@@ -219,3 +252,70 @@ def test_openapi_documents_the_answers_the_server_gives(platform):
     heartbeat = (requests.get(f"{platform.url}/openapi.json", timeout=5).json()
                  ["components"]["schemas"]["Heartbeat"]["properties"])
     assert heartbeat["outbox_depth"]["maximum"] and heartbeat["acked_commands"]["maxItems"]
+
+
+# -- fuzzing the whole contract -----------------------------------------------------------------
+# A short run in every test suite; the long one (docs/central-api.md) sets CENTRAL_FUZZ_EXAMPLES.
+FUZZ_EXAMPLES = int(os.environ.get("CENTRAL_FUZZ_EXAMPLES", "12"))
+
+
+class TerminalSignature(requests.auth.AuthBase):
+    """Signs a request as the demo terminal, as prepared for the wire: requests applies auth after
+    the body is encoded, and ``path_url`` is the target it sends (path and query as encoded), so
+    the signature covers exactly the bytes the server sees. Person and staff credentials are
+    valid too, so generated requests get past authentication into the endpoints."""
+
+    def __init__(self, person_token: str):
+        self.person_token = person_token
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = r.body or b""
+        body = body.encode("utf-8") if isinstance(body, str) else body
+        r.headers.update(auth.signed_headers(auth.DEMO_TERMINAL_ID, auth.DEMO_TERMINAL_SECRET, r.method,
+                                             r.path_url, body))
+        r.headers[auth.HEADER_PERSON] = self.person_token
+        r.headers[auth.HEADER_ADMIN] = auth.DEMO_ADMIN_KEY
+        return r
+
+
+@pytest.fixture(scope="module")
+def known(platform, person) -> dict[str, str]:
+    """Real keys, so generated requests also reach a real guide, case, certificate and proof."""
+    case = submit(platform, person, case_body(form={"_demo_path": "supplement"})).json()
+    cert = signed(platform.url, "GET", "/api/v1/certificates", extra=person).json()["items"][0]
+    proof = signed(platform.url, "POST", f"/api/v1/certificates/{cert['cert_id']}/proof", extra=person).json()
+    return {"item_code": PASSPORT, "case_no": case["case_no"], "cert_id": cert["cert_id"],
+            "code": proof["verification_code"], "terminal_id": auth.DEMO_TERMINAL_ID}
+
+
+@pytest.mark.fuzz
+def test_fuzzed_requests_never_get_a_server_error(platform, person, known, server_log):
+    """Schemathesis generates requests from the served /openapi.json, valid and invalid ones,
+    for every operation, and sends them signed to the live server: none may answer 5xx."""
+    schema = schemathesis.openapi.from_url(f"{platform.url}/openapi.json")
+    sign = TerminalSignature(person[auth.HEADER_PERSON])
+    failures: list[str] = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 20
+    for operation in operations:
+        real_keys = {name: known[name] for name in re.findall(r"{(\w+)}", operation.path)}
+        cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
+                          operation.as_strategy(GenerationMode.NEGATIVE),
+                          operation.as_strategy(GenerationMode.POSITIVE, path_parameters=real_keys))
+
+        @given(case=cases, data=st.data())
+        @settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink])
+        def no_server_error(case, data):
+            if isinstance(case.body, dict):  # now and then a real item or case in the body
+                for name in ("item_code", "case_no"):
+                    if name in case.body and data.draw(st.booleans(), label=f"real {name}"):
+                        case.body[name] = known[name]
+            response = case.call(auth=sign, timeout=30)
+            case.validate_response(response, checks=[not_a_server_error])
+
+        try:
+            no_server_error()
+        except Exception as exc:  # collect every operation's failure, then fail once
+            failures.append(f"{operation.label}: {exc}")
+    assert not failures, "\n\n".join(failures)
