@@ -146,8 +146,7 @@ class _BodyLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
-            exc = BodyTooLarge(self.limit)
-            return await _error(413, "body_too_large", exc.detail)(scope, receive, send)
+            return await _error(413, "body_too_large", BodyTooLarge(self.limit).detail)(scope, receive, send)
         seen = 0
 
         async def counted():

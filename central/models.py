@@ -30,7 +30,7 @@ MAX_OUTBOX_DEPTH = 1_000_000
 MAX_COMMAND_ID = 2**63 - 1  # a signed 64-bit column: larger ones overflowed SQLite (500)
 MAX_LIST = 100  # materials, form fields, acknowledged commands, devices
 MAX_FORM_KEY, MAX_FORM_VALUE = 100, 1000
-MAX_NAME = 200  # a material's name
+MAX_NAME = 500  # a material's name: some guides spell out whole conditions
 MAX_NOTE = 500
 MAX_COMMAND_ARGS, MAX_COMMAND_ARG = 20, 1000
 
