@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Path as InPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import AfterValidator
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -74,9 +76,88 @@ __all__ = ["ApiError", "create_app"]
 log = logging.getLogger("central.app")
 
 MAX_PAGE = 100
+# A request body over this is refused (413 body_too_large). A case at every bound of its model
+# (central.models), all in Chinese written as \uXXXX escapes, is still under 0.8 MiB of JSON.
+MAX_BODY_BYTES = 1024 * 1024
 _ERRORS = {404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
 _SIGNED = {401: {"model": ErrorResponse}, **_ERRORS}
+_TOO_LARGE = {413: {"model": ErrorResponse, "description": "body_too_large: the request body is over the "
+                                                           "platform's limit (1 MiB by default)"}}
+_JSON_BODY = {400: {"model": ErrorResponse, "description": "invalid_request: the body is not UTF-8 JSON"},
+              **_TOO_LARGE}
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Path parameters are opaque keys; a bound keeps a 5,000-character one out of the database.
+Key = Annotated[str, InPath(max_length=100)]
+
+
+def _utc_representable(t: dt.datetime) -> dt.datetime:
+    """The store keeps UTC: a time with no UTC equivalent (0001-01-01 at +01:00) is a bad
+    parameter, not a crash in the date arithmetic."""
+    try:
+        iso(t)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+    return t
+
+
+def _has_nul(doc: object) -> bool:
+    """Any string of a parsed JSON document with NUL in it (iterative: nesting depth is the client's)."""
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack += [*value, *value.values()]
+        elif isinstance(value, list):
+            stack += value
+    return False
+
+
+async def _refuse_nul(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL and no hall ever sends one: a NUL in the path, the query or
+    a JSON string is refused here instead of failing in the database (500)."""
+    try:
+        doc = await request.json() if await request.body() else None
+    except (ValueError, RecursionError):  # not JSON (or nested past the parser): the body's validation answers
+        doc = None
+    if ("\x00" in request.scope["path"] or any("\x00" in k + v for k, v in request.query_params.multi_items())
+            or _has_nul(doc)):
+        raise ApiError(422, "invalid_request", "NUL characters are not accepted in the path, query or body")
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self, limit: int):
+        super().__init__(413, f"request body over the limit of {limit} bytes")
+
+
+class _BodyLimit:
+    """Refuses a request body over ``limit`` bytes before it is held in memory: on its
+    Content-Length alone, or (a chunked body) as soon as the bytes streamed in pass the limit.
+    The latter is raised from ``receive`` as an HTTPException, which FastAPI's body parsing
+    passes on to the error handlers unchanged. uvicorn discards the unread rest of the body."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            return await _error(413, "body_too_large", BodyTooLarge(self.limit).detail)(scope, receive, send)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def _error(status: int, code: str, message: str, zh: str = "") -> JSONResponse:
@@ -93,20 +174,24 @@ def _target(request: Request) -> str:
 
 def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.time, step_seconds: float = 20.0,
                admin_key: str = auth.DEMO_ADMIN_KEY, citizen_code_key: str = auth.DEMO_CITIZEN_CODE_KEY,
-               staff_login: tuple[str, str] = (auth.DEMO_STAFF_USER, auth.DEMO_STAFF_PASSWORD)) -> FastAPI:
+               staff_login: tuple[str, str] = (auth.DEMO_STAFF_USER, auth.DEMO_STAFF_PASSWORD),
+               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """The API over the database ``db`` (path or URL; tables created if missing; not seeded here).
 
     ``clock`` drives signatures' time window, token expiry and the simulated back office, whose
-    cases take one step every ``step_seconds``. ``staff_login`` (user, password) opens /fleet.
+    cases take one step every ``step_seconds``. ``staff_login`` (user, password) opens /fleet. A
+    request body over ``max_body_bytes`` is 413.
     """
     platform = PlatformStore(db, clock=clock, step_seconds=step_seconds)
     store: GuideStore = platform.guides
     app = FastAPI(title="Hall kiosk central platform (reference)", version="1.1.0",
                   description="Service guides (办事指南), cases (办件), e-certificates, evaluations (好差评), "
                               "queue tickets and terminal management for government-service hall kiosks. "
-                              "See docs/central-api.md for authentication.")
+                              "See docs/central-api.md for authentication.",
+                  dependencies=[Depends(_refuse_nul)])
     app.state.store = store
     app.state.platform = platform
+    app.add_middleware(_BodyLimit, limit=max_body_bytes)
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -116,7 +201,8 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # A route that does not exist is not "no such item": a client with a wrong URL prefix must
         # not read it as the platform's verdict on what it sent.
-        code = {404: "no_such_route", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {400: "invalid_request", 404: "no_such_route", 405: "method_not_allowed",
+                413: "body_too_large"}.get(exc.status_code, "http_error")
         return _error(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
@@ -200,7 +286,8 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
     @app.get(f"{API_PREFIX}/guides/changes", response_model=GuideChanges, responses=_ERRORS, tags=["guides"],
              dependencies=[Open])
     def guide_changes(
-        since: Annotated[dt.datetime, Query(description="ISO 8601; changes at or after it")] = EPOCH,
+        since: Annotated[dt.datetime, AfterValidator(_utc_representable),
+                         Query(description="ISO 8601; changes at or after it")] = EPOCH,
         after: Annotated[str, Query(max_length=100, description="next_after of the previous page")] = "",
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> GuideChanges:
@@ -211,7 +298,7 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
     # absence), not as a route that does not exist.
     @app.get(f"{API_PREFIX}/guides/{{item_code:path}}", response_model=Guide, responses=_ERRORS,
              tags=["guides"], dependencies=[Open])
-    def get_guide(item_code: str) -> Guide:
+    def get_guide(item_code: Key) -> Guide:
         row = store.get(item_code)
         if row is None:
             raise ApiError(404, "not_found", f"no guide with item code {item_code!r}")
@@ -222,13 +309,14 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         return DepartmentList.model_validate({"items": store.departments()})
 
     # -- terminals ---------------------------------------------------------------------------
-    @app.post(f"{API_PREFIX}/terminals/register", response_model=Terminal, responses=_SIGNED, tags=["terminals"])
+    @app.post(f"{API_PREFIX}/terminals/register", response_model=Terminal, responses={**_SIGNED, **_JSON_BODY},
+              tags=["terminals"])
     def register(reg: TerminalRegistration, tid: Signed) -> Terminal:
         """A provisioned terminal announces itself (name, hall, software version)."""
         return Terminal.model_validate(platform.register(tid, reg))
 
-    @app.post(f"{API_PREFIX}/terminals/heartbeat", response_model=HeartbeatAnswer, responses=_SIGNED,
-              tags=["terminals"])
+    @app.post(f"{API_PREFIX}/terminals/heartbeat", response_model=HeartbeatAnswer,
+              responses={**_SIGNED, **_JSON_BODY}, tags=["terminals"])
     def heartbeat(hb: Heartbeat, tid: Signed) -> HeartbeatAnswer:
         """Device statuses and outbox depth in; pending commands out (until acknowledged)."""
         return HeartbeatAnswer.model_validate(platform.heartbeat(tid, hb))
@@ -239,13 +327,15 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         return TerminalList.model_validate({"items": platform.terminals()})
 
     @app.post(f"{API_PREFIX}/terminals/{{terminal_id}}/commands", response_model=TerminalCommand,
-              responses=_SIGNED, tags=["terminals"], dependencies=[Depends(admin)], status_code=201)
-    def queue_command(terminal_id: str, cmd: CommandRequest) -> TerminalCommand:
+              responses={**_SIGNED, **_JSON_BODY}, tags=["terminals"], dependencies=[Depends(admin)],
+              status_code=201)
+    def queue_command(terminal_id: Key, cmd: CommandRequest) -> TerminalCommand:
         """Staff queue a command; the terminal gets it with its next heartbeat."""
         return TerminalCommand.model_validate(platform.queue_command(terminal_id, cmd.command, cmd.args))
 
     # -- persons -------------------------------------------------------------------------------
-    @app.post(f"{API_PREFIX}/persons/token", response_model=PersonToken, responses=_SIGNED, tags=["persons"])
+    @app.post(f"{API_PREFIX}/persons/token", response_model=PersonToken, responses={**_SIGNED, **_JSON_BODY},
+              tags=["persons"])
     def person_token(req: PersonTokenRequest, tid: Signed) -> PersonToken:
         """A short-lived token (15 min) for the identity the terminal read; bound to this terminal."""
         return PersonToken.model_validate(platform.issue_token(tid, req.id_number, req.name))
@@ -260,8 +350,10 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         platform.revoke_token(tid, x_person_token)
         return Response(status_code=204)
 
-    @app.post(f"{API_PREFIX}/citizen-codes/verify", response_model=CitizenIdentity, responses=_SIGNED,
-              tags=["persons"])
+    @app.post(f"{API_PREFIX}/citizen-codes/verify", response_model=CitizenIdentity, tags=["persons"],
+              responses={**_SIGNED, **_JSON_BODY, 400: {
+                  "model": ErrorResponse, "description": "code_invalid (not a citizen code, or forged) or "
+                                                         "code_expired; invalid_request: the body is not UTF-8 JSON"}})
     def verify_citizen_code(req: CitizenCodeRequest, tid: Signed) -> CitizenIdentity:
         """The identity in a code scanned from the province's app (400 code_invalid / code_expired)."""
         try:
@@ -272,8 +364,10 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
                                                "expires_at": iso(payload["exp"])})
 
     # -- cases ---------------------------------------------------------------------------------
-    @app.post(f"{API_PREFIX}/cases", response_model=Case, responses={409: {"model": ErrorResponse}, **_SIGNED},
-              tags=["cases"], status_code=201)
+    @app.post(f"{API_PREFIX}/cases", response_model=Case, tags=["cases"], status_code=201, responses={
+        200: {"model": Case, "description": "a replay: the same Idempotency-Key and body as an earlier "
+                                            "submission answer its case"},
+        409: {"model": ErrorResponse}, **_SIGNED, **_JSON_BODY})
     def submit_case(sub: CaseSubmission, request: Request, response: Response, tid: Signed, who: Person,
                     idempotency_key: Annotated[str, Header(min_length=8, max_length=100)]) -> Case:
         """Submit (申报). The same Idempotency-Key with the same body returns the first case (200);
@@ -288,16 +382,18 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         return CaseList.model_validate({"items": platform.cases_of(who[0])})
 
     @app.get(f"{API_PREFIX}/cases/{{case_no}}", response_model=Case, responses=_SIGNED, tags=["cases"])
-    def get_case(case_no: str, tid: Signed,
+    def get_case(case_no: Key, tid: Signed,
                  x_person_token: Annotated[str, Header()] = "") -> Case:
         """By case number (printed on the receipt) or by the terminal reference of an offline
         receipt. With a person token, only that person's case."""
         owner = platform.person(tid, x_person_token)[0] if x_person_token else None
         return Case.model_validate(platform.case_by_number_or_ref(case_no, tid, owner))
 
-    @app.post(f"{API_PREFIX}/cases/{{case_no}}/supplements", response_model=Case,
-              responses={409: {"model": ErrorResponse}, **_SIGNED}, tags=["cases"])
-    def supplement(case_no: str, sup: SupplementSubmission, request: Request, tid: Signed, who: Person,
+    @app.post(f"{API_PREFIX}/cases/{{case_no}}/supplements", response_model=Case, tags=["cases"], responses={
+        200: {"description": "the case, back in 预审; also the answer to a replay with the same "
+                             "Idempotency-Key and body, even after the case moved on"},
+        409: {"model": ErrorResponse}, **_SIGNED, **_JSON_BODY})
+    def supplement(case_no: Key, sup: SupplementSubmission, request: Request, tid: Signed, who: Person,
                    idempotency_key: Annotated[str | None, Header(min_length=8, max_length=100)] = None) -> Case:
         """Hand in what 补齐补正 asked for; the case goes back to 预审. A repeat with the same
         Idempotency-Key and body answers the case again instead of 409 (the first one was applied)."""
@@ -311,14 +407,14 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         return CertificateList.model_validate({"items": platform.certificates(who[0])})
 
     @app.post(f"{API_PREFIX}/certificates/{{cert_id}}/proof", response_model=CertificateProof,
-              responses=_SIGNED, tags=["certificates"], status_code=201)
-    def certificate_proof(cert_id: str, request: Request, who: Person) -> CertificateProof:
+              responses={**_SIGNED, **_TOO_LARGE}, tags=["certificates"], status_code=201)
+    def certificate_proof(cert_id: Key, request: Request, who: Person) -> CertificateProof:
         """A printable proof with a verification code anyone can check at /proofs/{code}."""
         return CertificateProof.model_validate(platform.proof(cert_id, who[0], str(request.base_url)))
 
     @app.get(f"{API_PREFIX}/proofs/{{code}}", response_model=ProofCheck, responses=_ERRORS,
              tags=["certificates"])
-    def check_proof(code: str) -> ProofCheck:
+    def check_proof(code: Key) -> ProofCheck:
         return ProofCheck.model_validate(platform.check_proof(code))
 
     # -- evaluations -----------------------------------------------------------------------------
@@ -328,9 +424,10 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
             "version": EVALUATION_QUESTIONS_VERSION, "levels": EVALUATION_LEVEL_LABELS,
             "questions": [{"code": c, "text": t} for c, t in EVALUATION_QUESTIONS.items()]})
 
-    @app.post(f"{API_PREFIX}/evaluations", response_model=Evaluation,
-              responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **_SIGNED},
-              tags=["evaluations"], status_code=201)
+    @app.post(f"{API_PREFIX}/evaluations", response_model=Evaluation, tags=["evaluations"], status_code=201,
+              responses={200: {"model": Evaluation, "description": "a replay: the same Idempotency-Key and body "
+                                                                   "as an earlier rating answer that rating"},
+                         403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **_SIGNED, **_JSON_BODY})
     def evaluate(ev: EvaluationSubmission, request: Request, response: Response, tid: Signed,
                  idempotency_key: Annotated[str | None, Header(min_length=8, max_length=100)] = None,
                  x_person_token: Annotated[str, Header(description="the applicant, for a rating of a case")] = "",
@@ -351,8 +448,8 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
     def queue_services(_tid: Signed) -> QueueServiceList:
         return QueueServiceList.model_validate({"items": platform.queue_services()})
 
-    @app.post(f"{API_PREFIX}/queue/tickets", response_model=QueueTicket, responses=_SIGNED, tags=["queue"],
-              status_code=201)
+    @app.post(f"{API_PREFIX}/queue/tickets", response_model=QueueTicket, responses={**_SIGNED, **_JSON_BODY},
+              tags=["queue"], status_code=201)
     def take_ticket(req: QueueTicketRequest, tid: Signed) -> QueueTicket:
         return QueueTicket.model_validate(platform.take_ticket(tid, req.service))
 

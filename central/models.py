@@ -5,7 +5,9 @@ documents them) and the kiosk's client validates every answer against them, so a
 half-upgraded server is caught at the boundary instead of deep inside a screen.
 
 Rules for changing them: adding an optional field is compatible (unknown fields are ignored on
-both sides); renaming, removing or narrowing a field is a new API version.
+both sides); renaming, removing or narrowing a field is a new API version. The upper bounds on
+what a terminal sends (MAX_* below) are the exception that proves it: they lie far beyond what any
+hall sends and only turn a crash into a 422.
 This module imports nothing but pydantic, so the kiosk can use it without the server's packages.
 """
 
@@ -15,9 +17,22 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, Strict
 
 API_PREFIX = "/api/v1"
+
+# -- bounds of what a terminal may send ---------------------------------------------------------
+# Far above anything a real hall sends, low enough that no request overflows a database column or
+# holds a worker (docs/central-api.md, "Limits"). Request models only: answers the kiosk validates
+# stay as they were, so a platform that stores more is not refused by the kiosk.
+# Integers are strict: JSON ``true`` or ``3.0`` is not a count or a command id.
+MAX_OUTBOX_DEPTH = 1_000_000
+MAX_COMMAND_ID = 2**63 - 1  # a signed 64-bit column: larger ones overflowed SQLite (500)
+MAX_LIST = 100  # materials, form fields, acknowledged commands, devices
+MAX_FORM_KEY, MAX_FORM_VALUE = 100, 1000
+MAX_NAME = 500  # a material's name: some guides spell out whole conditions
+MAX_NOTE = 500
+MAX_COMMAND_ARGS, MAX_COMMAND_ARG = 20, 1000
 
 # 材料形式. "原件及复印件" is common enough in real guides to deserve its own value.
 MaterialForm = Literal["原件", "复印件", "原件及复印件", "电子"]
@@ -175,12 +190,19 @@ class SupplementRequest(BaseModel):
     due: dt.datetime | None = None
 
 
+FormKey = Annotated[str, Field(max_length=MAX_FORM_KEY)]
+FormValue = Annotated[str, Field(max_length=MAX_FORM_VALUE)]
+MaterialName = Annotated[str, Field(max_length=MAX_NAME)]
+
+
 class CaseSubmission(BaseModel):
     """POST /cases. The applicant is the person of the X-Person-Token, never the body."""
 
     item_code: str = Field(min_length=1, max_length=100)
-    form: dict[str, str] = Field(default_factory=dict, description="answers of the case form, by field")
-    materials: list[str] = Field(default_factory=list, description="names of the materials handed in")
+    form: dict[FormKey, FormValue] = Field(default_factory=dict, max_length=MAX_LIST,
+                                           description="answers of the case form, by field")
+    materials: list[MaterialName] = Field(default_factory=list, max_length=MAX_LIST,
+                                          description="names of the materials handed in")
     phone: str = Field("", max_length=20)
     terminal_ref: str = Field("", max_length=64, pattern=r"^[0-9A-Za-z_-]*$",
                               description="the terminal's own reference, printed on an offline receipt; "
@@ -215,8 +237,8 @@ class CaseList(BaseModel):
 class SupplementSubmission(BaseModel):
     """POST /cases/{case_no}/supplements: the materials handed in after 补正."""
 
-    materials: list[str] = Field(min_length=1)
-    note: str = ""
+    materials: list[MaterialName] = Field(min_length=1, max_length=MAX_LIST)
+    note: str = Field("", max_length=MAX_NOTE)
 
 
 # -- persons and citizen codes ------------------------------------------------------------------
@@ -276,11 +298,14 @@ class ProofCheck(BaseModel):
 
 # -- evaluations (好差评) ------------------------------------------------------------------------
 EvaluationLevel = Annotated[int, Field(ge=1, le=5)]
+# What a terminal sends: strictly an integer (JSON true is not 非常不满意).
+SubmittedLevel = Annotated[int, Strict(), Field(ge=1, le=5)]
 EVALUATION_LEVEL_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 # The fixed offline question set (一次一评), versioned: a new set is a new version string.
 EVALUATION_QUESTIONS_VERSION = "offline-v1"
 EVALUATION_QUESTIONS = {"overall": "整体满意度", "efficiency": "服务效率", "competence": "服务水平",
                         "attitude": "服务态度"}
+QuestionCode = Literal[tuple(EVALUATION_QUESTIONS)]  # the contract names the keys scores must have
 BAD_RATING_MAX = 2  # levels 1-2 are 差评 and go to follow-up
 
 
@@ -301,14 +326,10 @@ class EvaluationSubmission(BaseModel):
     case_no: CaseNo | None = None
     item_code: str = Field("", max_length=100)
     questions_version: Literal["offline-v1"] = EVALUATION_QUESTIONS_VERSION
-    scores: dict[str, EvaluationLevel]
-    comment: str = Field("", max_length=500)
-
-    @model_validator(mode="after")
-    def _all_questions(self) -> EvaluationSubmission:
-        if set(self.scores) != set(EVALUATION_QUESTIONS):
-            raise ValueError(f"scores must answer exactly {sorted(EVALUATION_QUESTIONS)}")
-        return self
+    scores: dict[QuestionCode, SubmittedLevel] = Field(min_length=len(EVALUATION_QUESTIONS),
+                                                       max_length=len(EVALUATION_QUESTIONS),
+                                                       description="one level per question, every question")
+    comment: str = Field("", max_length=MAX_NOTE)
 
 
 class Evaluation(BaseModel):
@@ -394,15 +415,19 @@ class TerminalCommand(BaseModel):
 
 class CommandRequest(BaseModel):
     command: CommandName
-    args: dict[str, str] = Field(default_factory=dict)
+    args: dict[Annotated[str, Field(max_length=50)], Annotated[str, Field(max_length=MAX_COMMAND_ARG)]] = Field(
+        default_factory=dict, max_length=MAX_COMMAND_ARGS)
+
+
+CommandId = Annotated[int, Strict(), Field(ge=1, le=MAX_COMMAND_ID)]
 
 
 class Heartbeat(BaseModel):
     version: str = Field("", max_length=50)
-    outbox_depth: int = Field(0, ge=0)
-    devices: list[DeviceStatus] = Field(default_factory=list)
-    acked_commands: list[int] = Field(default_factory=list,
-                                      description="commands done since the last heartbeat")
+    outbox_depth: int = Field(0, ge=0, le=MAX_OUTBOX_DEPTH, strict=True)
+    devices: list[DeviceStatus] = Field(default_factory=list, max_length=MAX_LIST)
+    acked_commands: list[CommandId] = Field(default_factory=list, max_length=MAX_LIST,
+                                            description="commands done since the last heartbeat")
 
 
 class HeartbeatAnswer(BaseModel):
