@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synth_guides import ACTIONS, DEPT_BASE, MATERIALS, OBJECTS, guides  # noqa: E402
 
-from central.textkeys import pinyin_syllables  # noqa: E402
+from contract.textkeys import pinyin_syllables  # noqa: E402
 from kiosk.catalogue import Catalogue  # noqa: E402
 
 
@@ -133,7 +133,7 @@ def bench_sync(folder: Path, n: int = 10_000) -> None:
 
 
 def bench_outbox(folder: Path, n: int = 300) -> None:
-    from central.models import CaseSubmission
+    from contract.models import CaseSubmission
     from kiosk.outbox import Outbox
 
     box = Outbox(folder / "outbox.db", "BENCH-0001")

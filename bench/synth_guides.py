@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from central.models import Guide  # noqa: E402
+from contract.models import Guide  # noqa: E402
 
 OBJECTS = ("食品经营", "药品零售", "建筑施工", "道路运输", "出版物", "烟草专卖零售", "户口", "居住证", "婚姻",
            "收养", "社会保险", "医疗保险", "失业保险", "养老保险", "住房公积金", "不动产", "营业执照", "个体工商户",

@@ -1,11 +1,11 @@
 """The central platform's HTTP API (FastAPI), version 1 under /api/v1, plus the /fleet page.
 
-Every answer has a pydantic response model from central.models (the contract the kiosk client
+Every answer has a pydantic response model from contract.models (the contract the kiosk client
 validates against), and every error - unknown item, bad parameter, bad signature, unknown route,
 crash - has the same JSON body ``{"error": {"code": ..., "message": ..., "zh": ...}}`` so clients
 need one error path.
 
-Authentication (docs/central-api.md): terminal calls are HMAC-signed (central.auth); calls about
+Authentication (docs/central-api.md): terminal calls are HMAC-signed (contract.auth); calls about
 a person also carry X-Person-Token. Guide reads, evaluation questions and proof checks are open
 to integrators and the public; a signature on them is still checked when present.
 """
@@ -27,11 +27,13 @@ from pydantic import AfterValidator
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from central import auth
 from central.db import GuideStore, iso
 from central.errors import ApiError
 from central.fleet import render_fleet
-from central.models import (
+from central.platform import PlatformStore
+from central.track import render_track
+from contract import auth
+from contract.models import (
     API_PREFIX,
     EVALUATION_LEVEL_LABELS,
     EVALUATION_QUESTIONS,
@@ -68,8 +70,6 @@ from central.models import (
     TerminalList,
     TerminalRegistration,
 )
-from central.platform import PlatformStore
-from central.track import render_track
 
 __all__ = ["ApiError", "create_app"]
 
@@ -77,7 +77,7 @@ log = logging.getLogger("central.app")
 
 MAX_PAGE = 100
 # A request body over this is refused (413 body_too_large). A case at every bound of its model
-# (central.models), all in Chinese written as \uXXXX escapes, is still under 0.8 MiB of JSON.
+# (contract.models), all in Chinese written as \uXXXX escapes, is still under 0.8 MiB of JSON.
 MAX_BODY_BYTES = 1024 * 1024
 _ERRORS = {404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
 _SIGNED = {401: {"model": ErrorResponse}, **_ERRORS}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from central.models import CaseResult, CaseState
+from contract.models import CaseResult, CaseState
 
 S = CaseState
 

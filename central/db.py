@@ -7,7 +7,7 @@ once in ``METADATA``; SQL is the portable subset (ON CONFLICT upserts, LIKE with
 timestamps are ISO 8601 UTC strings with microseconds, which sort correctly as text on both.
 
 The guide table: one row per 事项. Catalogue fields are columns; the rest of the 办事指南 is one
-JSON column (``detail``, shaped like central.models.GuideDetail) so new guide fields need no
+JSON column (``detail``, shaped like contract.models.GuideDetail) so new guide fields need no
 migration. Search columns are filled at write time: a normalised name, the name's toneless pinyin
 and its initials (pypinyin), and optional hand-written keywords with their pinyin, so a citizen
 can type "社保", "shebao", "sb" or part of an item code on a touch keyboard. Full pinyin must match
@@ -42,8 +42,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql
 
-from central.textkeys import ascii_alnum as _ascii_alnum
-from central.textkeys import normalise, pinyin_syllables  # noqa: F401 (re-exported)
+from contract.textkeys import ascii_alnum as _ascii_alnum
+from contract.textkeys import normalise, pinyin_syllables  # noqa: F401 (re-exported)
 
 log = logging.getLogger("central.db")
 

@@ -21,10 +21,11 @@ from sqlalchemy import Engine
 from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 
-from central import auth, backoffice
+from central import backoffice
 from central.db import GuideStore, _Tx, init_schema, iso, shared_engine
 from central.errors import ApiError
-from central.models import (
+from contract import auth
+from contract.models import (
     BAD_RATING_MAX,
     CASE_STATE_LABELS,
     EVALUATION_LEVEL_LABELS,

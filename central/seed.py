@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from central.db import GuideStore
-from central.models import GuideDetail
+from contract.models import GuideDetail
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "guides-guangan"
 CATALOGUE_CSV = DATA_DIR / "bszl-data.derived.csv"

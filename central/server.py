@@ -20,10 +20,10 @@ from pathlib import Path
 
 import uvicorn
 
-from central import auth
 from central.app import create_app
 from central.db import GuideStore
 from central.seed import SeedReport, seed_if_empty
+from contract import auth
 
 log = logging.getLogger("central.server")
 

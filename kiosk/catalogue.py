@@ -26,7 +26,7 @@ rank than one that matches ten.
 
 Sync is incremental (GET /guides/changes) and commits its cursor with every page, so a crash or a
 lost network resumes where it stopped. ``ready`` says a complete copy exists (a finished sync or an
-import); until then the controller prefers the platform. A copy in an older file format is
+import); until then the guide journey prefers the platform. A copy in an older file format is
 dropped and fetched again (it is a copy).
 """
 
@@ -46,8 +46,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from central.models import Guide, GuidePage, GuideSummary
-from central.textkeys import normalise, pinyin_syllables
+from contract.models import Guide, GuidePage, GuideSummary
+from contract.textkeys import normalise, pinyin_syllables
 
 log = logging.getLogger("kiosk.catalogue")
 

@@ -3,16 +3,16 @@
 Every call has a connect and a read timeout; idempotent GETs are retried a bounded number of
 times with a short backoff on connection failures and 5xx answers (a dropped keep-alive
 connection or a restarting server should not reach the citizen); every answer is validated
-against the shared contract in central.models. Whatever goes wrong - refused connection, TLS,
+against the shared contract in contract.models. Whatever goes wrong - refused connection, TLS,
 timeout, 5xx, HTML from a captive portal, JSON of the wrong shape - the caller gets exactly one
 exception type, CentralError, carrying a precise ``message`` for logs and staff and a plain
 ``zh`` sentence for the citizen.
 
-Requests are signed when the client is given a terminal id and secret (central.auth: HMAC over
+Requests are signed when the client is given a terminal id and secret (contract.auth: HMAC over
 method, path, timestamp, nonce and body hash; re-signed on every retry). Calls about a person take
 the person token as an argument: the kiosk's session owns it, not the client.
 
-Only the contract (central.models, pydantic only) and central.auth (stdlib only) are imported
+Only the contract (contract.models, pydantic only) and contract.auth (stdlib only) are imported
 from central/, never the server.
 """
 
@@ -32,8 +32,8 @@ from pydantic import BaseModel, ValidationError
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
-from central import auth
-from central.models import (
+from contract import auth
+from contract.models import (
     API_PREFIX,
     Case,
     CaseList,

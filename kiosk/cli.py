@@ -121,8 +121,8 @@ def cmd_run(args) -> int:
     from screens.run import run_ui
 
     cfg = _load(args.config)
-    with running_kiosk(cfg) as controller:
-        return run_ui(controller, cfg)[0]
+    with running_kiosk(cfg) as shell:
+        return run_ui(shell, cfg)[0]
 
 
 def cmd_demo(args) -> int:
@@ -149,8 +149,8 @@ def _demo(cfg, slips_dir: Path, out: Path, tour: bool) -> int:
     from kiosk.runtime import running_kiosk
     from screens.run import run_ui
 
-    with DemoHardware(cfg, slips_dir) as hw, running_kiosk(cfg, hw.device_overrides()) as controller:
-        code, failure = run_ui(controller, cfg, demo=hw, tour_out=out if tour else None)
+    with DemoHardware(cfg, slips_dir) as hw, running_kiosk(cfg, hw.device_overrides()) as shell:
+        code, failure = run_ui(shell, cfg, demo=hw, tour_out=out if tour else None)
         if failure:
             print(f"Tour failed: {failure}", file=sys.stderr)
         return code

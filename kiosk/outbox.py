@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from central.models import CaseSubmission, EvaluationSubmission, SupplementSubmission
+from contract.models import CaseSubmission, EvaluationSubmission, SupplementSubmission
 from kiosk.central_client import CentralClient, CentralError
 
 log = logging.getLogger("kiosk.outbox")

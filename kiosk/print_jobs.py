@@ -2,7 +2,7 @@
 
 A job is committed to SQLite (WAL, synchronous=FULL, file mode 0600: slips carry masked personal
 data) before anything reaches the printer, and keeps one id for all its attempts. The dispatcher
-runs on the controller's tick; at most one job per printer is in flight.
+runs on the shell's tick; at most one job per printer is in flight.
 
 States: ``queued`` (waiting; ``blocked`` says why it last could not print) → ``printing`` (sent)
 → ``done`` or ``failed`` (the document itself is bad). ``held``: the printer stopped mid-job

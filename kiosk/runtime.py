@@ -1,4 +1,4 @@
-"""Assembles a running kiosk from its configuration: central platform, devices, controller."""
+"""Assembles a running kiosk from its configuration: central platform, devices, the shell."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from kiosk.catalogue import Catalogue
 from kiosk.catalogue import default_path as catalogue_path
 from kiosk.central_client import CentralClient
 from kiosk.config import KioskConfig
-from kiosk.controller import KioskController
 from kiosk.outbox import Outbox, Sender
 from kiosk.outbox import default_path as outbox_path
+from kiosk.shell import Shell
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -28,7 +28,7 @@ def version() -> str:
 
 @contextmanager
 def running_kiosk(config: KioskConfig, device_overrides: dict[str, dict[str, Any]] | None = None):
-    """Yield a KioskController with its devices started; stop everything on exit.
+    """Yield a Shell with its devices started; stop everything on exit.
 
     ``device_overrides`` replaces options of configured devices (the demo points them at emulators).
     """
@@ -57,7 +57,7 @@ def running_kiosk(config: KioskConfig, device_overrides: dict[str, dict[str, Any
         devices = DeviceManager(tables)
         devices.start()
         stack.callback(devices.stop)
-        controller = KioskController(config, central, devices, catalogue=Catalogue(catalogue_path(config.var_dir)),
-                                     outbox=outbox, sender=sender, version=version())
-        stack.callback(controller.shutdown)
-        yield controller
+        shell = Shell(config, central, devices, catalogue=Catalogue(catalogue_path(config.var_dir)),
+                      outbox=outbox, sender=sender, version=version())
+        stack.callback(shell.shutdown)
+        yield shell

@@ -1,4 +1,4 @@
-"""The Kivy application: a shell (header, screens, status bar) that renders the controller's view."""
+"""The Kivy application: header, screens and status bar around the shell's current page."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
-from kivy.properties import DictProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.controller import KioskController
-from kiosk.i18n import catalogue
+from kiosk.pages import PAGES
+from kiosk.shell import Shell
 from screens import apply, demo_panel, guides  # noqa: F401  (register widget classes for the kv rules)
 
 log = logging.getLogger("kiosk.ui")
@@ -26,21 +26,20 @@ KV_FILES = ("widgets.kv", "app.kv", "welcome.kv", "personal.kv", "guides.kv", "g
 
 class KioskApp(App):
     tr = ObjectProperty(None, rebind=True)
-    view = DictProperty()
     screen = StringProperty("welcome")
     idle_left = NumericProperty(-1)
     devices_text = ListProperty()
     hall = StringProperty("")
     demo = ObjectProperty(None, allownone=True)
 
-    def __init__(self, controller: KioskController, demo=None, on_started=None, **kw):
+    def __init__(self, shell: Shell, demo=None, on_started=None, **kw):
         super().__init__(**kw)
-        self.controller = controller
+        self.shell = shell
         self.demo = demo
         self._on_started = on_started
         self.title = "hall-kiosk"
-        self.hall = controller.config.terminal.hall
-        self.tr = controller.tr
+        self.hall = shell.config.terminal.hall
+        self.tr = shell.tr
 
     def build(self):
         for name in KV_FILES:
@@ -48,14 +47,14 @@ class KioskApp(App):
         root = Factory.KioskRoot()
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()  # software GL: shader transitions stall the first frame
-        for name in ("welcome", "personal", "guides", "guide", "apply", "done", "notice"):
+        for name in PAGES:
             sm.add_widget(Factory.get(f"{name.capitalize()}Screen")(name=name))
         self.sm = sm
-        self.controller.subscribe(self._sync)
-        Window.bind(on_touch_down=lambda *_: self.controller.touch())
+        self.shell.subscribe(self._sync)
+        Window.bind(on_touch_down=lambda *_: self.shell.touch())
         Window.bind(on_key_down=self._on_key)
         Window.bind(on_request_close=lambda *a, **k: True)  # no closing the kiosk from a WM
-        Clock.schedule_interval(lambda _dt: self.controller.tick(), 0.1)
+        Clock.schedule_interval(lambda _dt: self.shell.tick(), 0.1)
         self._sync()
         return root
 
@@ -66,23 +65,21 @@ class KioskApp(App):
             Clock.schedule_once(lambda _dt: self._on_started(self), 0.5)
 
     def on_stop(self):
-        self.controller.shutdown()
+        self.shell.shutdown()
 
     def _sync(self):
-        c = self.controller
-        if self.tr is not c.tr:
-            self.tr = c.tr
-        self.view = dict(c.view.data)
-        self.idle_left = -1 if c.idle_warning is None else c.idle_warning
-        labels = catalogue(self.tr.lang)
-        self.devices_text = [(labels.get(f"device.{name}", name) + labels["common.colon"], text, ok)
-                             for name, text, ok in c.device_summary()]
-        if self.screen != c.view.screen:
-            self.screen = c.view.screen
-            self.sm.current = c.view.screen
-        screen = self.sm.get_screen(c.view.screen)
-        if hasattr(screen, "refresh"):
-            screen.refresh(self.view)
+        shell = self.shell
+        if self.tr is not shell.tr:
+            self.tr = shell.tr
+        self.idle_left = -1 if shell.idle_warning is None else shell.idle_warning
+        self.devices_text = shell.device_summary()
+        page = shell.page
+        screen = self.sm.get_screen(page.screen)
+        screen.page = page  # before the switch: the new screen is drawn with its page, not the last one
+        screen.refresh(page)
+        if self.screen != page.screen:
+            self.screen = page.screen
+            self.sm.current = page.screen
 
     def _on_key(self, _window, key, _scancode, _codepoint, _modifiers):
         if self.demo is not None:

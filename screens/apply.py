@@ -7,7 +7,8 @@ from kivy.factory import Factory
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.screenmanager import Screen
+
+from screens.widgets import PageScreen
 
 
 class MaterialRow(ButtonBehavior, BoxLayout):
@@ -18,18 +19,18 @@ class MaterialRow(ButtonBehavior, BoxLayout):
     ticked = BooleanProperty(False)
 
     def on_release(self):
-        App.get_running_app().controller.toggle_material(self.index)
+        App.get_running_app().shell.act("toggle", index=self.index)
 
 
-class ApplyScreen(Screen):
+class ApplyScreen(PageScreen):
     _code = ""
 
-    def refresh(self, view: dict) -> None:
+    def refresh(self, page) -> None:
         box = self.ids.materials
         rows = box.children[::-1]
-        lines, ticked = view.get("materials", []), view.get("ticked", [])
-        if view.get("code") != self._code or len(rows) != len(lines):  # a tick only updates the rows
-            self._code = view.get("code", "")
+        lines, ticked = page.materials, page.ticked
+        if page.code != self._code or len(rows) != len(lines):  # a tick only updates the rows
+            self._code = page.code
             box.clear_widgets()
             rows = [Factory.MaterialRow(index=i) for i in range(len(lines))]
             for row in rows:
@@ -39,5 +40,5 @@ class ApplyScreen(Screen):
             row.text, row.ticked = f"{i}.\u00a0{line}", on  # no break: Kivy would wrap after "3."
 
 
-class DoneScreen(Screen):
+class DoneScreen(PageScreen):
     pass

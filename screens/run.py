@@ -1,14 +1,14 @@
-"""Starts the Kivy UI for a controller: configures Kivy first, then imports it."""
+"""Starts the Kivy UI for a shell: configures Kivy first, then imports it."""
 
 from __future__ import annotations
 
 from devices.fonts import cjk_font
 from kiosk.config import KioskConfig
-from kiosk.controller import KioskController
+from kiosk.shell import Shell
 from screens.kivy_setup import configure
 
 
-def run_ui(controller: KioskController, config: KioskConfig, demo=None, tour_out=None) -> tuple[int, str]:
+def run_ui(shell: Shell, config: KioskConfig, demo=None, tour_out=None) -> tuple[int, str]:
     """Run the UI until it stops; with ``tour_out`` run the headless tour. Returns (exit code, failure)."""
     headless = tour_out is not None
     d = config.display
@@ -22,7 +22,7 @@ def run_ui(controller: KioskController, config: KioskConfig, demo=None, tour_out
         from screens.tour import Tour
 
         tour = Tour(tour_out, demo)
-    app = KioskApp(controller, demo=demo if config.demo.panel else None,
+    app = KioskApp(shell, demo=demo if config.demo.panel else None,
                    on_started=tour.start if tour is not None else None)
     app.run()
     return (tour.exit_code, tour.failure) if tour is not None else (0, "")

@@ -65,15 +65,15 @@ class Tour:
         while not cond():
             if time.monotonic() > deadline:
                 raise TourFailed(f"timed out after {timeout:.0f}s waiting for {what} "
-                                 f"(screen {self.app.controller.view.screen!r})")
+                                 f"(screen {self.app.shell.page.screen!r})")
             yield
         for _ in range(settle):  # let a few frames render what changed
             yield
 
     def on_screen(self, name: str, **data) -> Callable[[], bool]:
         def cond() -> bool:
-            v = self.app.controller.view
-            return v.screen == name and all(v.data.get(k) == val for k, val in data.items())
+            page = self.app.shell.page
+            return page.screen == name and all(getattr(page, k) == val for k, val in data.items())
         return cond
 
     def tap(self, widget) -> None:
@@ -97,7 +97,7 @@ class Tour:
 
     # -- the journey ----------------------------------------------------------------------
     def script(self):
-        c = self.app.controller
+        c = self.app.shell
         yield from self.wait("the welcome screen", self.on_screen("welcome"))
         yield from self.wait("the devices to come online",
                              lambda: all(ok for _n, _t, ok in c.device_summary()), timeout=15)
@@ -117,12 +117,12 @@ class Tour:
             self.tap(keys[ch])
             yield
         yield from self.wait(f"results for {self.query!r}",
-                             lambda: c.view.data.get("query") == self.query and not c.view.data.get("loading")
-                             and bool(c.view.data.get("items")))
+                             lambda: c.page.screen == "guides" and c.page.query == self.query
+                             and not c.page.loading and bool(c.page.items))
         self.shot("04-search")
 
         rows = self.screen("guides").ids.results.layout_manager.children
-        first = c.view.data["items"][0]["code"]
+        first = c.page.items[0].code
         row = next((r for r in rows if r.code == first), None)
         if row is None:
             raise TourFailed("the first result is not on screen")
@@ -136,12 +136,12 @@ class Tour:
         yield from self.wait("the printer to report no paper",
                              lambda: c.device_states.get("printer", {}).get("paper") == "out", timeout=10)
         self.tap(self.screen("guide").ids.print_button)
-        yield from self.wait("the paper-out notice", lambda: c.view.screen == "notice"
-                             and c.view.data.get("kind") == "warning", timeout=15)
+        yield from self.wait("the paper-out notice", lambda: c.page.screen == "notice"
+                             and c.page.kind == "warning", timeout=15)
         self.shot("06-paper-out")
         self.demo.toggle_paper()  # staff refill it
-        yield from self.wait("the slip to print once paper is back", lambda: c.view.screen == "notice"
-                             and c.view.data.get("kind") == "info", timeout=20)
+        yield from self.wait("the slip to print once paper is back", lambda: c.page.screen == "notice"
+                             and c.page.kind == "info", timeout=20)
         yield from self.wait("the printer emulator to render the slip",
                              lambda: len(self.demo.printer.slips) == printed_before + 1, timeout=10)
         self.shot("07-printed")
@@ -168,14 +168,14 @@ class Tour:
         self.tap(self.screen("apply").ids.confirm)
         yield from self.wait("the done page", self.on_screen("done"), timeout=15)
         yield from self.wait("the receipt to print", lambda: len(self.demo.printer.slips) == printed_before + 1
-                             and c.view.data.get("receipt") == c.tr("done.take_receipt"), timeout=15)
+                             and c.page.receipt == c.tr("done.take_receipt"), timeout=15)
         self.shot("10-submitted")
 
         self.tap(self.screen("done").ids.home)
         yield from self.wait("the personal page again", self.on_screen("personal"))
         self.demo.remove_card()
         self.tap(self.screen("personal").ids.logout)
-        yield from self.wait("sign-out", lambda: c.view.screen == "notice" and not c.session.active)
+        yield from self.wait("sign-out", lambda: c.page.screen == "notice" and not c.session.active)
         self.shot("11-signed-out")
         self.tap(self.screen("notice").ids.ok)
         yield from self.wait("the welcome screen again", self.on_screen("welcome"))

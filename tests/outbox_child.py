@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from central.models import CaseSubmission
+from contract.models import CaseSubmission
 from kiosk.central_client import CentralClient
 from kiosk.outbox import Outbox, send_due
 

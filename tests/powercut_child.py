@@ -3,14 +3,14 @@
 ``python -m tests.powercut_child zygote ARGS_JSON`` imports everything, then forks one kiosk "life"
 per line read on stdin and prints ``LIFE <pid>``. The lives are the processes the test SIGKILLs: a
 fork of an idle, thread-free process starts in milliseconds where a new interpreter takes most of
-a second, so a hundred power cuts fit in the suite. Each life runs the real controller, outbox,
+a second, so a hundred power cuts fit in the suite. Each life runs the real shell, outbox,
 sender, durable print queue and ESC/POS driver on the test's virtual printer (a pty) against the
 reference platform over HTTP; it prints ``READY`` once the printer is online, then applies for
 ``item`` as one citizen after another until the outbox holds ``cases`` cases, and then drains:
 every case delivered and every slip printed, ``DRAINED``, exit 0. With ``announce`` it prints
 ``COMMITTED <terminal ref>`` as soon as a case is committed.
 
-The citizen's identity is handed to the controller as the IdentityRead event the card reader
+The citizen's identity is handed to the shell as the IdentityRead event the card reader
 would send: what is under test is the path from "确认提交" to the slip, and a SAM read per session
 would leave room for far fewer power cuts.
 """
@@ -27,18 +27,18 @@ from devices.manager import DeviceManager
 from drivers.samv.emulator import SAMPLE_CARDS
 from kiosk import config
 from kiosk.central_client import CentralClient
-from kiosk.controller import KioskController
 from kiosk.outbox import Outbox, Sender
 from kiosk.print_jobs import JobState, PrintQueue
+from kiosk.shell import Shell
 
 CARDS = list(SAMPLE_CARDS.values())
 
 
-def _until(c: KioskController, cond, timeout: float = 20.0) -> None:
+def _until(c: Shell, cond, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"stuck on {c.view.screen}: {c.view.data}")
+            raise TimeoutError(f"stuck on {c.page}")
         c.tick()
         time.sleep(0.005)
 
@@ -56,19 +56,18 @@ def life(a: dict) -> int:
                                          "status_timeout_ms": 300}})
     devices.start()
     queue = PrintQueue(os.path.join(a["var"], "print_jobs.db"))
-    c = KioskController(cfg, client, devices, outbox=outbox, sender=sender, print_queue=queue,
-                        case_wait_s=a["case_wait_s"])
+    c = Shell(cfg, client, devices, outbox=outbox, sender=sender, print_queue=queue, case_wait_s=a["case_wait_s"])
     _until(c, lambda: c.device_states.get("printer", {}).get("state") == "online")
     print("READY", flush=True)
     while (n := sum(1 for i in outbox.items() if i.kind == "case")) < a["cases"]:
         c.on_device_event(IdentityRead(device="id_reader", identity=CARDS[n % len(CARDS)]))
-        c.open_guide(a["item"])
-        _until(c, lambda: c.view.screen == "guide")
-        c.apply()
-        c.confirm_apply()
+        c.start("guide", code=a["item"])
+        _until(c, lambda: c.page.screen == "guide" and c.page.can_apply)
+        c.act("apply")
+        c.act("confirm")
         if a.get("announce"):
-            print("COMMITTED", c._submitted.ref, flush=True)
-        _until(c, lambda: c.view.screen in ("done", "notice") and c._submitted is None)
+            print("COMMITTED", c.journey.ref, flush=True)
+        _until(c, lambda: c.page.screen == "done" or c.notice is not None)
         c.logout()
     _until(c, lambda: outbox.depth() == 0 and not queue.jobs(JobState.QUEUED, JobState.PRINTING, JobState.HELD),
            timeout=60)

@@ -20,11 +20,11 @@ from drivers.escpos.emulator import VirtualPrinter
 from drivers.samv.emulator import SAMPLE_CARDS, SamEmulator
 from kiosk import config
 from kiosk.central_client import CentralClient
-from kiosk.controller import KioskController
 from kiosk.outbox import Outbox, Sender, send_due
 from kiosk.session import Session
+from kiosk.shell import Shell
 from tests.conftest import REPO
-from tests.test_controller import run_until
+from tests.test_shell import run_until
 
 pytestmark = pytest.mark.timeout(60)
 CARD = SAMPLE_CARDS["li_xiaomei"]
@@ -72,11 +72,11 @@ class Hall:
     def signed(self, url: str) -> CentralClient:
         return CentralClient(url, retries=1, terminal_id=self.tid, secret=self.secret)
 
-    def kiosk(self, sender_url: str, case_wait_s: float = 3.0, session: Session | None = None) -> KioskController:
-        """The controller; guides come from the platform, cases go through a sender at ``sender_url``."""
+    def kiosk(self, sender_url: str, case_wait_s: float = 3.0, session: Session | None = None) -> Shell:
+        """The shell; guides come from the platform, cases go through a sender at ``sender_url``."""
         sender = Sender(self.outbox, self.signed(sender_url), idle_s=0.2).start()
         self.stack.callback(sender.stop)
-        c = KioskController(self.cfg, self.client, self.devices, outbox=self.outbox, sender=sender,
+        c = Shell(self.cfg, self.client, self.devices, outbox=self.outbox, sender=sender,
                             case_wait_s=case_wait_s, session=session)
         self.stack.callback(c.shutdown)
         run_until(c, lambda: c.device_states.get("id_reader", {}).get("state") == "online"
@@ -94,14 +94,18 @@ def hall(platform, tmp_path):
         yield Hall(platform, tmp_path, stack)
 
 
-def identify(c: KioskController, hall: Hall, card=CARD) -> None:
+def identify(c: Shell, hall: Hall, card=CARD) -> None:
     hall.reader.place_card(card)
-    run_until(c, lambda: c.session.identity is not None and c.view.screen in ("personal", "apply"))
+    run_until(c, lambda: c.session.identity is not None and c.page.screen in ("personal", "apply"))
 
 
-def open_guide(c: KioskController, code: str) -> None:
-    c.open_guide(code)
-    run_until(c, lambda: c.view.screen == "guide" and c.view.data["guide_obj"].item_code == code)
+def open_guide(c: Shell, code: str) -> None:
+    """From the guide list, or (identified, on the personal page) straight at a guide."""
+    if c.journey.name == "guide":
+        c.act("open", code=code)
+    else:
+        c.start("guide", code=code)
+    run_until(c, lambda: c.page.screen == "guide" and getattr(c.journey.guide, "item_code", "") == code)
 
 
 def receipt_text(slip) -> str:
@@ -112,25 +116,25 @@ def test_online_the_receipt_carries_the_platforms_case_number(hall, guides):
     c = hall.kiosk(hall.platform.url)
     identify(c, hall)
     open_guide(c, guides[0])
-    assert c.view.data["can_apply"]
-    c.apply()
-    v = c.view.data
-    assert c.view.screen == "apply" and v["applicant"] == "申请人：李**"
-    assert v["number"] == "证件号码：" + CARD.masked_number and CARD.id_number not in str(v)
-    guide = v["guide_obj"]
-    assert v["ticked"] == [m.required == "必要" for m in guide.materials]  # required ones pre-ticked
-    optional = v["ticked"].index(False)
-    c.toggle_material(optional)
-    assert all(c.view.data["ticked"])
+    assert c.page.can_apply
+    c.act("apply")
+    v = c.page
+    assert c.page.screen == "apply" and v.applicant == "申请人：李**"
+    assert v.number == "证件号码：" + CARD.masked_number and CARD.id_number not in str(v)
+    guide = c.journey.guide
+    assert v.ticked == tuple(m.required == "必要" for m in guide.materials)  # required ones pre-ticked
+    optional = v.ticked.index(False)
+    c.act("toggle", index=optional)
+    assert all(c.page.ticked)
 
-    c.confirm_apply()
+    c.act("confirm")
     # Committed before anything prints or says "submitted".
     [item] = hall.outbox.items()
     assert item.body["materials"] == [m.name for m in guide.materials]
-    assert hall.printer.slips == [] and c.view.data["kind"] == "progress"
-    run_until(c, lambda: c.view.screen == "done", timeout=5)
-    number = c.view.data["number"]
-    assert not c.view.data["provisional"] and number.startswith("GA")
+    assert hall.printer.slips == [] and c.page.kind == "progress"
+    run_until(c, lambda: c.page.screen == "done", timeout=5)
+    number = c.page.number
+    assert not c.page.provisional and number.startswith("GA")
     assert hall.outbox.by_ref(item.terminal_ref).case_number == number
 
     slip = hall.printer.wait_for_slips(1, timeout=5)[0]
@@ -139,7 +143,7 @@ def test_online_the_receipt_carries_the_platforms_case_number(hall, guides):
     assert CARD.masked_number in raw and CARD.id_number not in raw and CARD.name not in raw
     [qr] = [r.text for r in zxingcpp.read_barcodes(slip.image)]
     assert qr == f"{hall.platform.url}/track/{number}"
-    run_until(c, lambda: c.view.data.get("receipt") == "请从出纸口取走回执，妥善保管")
+    run_until(c, lambda: getattr(c.page, "receipt", None) == "请从出纸口取走回执，妥善保管")
     # What the citizen's phone opens from the QR: no login, the item and its state, no person.
     page = requests.get(qr, timeout=5)
     assert page.status_code == 200 and guide.name in page.text and 'data-state="submitted"' in page.text
@@ -148,20 +152,20 @@ def test_online_the_receipt_carries_the_platforms_case_number(hall, guides):
     [case] = hall.cases()
     assert (case.case_no, case.item_code, case.terminal_ref) == (number, guide.item_code, item.terminal_ref)
     c.home()
-    assert c.view.screen == "personal"
+    assert c.page.screen == "personal"
 
 
 def test_offline_the_receipt_carries_the_terminal_reference_and_the_case_follows(hall, guides):
     c = hall.kiosk(DEAD, case_wait_s=0.5)
     identify(c, hall)
     open_guide(c, guides[0])
-    c.apply()
-    c.confirm_apply()
-    run_until(c, lambda: c.view.screen == "done", timeout=5)
+    c.act("apply")
+    c.act("confirm")
+    run_until(c, lambda: c.page.screen == "done", timeout=5)
     [item] = hall.outbox.items()
     ref = item.terminal_ref
-    assert c.view.data["provisional"] and c.view.data["number"] == ref and item.state == "pending"
-    assert c.view.data["number_label"] == "受理编号（终端）" and "联网后" in c.view.data["follows"]
+    assert c.page.provisional and c.page.number == ref and item.state == "pending"
+    assert c.page.number_label == "受理编号（终端）" and "联网后" in c.page.follows
 
     slip = hall.printer.wait_for_slips(1, timeout=5)[0]
     text = "".join(line.strip() for line in slip.text_lines)
@@ -188,52 +192,52 @@ def test_a_double_tap_on_submit_makes_one_case_and_one_receipt(hall, guides):
     c = hall.kiosk(hall.platform.url)
     identify(c, hall)
     open_guide(c, guides[0])
-    c.apply()
-    c.confirm_apply()
-    c.confirm_apply()
-    run_until(c, lambda: c.view.screen == "done", timeout=5)
-    c.confirm_apply()
+    c.act("apply")
+    c.act("confirm")
+    c.act("confirm")
+    run_until(c, lambda: c.page.screen == "done", timeout=5)
+    c.act("confirm")
     hall.printer.wait_for_slips(1, timeout=5)
     time.sleep(0.3)
     c.tick()
     assert len(hall.outbox.items()) == 1 and len(hall.printer.slips) == 1 and len(hall.cases()) == 1
     c.back()  # no way back to the confirm page of a submitted case
-    assert c.view.screen == "personal"
+    assert c.page.screen == "personal"
 
 
 def test_not_identified_the_apply_button_asks_for_the_card_then_goes_on(hall, guides):
     c = hall.kiosk(hall.platform.url)
-    c.browse_guides()
-    run_until(c, lambda: not c.view.data.get("loading"))
+    c.start("guide")
+    run_until(c, lambda: not getattr(c.page, "loading", None))
     open_guide(c, guides[1])
-    assert not c.view.data["can_apply"]  # catalogue-only: "ask at the window" instead
-    c.apply()
-    assert c.view.screen == "guide"
+    assert not c.page.can_apply  # catalogue-only: "ask at the window" instead
+    c.act("apply")
+    assert c.page.screen == "guide"
     open_guide(c, guides[0])
-    c.apply()
-    assert c.view.screen == "notice" and c.view.data["title"] == "请先放身份证"
-    assert "请把身份证放在感应区" in c.view.data["message"] and hall.outbox.items() == []
+    c.act("apply")
+    assert c.page.screen == "notice" and c.page.title == "请先放身份证"
+    assert "请把身份证放在感应区" in c.page.message and hall.outbox.items() == []
     c.dismiss_notice()  # "OK": back on the guide; the card still leads on to applying
-    assert c.view.screen == "guide"
+    assert c.page.screen == "guide"
     identify(c, hall)
-    assert c.view.screen == "apply" and c.view.data["guide_obj"].item_code == guides[0]
-    assert c.view.data["applicant"] == "申请人：李**"
+    assert c.page.screen == "apply" and c.journey.guide.item_code == guides[0]
+    assert c.page.applicant == "申请人：李**"
     c.back()
-    assert c.view.screen == "guide"
+    assert c.page.screen == "guide"
     c.back()
     c.back()
-    assert c.view.screen == "personal"  # not the welcome page: the citizen is identified now
+    assert c.page.screen == "personal"  # not the welcome page: the citizen is identified now
 
 
 def test_a_card_after_leaving_the_guide_opens_the_personal_page(hall, guides):
     c = hall.kiosk(hall.platform.url)
-    c.browse_guides()
+    c.start("guide")
     open_guide(c, guides[0])
-    c.apply()
+    c.act("apply")
     c.dismiss_notice()
     c.back()
     identify(c, hall)
-    assert c.view.screen == "personal"
+    assert c.page.screen == "personal"
 
 
 @pytest.mark.parametrize("how", ["logout", "idle"])
@@ -243,16 +247,16 @@ def test_leaving_during_the_wait_keeps_the_case_and_prints_one_receipt(hall, gui
     c = hall.kiosk(DEAD, case_wait_s=30, session=session)
     identify(c, hall)
     open_guide(c, guides[0])
-    c.apply()
-    c.confirm_apply()
-    assert c.view.data["kind"] == "progress"
+    c.act("apply")
+    c.act("confirm")
+    assert c.page.kind == "progress"
     if how == "logout":
         c.logout()
     else:
         now[0] = 61
         c.tick()
-    assert not c.session.active and c.session.identity is None and c._submitted is None
-    assert c.view.screen == "notice" and "李" not in str(c.view.data) and "李" not in str(c._under_notice)
+    assert not c.session.active and c.session.identity is None and len(c.stack) == 1
+    assert c.page.screen == "notice" and "李" not in str(c.page) and "李" not in str(c.stack[0].page())
     [item] = hall.outbox.items()
     slip = hall.printer.wait_for_slips(1, timeout=5)[0]
     assert item.terminal_ref in "".join(slip.text_lines)  # the receipt prints right away, masked
@@ -263,7 +267,7 @@ def test_leaving_during_the_wait_keeps_the_case_and_prints_one_receipt(hall, gui
         c.tick()
         time.sleep(0.05)
     assert len(hall.cases()) == 1 and len(hall.outbox.items()) == 1 and len(hall.printer.slips) == 1
-    assert c.view.screen == "notice"  # no done page for a person who has gone
+    assert c.page.screen == "notice"  # no done page for a person who has gone
 
 
 def test_paper_out_the_case_is_kept_and_the_receipt_prints_after_refill(hall, guides):
@@ -272,32 +276,32 @@ def test_paper_out_the_case_is_kept_and_the_receipt_prints_after_refill(hall, gu
     open_guide(c, guides[0])
     hall.printer.set_paper("out")
     run_until(c, lambda: c.device_states["printer"].get("paper") == "out")
-    c.apply()
-    c.confirm_apply()
-    run_until(c, lambda: c.view.screen == "notice" and c.view.data["kind"] == "warning", timeout=10)
-    assert c.view.data["message"] == c.tr("print.waiting_paper")
+    c.act("apply")
+    c.act("confirm")
+    run_until(c, lambda: c.page.screen == "notice" and c.page.kind == "warning", timeout=10)
+    assert c.page.message == c.tr("print.waiting_paper")
     assert len(hall.cases()) == 1  # the case is in whatever the paper does
     c.dismiss_notice()
-    assert c.view.screen == "done" and c.view.data["receipt"] == c.tr("print.waiting_paper")
+    assert c.page.screen == "done" and c.page.receipt == c.tr("print.waiting_paper")
     hall.printer.set_paper("full")
-    run_until(c, lambda: len(hall.printer.slips) == 1 and c.view.data.get("receipt") == c.tr("done.take_receipt"),
+    run_until(c, lambda: len(hall.printer.slips) == 1 and getattr(c.page, "receipt", None) == c.tr("done.take_receipt"),
               timeout=15)
-    assert c.view.screen == "done" and c.view.data["number"] in receipt_text(hall.printer.slips[0])
+    assert c.page.screen == "done" and c.page.number in receipt_text(hall.printer.slips[0])
 
 
 def test_the_pages_follow_the_language(hall, guides):
     c = hall.kiosk(DEAD, case_wait_s=0.2)
     identify(c, hall)
     open_guide(c, guides[0])
-    c.apply()
-    c.toggle_material(0)
+    c.act("apply")
+    c.act("toggle", index=0)
     c.set_language("en")
-    assert c.view.screen == "apply" and c.view.data["applicant"] == "Applicant: 李**"
-    assert c.view.data["ticked"][0] is False  # the ticks survive the language switch
-    c.confirm_apply()
-    run_until(c, lambda: c.view.screen == "done", timeout=5)
-    assert c.view.data["number_label"] == "Terminal reference"
+    assert c.page.screen == "apply" and c.page.applicant == "Applicant: 李**"
+    assert c.page.ticked[0] is False  # the ticks survive the language switch
+    c.act("confirm")
+    run_until(c, lambda: c.page.screen == "done", timeout=5)
+    assert c.page.number_label == "Terminal reference"
     slip = hall.printer.wait_for_slips(1, timeout=5)[0]
     assert "Terminal ref.:" in "".join(slip.text_lines)
     c.set_language("zh_TW")
-    assert c.view.data["number_label"] == "受理編號（終端）" and "工作人員" in c.view.data["next_steps"]
+    assert c.page.number_label == "受理編號（終端）" and "工作人員" in c.page.next_steps

@@ -11,12 +11,12 @@ import time
 import pytest
 
 from central.db import GuideStore
-from central.models import Guide
 from central.server import BackgroundServer
+from contract.models import Guide
 from kiosk import config
 from kiosk.catalogue import Catalogue, CatalogueError
 from kiosk.central_client import CentralClient
-from kiosk.controller import KioskController
+from kiosk.shell import Shell
 from tests.conftest import KIOSK, REPO
 
 T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
@@ -113,26 +113,26 @@ def test_sync_is_incremental_and_applies_tombstones(platform, tmp_path):
     assert c.sync(client).changed == 0
 
 
-def test_controller_searches_the_local_copy_when_the_platform_is_down(tmp_path):
+def test_the_guide_journey_searches_the_local_copy_when_the_platform_is_down(tmp_path):
     cfg = config.load(REPO / "config" / "demo.toml")
     cat = Catalogue(tmp_path / "c.db")
     cat.upsert([guide("L1", "中国内地公民婚姻登记")])
     f = tmp_path / "one.jsonl"
     f.write_text(guide("L2", "户口登记").model_dump_json() + "\n", encoding="utf-8")
     cat.import_jsonl(f)
-    c = KioskController(cfg, CentralClient("http://127.0.0.1:9", retries=1), catalogue=cat)
+    c = Shell(cfg, CentralClient("http://127.0.0.1:9", retries=1), catalogue=cat)
     try:
-        c.browse_guides()
-        c.search("hunyin")
+        c.start("guide")
+        c.act("search", query="hunyin")
         deadline = time.monotonic() + 5
-        while c.view.data.get("loading") or not c.view.data.get("items"):
-            assert time.monotonic() < deadline, c.view.data
+        while c.page.loading or not c.page.items:
+            assert time.monotonic() < deadline, c.page
             c.tick()
             time.sleep(0.02)
-        assert [i["name"] for i in c.view.data["items"]] == ["中国内地公民婚姻登记"]
-        c.open_guide("L1")
-        while c.view.screen != "guide":
-            assert time.monotonic() < deadline, c.view.data
+        assert [i.name for i in c.page.items] == ["中国内地公民婚姻登记"]
+        c.act("open", code="L1")
+        while c.page.screen != "guide":
+            assert time.monotonic() < deadline, c.page
             c.tick()
             time.sleep(0.02)
     finally:

@@ -17,10 +17,10 @@ import requests
 from central_pg import new_database
 from fault_proxy import FaultProxy
 
-from central import auth
 from central.db import GuideStore
-from central.models import CaseSubmission, EvaluationSubmission, Heartbeat
 from central.server import BackgroundServer
+from contract import auth
+from contract.models import CaseSubmission, EvaluationSubmission, Heartbeat
 from kiosk.central_client import CentralClient, CentralError
 
 SOCIAL_PROOF = "51201401800006-511602000000-000-12511301452260997J-1-00"  # 个人参保证明查询打印

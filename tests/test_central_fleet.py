@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from central import auth
-from central.models import CaseSubmission, EvaluationSubmission, Heartbeat
 from central.openapi import CONTRACT, dumps
 from central.platform import PlatformStore
 from central.server import BackgroundServer
+from contract import auth
+from contract.models import CaseSubmission, EvaluationSubmission, Heartbeat
 from kiosk.central_client import CentralClient
 
 REPO = Path(__file__).resolve().parent.parent

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 
-from central import auth
 from central.app import MAX_BODY_BYTES
-from central.models import MAX_FORM_KEY, MAX_FORM_VALUE, MAX_LIST, MAX_NAME
+from contract import auth
+from contract.models import MAX_FORM_KEY, MAX_FORM_VALUE, MAX_LIST, MAX_NAME
 
 ID_NO, NAME = "51160219900101123X", "张三"
 PASSPORT = "511A0116400001-511602000000-000-11511300008778693M-1-00"

@@ -23,10 +23,10 @@ import requests
 from central_pg import new_database
 from sqlalchemy import inspect, text
 
-from central import auth
-from central.models import CaseSubmission, EvaluationSubmission
 from central.platform import PlatformStore
 from central.server import BackgroundServer
+from contract import auth
+from contract.models import CaseSubmission, EvaluationSubmission
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.outbox import Outbox, send_due
 from tests.conftest import KIOSK

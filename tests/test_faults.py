@@ -19,7 +19,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from central.models import CaseSubmission, EvaluationSubmission
+from contract.models import CaseSubmission, EvaluationSubmission
 from kiosk.central_client import CentralClient
 from kiosk.outbox import Outbox, send_due
 from tests.conftest import REPO

@@ -1,4 +1,5 @@
-"""The layer rule of DESIGN.md: screens -> kiosk -> devices <- drivers, checked on the source."""
+"""The layer rule (docs/architecture.md): screens -> kiosk -> devices <- drivers, kiosk and central
+both -> contract, checked on the source."""
 
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ def imports(folder: str) -> list[tuple[str, str]]:
     [
         ("devices", ("kivy", "kiosk", "screens", "drivers", "central")),
         ("drivers", ("kivy", "kiosk", "screens", "central")),
-        ("kiosk", ("kivy", "screens", "drivers")),
+        # A terminal needs only the contract, never the reference server (docs/architecture.md).
+        ("kiosk", ("kivy", "screens", "drivers", "central")),
         ("central", ("kivy", "kiosk", "screens", "devices", "drivers")),
+        ("contract", ("kivy", "kiosk", "screens", "devices", "drivers", "central")),
     ],
 )
 def test_imports_run_one_way(folder, forbidden):
@@ -38,5 +41,9 @@ def test_imports_run_one_way(folder, forbidden):
 def _allowed(file: str, module: str) -> bool:
     # The CLI is the composition root: it starts the UI, and the demo harness names emulators.
     if file == "kiosk/cli.py" and module.startswith(("screens.run", "screens.tour")):
+        return True
+    # ...and it may start the reference server in-process: `kiosk central ...`, and url = "embedded".
+    if file in ("kiosk/cli.py", "kiosk/runtime.py", "kiosk/central_cli.py") and module in (
+            "central.server", "central.platform"):
         return True
     return file == "kiosk/demo.py" and module.startswith("drivers.") and module.endswith(".emulator")

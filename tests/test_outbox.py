@@ -10,7 +10,7 @@ import uuid
 
 from sqlalchemy import text
 
-from central.models import CaseSubmission, EvaluationSubmission
+from contract.models import CaseSubmission, EvaluationSubmission
 from kiosk.central_client import CentralClient
 from kiosk.outbox import Outbox, Sender, send_due
 from tests.conftest import KIOSK

@@ -12,7 +12,7 @@ import stat
 import subprocess
 import uuid
 
-from central.models import CaseSubmission
+from contract.models import CaseSubmission
 from kiosk import audit
 from kiosk.central_client import CentralClient
 from kiosk.outbox import Outbox, send_due

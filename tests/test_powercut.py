@@ -1,7 +1,7 @@
 """Power cuts while citizens apply and print: nothing lost, nothing duplicated, duplicates marked.
 
 A kiosk process (tests/powercut_child.py) applies for a service again and again, through the real
-controller, outbox, sender and durable print queue, printing receipts on the ESC/POS emulator (a
+shell, outbox, sender and durable print queue, printing receipts on the ESC/POS emulator (a
 pty that outlives the kiosk, as a printer outlives a power cut of the PC), against the reference
 platform over HTTP. It is SIGKILLed at random moments at least POWERCUT_N times (default 100), then
 runs until it has drained. Then: every case the outbox holds reached the platform exactly once, and

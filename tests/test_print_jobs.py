@@ -39,7 +39,7 @@ def rig(tmp_path):
 
 
 def run(devices, dispatcher, cond, timeout: float = 8.0) -> None:
-    """The controller's tick, until ``cond()``."""
+    """The shell's tick, until ``cond()``."""
     deadline = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < deadline, "timed out"

@@ -2,7 +2,7 @@
 prints it once when it comes back; one found too late for the citizen waits for staff, who list and
 print it with `kiosk print pending` and `kiosk print reprint REF` (audit-logged).
 
-The kiosk is tests/powercut_child.py (real controller, outbox, print queue, ESC/POS driver on the
+The kiosk is tests/powercut_child.py (real shell, outbox, print queue, ESC/POS driver on the
 printer emulator's pty, reference platform over HTTP), SIGKILLed right after it commits a case.
 """
 

@@ -1,0 +1,14 @@
+"""The citizen journeys, by name: adding one is its module, its screen, its strings and a line here.
+
+See docs/architecture.md for the unit and how to add one.
+"""
+
+from __future__ import annotations
+
+from kiosk.journeys.apply import Apply
+from kiosk.journeys.base import Journey
+from kiosk.journeys.guide import GuideJourney
+from kiosk.journeys.home import Home
+from kiosk.journeys.identify import Identify
+
+JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (Home, Identify, GuideJourney, Apply)}

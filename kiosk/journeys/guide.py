@@ -1,0 +1,166 @@
+"""Find a service guide (办事指南) and take it home: search, the guide page, a printed slip.
+
+Steps: ``search`` (the guides page: pinyin/initials/code keyboard, popular topics, results) and
+``guide`` (one guide). Started with ``code=`` it opens that guide directly (a scanned code, a life
+event), and back then leaves the journey. Guides come from the local catalogue once it holds a
+complete copy (so they stay searchable when the network is down); until then from the platform,
+and from a partial copy if the platform cannot answer.
+"""
+
+from __future__ import annotations
+
+from kiosk import slips
+from kiosk.central_client import CentralError
+from kiosk.journeys.base import NEEDS_IDENTITY, Journey, Notice, Result, Start
+from kiosk.pages import GuidePage, GuidesPage, ResultItem
+
+SEARCH_LIMIT = 30
+MAX_QUERY = 40
+HOT_TOPICS = ("shebao", "hukou", "hunyin", "yibao", "yingye", "jiaoyu")
+
+
+def find_guides(central, catalogue, query: str, limit: int = SEARCH_LIMIT):
+    """Local copy when complete; else the platform; else whatever the copy has (thread pool)."""
+    if catalogue is not None and catalogue.ready:
+        return catalogue.search(query, limit=limit)
+    try:
+        return central.search_guides(query, limit=limit)
+    except CentralError:
+        if catalogue is not None and catalogue.count():
+            return catalogue.search(query, limit=limit)
+        raise
+
+
+def fetch_guide(central, catalogue, item_code: str):
+    guide = catalogue.get(item_code) if catalogue is not None else None
+    return guide if guide is not None else central.get_guide(item_code)
+
+
+class GuideJourney(Journey):
+    name = "guide"
+    first_step = "search"
+
+    def __init__(self, shell, code: str = "", query: str = ""):
+        super().__init__(shell)
+        self.query = query
+        self.results = None  # the last page of results
+        self.loading = False
+        self.error: CentralError | None = None
+        self.guide = None
+        self.direct = bool(code)  # opened straight at a guide: back leaves the journey
+        self.code = code
+        # "申报此事项" before a card was read: a card read while this guide is on screen goes on to apply.
+        self.apply_asked = False
+
+    def start(self) -> Result:
+        if not self.shell.session.active:
+            self.shell.session.begin(None)  # anonymous browsing still times out
+        if self.direct:
+            self.step = "guide"
+            return self._fetch(self.code)
+        return self.do_search(self.query)
+
+    def back(self) -> bool:
+        self.apply_asked = False
+        if self.step == "guide" and not self.direct:
+            self.step = "search"
+            return True
+        return False
+
+    # -- search -------------------------------------------------------------------------------
+    def do_search(self, query: str) -> Result:
+        self.query, self.loading, self.error = query[:MAX_QUERY], True, None
+        asked = self.query
+
+        def done(page) -> Result:
+            if asked == self.query:  # an answer to a query since edited is stale
+                self.results, self.loading = page, False
+            return None
+
+        def failed(exc: CentralError) -> Result:
+            if asked == self.query:
+                self.results, self.loading, self.error = None, False, exc
+            return None
+
+        self.call(lambda: find_guides(self.shell.central, self.shell.catalogue, asked), done, failed)
+        return None
+
+    def do_type(self, text: str) -> Result:
+        return self.do_search(self.query + text)
+
+    def do_backspace(self) -> Result:
+        return self.do_search(self.query[:-1])
+
+    def do_clear(self) -> Result:
+        return self.do_search("")
+
+    def page_search(self) -> GuidesPage:
+        tr, page = self.tr, self.results
+        if self.error is not None:
+            status = self.shell.error_text(self.error)
+        elif self.loading:
+            status = tr("common.loading")
+        elif page is not None:
+            status = tr("guides.none") if page.total == 0 else tr("guides.found", n=page.total)
+        else:
+            status = ""
+        items = tuple(ResultItem(g.item_code, g.name, g.department) for g in (page.items if page else []))
+        return GuidesPage(query=self.query, items=items, status=status, error=self.error is not None,
+                          loading=self.loading, hot=tuple((t, tr(f"hot.{t}")) for t in HOT_TOPICS))
+
+    # -- one guide ----------------------------------------------------------------------------
+    def do_open(self, code: str) -> Result:
+        self.apply_asked = False
+        return self._fetch(code)
+
+    def _fetch(self, code: str) -> Result:
+        def done(guide) -> Result:
+            self.guide, self.step = guide, "guide"
+            return None
+
+        def failed(exc: CentralError) -> Result:
+            return Notice("error", self.tr("error.title"), self.shell.error_text(exc))
+
+        self.call(lambda: fetch_guide(self.shell.central, self.shell.catalogue, code), done, failed)
+        return None
+
+    def page_guide(self) -> GuidePage:
+        tr, guide = self.tr, self.guide
+        if guide is None:
+            return GuidePage(title=tr("common.loading"))
+        rows = [(tr("guide.code"), guide.item_code), (tr("guide.department"), guide.department)]
+        if guide.detail_complete:
+            rows += slips.facts(tr, guide)
+        return GuidePage(
+            code=guide.item_code, title=guide.name, rows=tuple(rows),
+            materials=tuple(slips.material_line(tr, m) for m in guide.materials) if guide.detail_complete else (),
+            note="" if guide.detail_complete else tr("guide.ask_window"),
+            can_print=self.shell.printing is not None,
+            # A catalogue-only guide says "ask at the window" instead: there is nothing to tick.
+            can_apply=guide.detail_complete and self.shell.outbox is not None)
+
+    def do_print(self) -> Result:
+        shell = self.shell
+        if self.guide is None or shell.printing is None:
+            return None
+        terminal = shell.config.terminal
+        doc = slips.guide_slip(self.guide, self.tr, terminal.hall, terminal.id, shell.now())
+        job = shell.printing.submit(doc, f"{terminal.id}-{shell.now():%Y%m%d%H%M%S%f}")
+        return Notice("progress", self.tr("print.printing_title"), self.tr("print.printing"), job=job.id)
+
+    def do_apply(self) -> Result:
+        if self.step != "guide" or not self.page_guide().can_apply:
+            return None
+        if self.shell.session.identity is None:
+            self.apply_asked = True
+            return NEEDS_IDENTITY
+        return Start("apply", {"guide": self.guide})
+
+    def resume(self) -> Result:
+        return self.on_identified()  # back from identify: given up (stay here) or identified (go on)
+
+    def on_identified(self) -> Result:
+        if self.apply_asked and self.step == "guide" and self.shell.session.identity is not None:
+            self.apply_asked = False
+            return Start("apply", {"guide": self.guide})
+        return None

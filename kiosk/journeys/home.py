@@ -1,0 +1,22 @@
+"""The bottom of every stack: the welcome page, or the personal page once someone is identified."""
+
+from __future__ import annotations
+
+from devices.identity import CardType
+from kiosk.journeys.base import Journey
+from kiosk.pages import Page, PersonalPage, WelcomePage
+
+
+class Home(Journey):
+    name = "home"
+
+    def page(self) -> Page:
+        session, tr = self.shell.session, self.tr
+        ident = session.identity
+        if ident is None:
+            return WelcomePage()
+        return PersonalPage(
+            greeting=tr("personal.greeting", name=ident.masked_name),
+            number=tr("personal.number", number=ident.masked_number),
+            card=tr(f"card.{ident.card_type.value}") if ident.card_type != CardType.CITIZEN_CODE else "",
+            take_card=tr("personal.take_card") if session.data.get("card_present") else "")

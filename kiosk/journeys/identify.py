@@ -1,0 +1,18 @@
+"""Asks for the ID card on behalf of a journey that needs to know who is applying.
+
+The shell runs it when a journey answers NEEDS_IDENTITY; once a card is read the shell ends it and
+resumes that journey. OK on its page (or back) gives up: the journey that asked resumes without an
+identity and decides for itself (apply goes back to the guide).
+"""
+
+from __future__ import annotations
+
+from kiosk.journeys.base import Journey
+from kiosk.pages import NoticePage
+
+
+class Identify(Journey):
+    name = "identify"
+
+    def page(self) -> NoticePage:
+        return NoticePage(kind="info", title=self.tr("apply.card_title"), message=self.tr("apply.card"))

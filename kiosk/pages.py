@@ -1,0 +1,102 @@
+"""Page models: what each screen shows, as plain text in the citizen's language.
+
+One frozen dataclass per page; a journey builds them, a screen (``screens/<name>.kv``) renders one
+and never computes anything. Every field has a default so a screen not on display can bind to an
+empty page. Nothing here holds an object of the platform or a full personal value: names and
+numbers are already masked when they reach a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class Page:
+    screen: ClassVar[str] = ""
+
+
+@dataclass(frozen=True)
+class WelcomePage(Page):
+    screen: ClassVar[str] = "welcome"
+
+
+@dataclass(frozen=True)
+class PersonalPage(Page):
+    screen: ClassVar[str] = "personal"
+    greeting: str = ""
+    number: str = ""
+    card: str = ""
+    take_card: str = ""
+
+
+@dataclass(frozen=True)
+class ResultItem:
+    code: str
+    name: str
+    department: str
+
+
+@dataclass(frozen=True)
+class GuidesPage(Page):
+    screen: ClassVar[str] = "guides"
+    query: str = ""
+    items: tuple[ResultItem, ...] = ()
+    status: str = ""
+    error: bool = False
+    loading: bool = False
+    hot: tuple[tuple[str, str], ...] = ()  # (query, label)
+
+
+@dataclass(frozen=True)
+class GuidePage(Page):
+    screen: ClassVar[str] = "guide"
+    code: str = ""
+    title: str = ""
+    rows: tuple[tuple[str, str], ...] = ()  # (label, value)
+    materials: tuple[str, ...] = ()
+    note: str = ""
+    can_print: bool = False
+    can_apply: bool = False
+
+
+@dataclass(frozen=True)
+class ApplyPage(Page):
+    screen: ClassVar[str] = "apply"
+    title: str = ""
+    code: str = ""
+    applicant: str = ""
+    number: str = ""
+    materials: tuple[str, ...] = ()
+    ticked: tuple[bool, ...] = ()
+
+
+@dataclass(frozen=True)
+class DonePage(Page):
+    screen: ClassVar[str] = "done"
+    title: str = ""
+    number: str = ""
+    number_label: str = ""
+    provisional: bool = False
+    follows: str = ""
+    next_steps: str = ""
+    receipt: str = ""
+
+
+@dataclass(frozen=True)
+class NoticePage(Page):
+    """An overlay: shown above the current page, never part of the way back."""
+
+    screen: ClassVar[str] = "notice"
+    kind: str = "info"  # info | warning | error | progress (no OK button)
+    title: str = ""
+    message: str = ""
+
+
+PAGES: dict[str, type[Page]] = {cls.screen: cls for cls in (
+    WelcomePage, PersonalPage, GuidesPage, GuidePage, ApplyPage, DonePage, NoticePage)}
+
+
+def field_names(page_class: type[Page]) -> set[str]:
+    return {f.name for f in fields(page_class)}

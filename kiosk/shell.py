@@ -1,0 +1,317 @@
+"""The shell: what every journey shares, and the one object screens talk to.
+
+It owns the UI tick (device events, print jobs, background answers, upkeep, the idle timer), the
+session and its wipe, the language, and the stack of journeys: the bottom one is Home (welcome or
+personal page), the top one's page is on screen, and "back" leaves the top one's step or the top
+one. A notice is an overlay above the page that never enters the way back.
+
+Screens render ``shell.page`` and forward touches: ``act(action, **args)`` to the top journey,
+``start(name)`` for a new one, ``back()``, ``home()``, ``dismiss_notice()``, ``logout()``,
+``set_language()``. Everything runs on the caller's thread (the UI clock); HTTP calls go to a
+small pool (kiosk.background) and their answers are applied in ``tick()``, and only while the
+journey that asked is still on the stack and the session is the one that asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from devices.events import CardRemoved, ErrorEvent, Event, IdentityRead, RequestDone, StatusChanged
+from devices.status import DeviceState
+from kiosk import receipts, slips
+from kiosk.background import Background
+from kiosk.catalogue import Catalogue
+from kiosk.central_client import CentralClient, CentralError
+from kiosk.config import KioskConfig
+from kiosk.i18n import LANGUAGES, Translator, catalogue
+from kiosk.journeys import JOURNEYS
+from kiosk.journeys.base import NEEDS_IDENTITY, Finish, Journey, Notice, Result, Start, UnknownStep
+from kiosk.journeys.home import Home
+from kiosk.journeys.identify import Identify
+from kiosk.journeys.printing import job_notice
+from kiosk.pages import NoticePage, Page
+from kiosk.print_jobs import PrintDispatcher, PrintQueue
+from kiosk.session import IdleState, Session
+from kiosk.upkeep import Upkeep
+
+log = logging.getLogger("kiosk.shell")
+
+CASE_WAIT_S = 3.0  # how long the citizen waits for the case number before the receipt prints
+
+
+class Shell:
+    def __init__(self, config: KioskConfig, central: CentralClient, devices=None,
+                 clock: Callable[[], dt.datetime] = dt.datetime.now, session: Session | None = None,
+                 print_queue: PrintQueue | None = None, catalogue: Catalogue | None = None,
+                 outbox=None, version: str = "", monotonic: Callable[[], float] = time.monotonic,
+                 sender=None, case_wait_s: float = CASE_WAIT_S):
+        self.config, self.central, self.devices, self.catalogue = config, central, devices, catalogue
+        self.outbox = outbox  # kiosk.outbox.Outbox: cases go in here; its depth goes into the heartbeat
+        self.sender = sender  # kiosk.outbox.Sender: woken after a case is committed
+        self.case_wait_s, self.now, self.monotonic = case_wait_s, clock, monotonic
+        self.tr = Translator(config.terminal.language)
+        self.session = session or Session(config.session.idle_timeout_s, config.session.warning_s)
+        self.idle_warning: int | None = None
+        self.device_states: dict[str, dict[str, str]] = {}
+        self._listeners: list[Callable[[], None]] = []
+        self.background = Background()
+        self.upkeep = Upkeep(config, central, self.background, monotonic, catalogue, outbox, devices,
+                             self.device_states, version)
+        # Slips go through a durable queue: a slip blocked by paper out prints once staff refill it.
+        self.printing: PrintDispatcher | None = None
+        printer = devices.first_of_kind("printer") if devices is not None else None
+        if printer is not None:
+            queue = print_queue or PrintQueue(config.var_dir / "print_jobs.db")
+            self.printing = PrintDispatcher(queue, devices, printer, slips.reprint_mark(self.tr))
+            if outbox is not None:
+                receipts.resume(outbox, self.printing, config.terminal.hall, config.terminal.id, self.now(),
+                                outbox.clock(), config.outbox.receipt_resume_min * 60)
+        self.stack: list[Journey] = [Home(self)]
+        self.notice: Notice | None = None
+        self._generation = 0  # a new session, a new generation: older answers are dropped
+        self.page: Page = self.stack[0].page()
+
+    # -- rendering ------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _page(self) -> Page:
+        n = self.notice
+        return NoticePage(kind=n.kind, title=n.title, message=n.message) if n is not None else self.journey.page()
+
+    def _changed(self) -> None:
+        self.page = self._page()
+        for listener in self._listeners:
+            listener()
+
+    @property
+    def journey(self) -> Journey:
+        return self.stack[-1]
+
+    def error_text(self, error: CentralError) -> str:
+        return error.zh if self.tr.lang != "en" else self.tr("error.central")
+
+    # -- journeys -------------------------------------------------------------------------
+    def act(self, action: str, **args: Any) -> None:
+        self.touch()
+        journey = self.journey
+        try:
+            result = journey.act(action, **args)
+        except UnknownStep:  # a screen bug: loud in the log, but the citizen's kiosk keeps running
+            log.exception("touch %r not understood on %s", action, journey.name)
+            return
+        self._apply(journey, result)
+
+    def start(self, name: str, **args: Any) -> None:
+        self.touch()
+        self.notice = None
+        self._apply(self.journey, Start(name, args))
+
+    def call(self, journey: Journey, fn: Callable, on_done: Callable, on_error: Callable) -> None:
+        generation = self._generation
+
+        def bound(callback):
+            def run(value):
+                if journey in self.stack and generation == self._generation:
+                    self._apply(journey, callback(value))
+                else:  # the person or the journey that asked has gone: so has the answer
+                    log.debug("dropped an answer for %s", journey.name)
+            return run
+
+        self.background.call(fn, bound(on_done), bound(on_error))
+
+    def _apply(self, journey: Journey, result: Result) -> None:
+        if isinstance(result, Start):
+            new = JOURNEYS[result.journey](self, **result.args)
+            self.stack.append(new)
+            return self._apply(new, new.start())
+        if result is NEEDS_IDENTITY:
+            self.stack.append(Identify(self))
+        elif result == Finish("home"):
+            return self.home()
+        elif isinstance(result, Finish):
+            self._leave(journey)
+            return None
+        elif isinstance(result, Notice):
+            self.notice = result
+        self._changed()
+
+    def _leave(self, journey: Journey) -> None:
+        """Take ``journey`` (and anything above it) off the stack; an identify journey hands back
+        to the one that asked for it."""
+        if journey not in self.stack or journey is self.stack[0]:
+            return self._changed()
+        at = self.stack.index(journey)
+        del self.stack[at:]
+        if isinstance(journey, Identify):
+            return self._apply(self.journey, self.journey.resume())
+        self._changed()
+
+    def back(self) -> None:
+        self.touch()
+        if self.notice is not None:
+            return self.dismiss_notice()
+        journey = self.journey
+        went = journey.back()
+        if went is True:
+            return self._changed()
+        if went is not False:
+            return self._apply(journey, went)
+        if len(self.stack) == 1:
+            return self.home()
+        self._leave(journey)
+
+    def home(self) -> None:
+        self.touch()
+        del self.stack[1:]
+        self.notice = None
+        if not self.session.identity:
+            self.session.end("home")
+        self._changed()
+
+    def dismiss_notice(self) -> None:
+        if self.notice is None:
+            return self.back()  # a journey's own notice page (identify): OK means back
+        then, self.notice = self.notice.then, None
+        if then in ("home", "welcome"):
+            return self.home()
+        self._changed()
+
+    # -- the session ----------------------------------------------------------------------
+    def touch(self) -> None:
+        self.session.touch()
+        if self.idle_warning is not None:
+            self.idle_warning = None
+            self._changed()
+
+    def set_language(self, lang: str) -> None:
+        if lang not in LANGUAGES:
+            raise ValueError(lang)
+        self.touch()
+        self.tr = Translator(lang)
+        self.session.language = lang
+        self._changed()  # every page is built in the current language, in its place
+
+    def logout(self) -> None:
+        self.end_session("logout")
+        self.notice = Notice("info", self.tr("session.ended_title"), self.tr("session.ended"), then="welcome")
+        self._changed()
+
+    def end_session(self, reason: str) -> None:
+        for journey in self.stack:
+            journey.on_session_end()
+        self.session.end(reason)
+        self._generation += 1
+        # Drop every journey and notice that showed the person.
+        del self.stack[1:]
+        self.notice = None
+        self.idle_warning = None
+        self.tr = Translator(self.config.terminal.language)
+
+    def _check_idle(self) -> None:
+        state = self.session.idle_state()
+        if state is IdleState.EXPIRED:
+            self.end_session("idle timeout")
+            self.notice = Notice("info", self.tr("session.ended_title"), self.tr("session.ended_idle"),
+                                 then="welcome")
+            self._changed()
+        elif state is IdleState.WARNING:
+            left = self.session.seconds_left()
+            if left != self.idle_warning:
+                self.idle_warning = left
+                self._changed()
+        elif self.idle_warning is not None:
+            self.idle_warning = None
+            self._changed()
+
+    # -- the tick and device events --------------------------------------------------------
+    def tick(self) -> None:
+        """Called on the UI clock: device events, finished calls, journeys' waits, idle timer."""
+        if self.devices is not None:
+            for event in self.devices.drain():
+                self.on_device_event(event)
+        if self.printing is not None:
+            self.printing.pump()
+        self.background.apply_finished()
+        for journey in list(self.stack):
+            if journey in self.stack and (result := journey.tick()) is not None:
+                self._apply(journey, result)
+        self.upkeep.tick()
+        self._check_idle()
+        if self._page() != self.page:  # a journey moved on by itself (a wait ended)
+            self._changed()
+
+    def on_device_event(self, event: Event) -> None:
+        if self.printing is not None:
+            for job in self.printing.on_event(event):
+                self._job_changed(job)
+        if isinstance(event, IdentityRead):
+            self._identified(event)
+        elif isinstance(event, CardRemoved):
+            self.session.data["card_present"] = False
+            self._changed()
+        elif isinstance(event, StatusChanged):
+            self.device_states[event.device] = {"state": event.state.value, **event.detail}
+            self._changed()
+        elif isinstance(event, RequestDone) and not event.ok:
+            log.info("device %s: %s failed: %s", event.device, event.action, event.error)
+        elif isinstance(event, ErrorEvent):
+            log.warning("device %s: %s (%s)", event.device, event.message, event.code)
+
+    def _identified(self, event: IdentityRead) -> None:
+        identity = event.identity
+        if self.session.active and self.session.identity and self.session.identity != identity:
+            self.end_session("another card")
+        if not self.session.active or self.session.identity is None:
+            lang = self.tr.lang
+            self.session.begin(identity)
+            self.session.language = lang
+        self.session.data["card_present"] = True
+        if isinstance(self.journey, Identify):  # asked for by a journey: it goes on
+            self.notice = None
+            return self._leave(self.journey)
+        if (result := self.journey.on_identified()) is not None:
+            self.notice = None
+            return self._apply(self.journey, result)
+        del self.stack[1:]
+        self.notice = None
+        self._changed()
+
+    def _job_changed(self, job) -> None:
+        for journey in list(self.stack):
+            if journey in self.stack:
+                result = journey.on_job(job)
+                if result is not None:
+                    self._apply(journey, result)
+        if self.notice is not None and self.notice.job == job.id:  # the overlay follows its slip
+            self.notice = job_notice(self.tr, job) or self.notice
+        self._changed()
+
+    # -- for the status bar and the staff -------------------------------------------------
+    def device_summary(self) -> list[tuple[str, str, bool]]:
+        """(device name in the citizen's language, plain status text, ok?) for every configured device."""
+        out = []
+        names = list(self.devices.workers) if self.devices is not None else []
+        for name in names:
+            st = self.device_states.get(name, {"state": DeviceState.UNKNOWN.value})
+            text = self.tr(f"state.{st['state']}")
+            ok = st["state"] == DeviceState.ONLINE.value
+            if st.get("paper") in ("out", "low"):
+                text = self.tr(f"paper.{st['paper']}")
+                ok = st["paper"] != "out"
+            if st.get("cover") == "open":
+                text, ok = self.tr("cover.open"), False
+            label = catalogue(self.tr.lang).get(f"device.{name}", name)
+            out.append((label + self.tr("common.colon"), text, ok))
+        return out
+
+    def shutdown(self) -> None:
+        self.background.shutdown()
+        if self.catalogue is not None:
+            self.catalogue.close()
+        if self.printing is not None:
+            self.printing.queue.close()

@@ -1,0 +1,59 @@
+"""What a terminal does in the background whoever stands at it: keep the guide catalogue fresh
+(at start and every ``guides_sync_min``) and report to the platform (a heartbeat every
+``heartbeat_s`` with device statuses and outbox depth), never more than one of each at a time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from contract.models import MAX_LIST, MAX_OUTBOX_DEPTH, DeviceStatus, Heartbeat
+from kiosk.background import Background
+
+log = logging.getLogger("kiosk.upkeep")
+PAPER = ("full", "low", "out", "jammed", "unknown")
+
+
+class Upkeep:
+    def __init__(self, config, central, background: Background, monotonic: Callable[[], float],
+                 catalogue=None, outbox=None, devices=None, device_states: dict | None = None, version: str = ""):
+        self.config, self.central, self.background, self.monotonic = config, central, background, monotonic
+        self.catalogue, self.outbox, self.devices, self.version = catalogue, outbox, devices, version
+        self.device_states = device_states if device_states is not None else {}
+        self._next_sync = self._next_beat = 0.0  # both due at the first tick
+        self._seen_commands: set[int] = set()
+
+    def tick(self) -> None:
+        now = self.monotonic()
+        central_cfg = self.config.central
+        if self.catalogue is not None and now >= self._next_sync:
+            every = central_cfg.guides_sync_min * 60
+            self._next_sync = now + every if every else float("inf")
+            self.background.once("guide sync", lambda: self.catalogue.sync(self.central),
+                                 lambda r: log.info("guide catalogue synced: %d changed, %d deleted in %.1f s",
+                                                    r.changed, r.deleted, r.seconds))
+        if getattr(self.central, "terminal_id", None) and now >= self._next_beat:
+            self._next_beat = now + central_cfg.heartbeat_s
+            beat = self.heartbeat_message()
+            self.background.once("heartbeat", lambda: self.central.heartbeat(beat), self._heartbeat_answer)
+
+    def heartbeat_message(self) -> Heartbeat:
+        devices = []
+        for name, st in self.device_states.items():
+            kind = ""
+            if self.devices is not None and name in getattr(self.devices, "workers", {}):
+                kind = self.devices.workers[name].driver.kind
+            paper = st.get("paper")
+            devices.append(DeviceStatus(name=name[:50], kind=kind[:30], status=st.get("state", "unknown"),
+                                        paper=paper if paper in PAPER else None,
+                                        detail=", ".join(f"{k}={v}" for k, v in st.items()
+                                                         if k not in ("state", "paper"))[:200]))
+        depth = self.outbox.depth() if self.outbox is not None else 0
+        # The contract bounds both; a terminal past them still reports, at the bound.
+        return Heartbeat(version=self.version, outbox_depth=min(depth, MAX_OUTBOX_DEPTH), devices=devices[:MAX_LIST])
+
+    def _heartbeat_answer(self, answer) -> None:
+        for cmd in answer.commands:
+            if cmd.command_id not in self._seen_commands:  # acting on commands is for a later issue
+                self._seen_commands.add(cmd.command_id)
+                log.info("platform command %d: %s %s (not acted on yet)", cmd.command_id, cmd.command, cmd.args)
