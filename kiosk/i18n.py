@@ -1,6 +1,8 @@
 """Translation catalogues: every word a citizen sees or takes home on paper comes from here.
 
-Catalogues are JSON files in kiosk/locale, one per language, keyed by stable message ids.
+Catalogues are JSON files in kiosk/locale, keyed by stable message ids: ``<lang>.json`` for what
+the whole kiosk shares, and ``<lang>/<journey>.json`` for each journey's own words (a journey adds
+its file; no two journeys edit the same one). An id defined twice is an error.
 A missing id falls back to Simplified Chinese and then to the id itself, and is logged once,
 so a gap shows up in the logs rather than as an empty button.
 """
@@ -23,7 +25,13 @@ _reported: set[tuple[str, str]] = set()
 def catalogue(lang: str) -> dict[str, str]:
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
-    return json.loads((LOCALE_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for path in [LOCALE_DIR / f"{lang}.json", *sorted((LOCALE_DIR / lang).glob("*.json"))]:
+        part = json.loads(path.read_text(encoding="utf-8"))
+        if twice := set(part) & set(merged):
+            raise ValueError(f"{path}: message ids defined twice: {', '.join(sorted(twice))}")
+        merged |= part
+    return merged
 
 
 def translate(lang: str, key: str, **values: object) -> str:

@@ -11,17 +11,38 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
+PAGES: dict[str, type[Page]] = {}  # screen name -> its page model; screens/ has a rule per name
+
 
 @dataclass(frozen=True)
 class Page:
     screen: ClassVar[str] = ""
 
 
+def page(cls: type[Page]) -> type[Page]:
+    """Register a page model under its screen name (a journey's own pages live in its module)."""
+    assert cls.screen and PAGES.get(cls.screen, cls) is cls, f"screen {cls.screen!r} taken"
+    PAGES[cls.screen] = cls
+    return cls
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A journey's button on the welcome or personal page."""
+
+    journey: str
+    title: str
+    sub: str = ""
+
+
+@page
 @dataclass(frozen=True)
 class WelcomePage(Page):
     screen: ClassVar[str] = "welcome"
+    entries: tuple[Entry, ...] = ()  # what can be done without a card
 
 
+@page
 @dataclass(frozen=True)
 class PersonalPage(Page):
     screen: ClassVar[str] = "personal"
@@ -29,6 +50,7 @@ class PersonalPage(Page):
     number: str = ""
     card: str = ""
     take_card: str = ""
+    entries: tuple[Entry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,6 +60,7 @@ class ResultItem:
     department: str
 
 
+@page
 @dataclass(frozen=True)
 class GuidesPage(Page):
     screen: ClassVar[str] = "guides"
@@ -49,6 +72,7 @@ class GuidesPage(Page):
     hot: tuple[tuple[str, str], ...] = ()  # (query, label)
 
 
+@page
 @dataclass(frozen=True)
 class GuidePage(Page):
     screen: ClassVar[str] = "guide"
@@ -61,6 +85,7 @@ class GuidePage(Page):
     can_apply: bool = False
 
 
+@page
 @dataclass(frozen=True)
 class ApplyPage(Page):
     screen: ClassVar[str] = "apply"
@@ -72,6 +97,7 @@ class ApplyPage(Page):
     ticked: tuple[bool, ...] = ()
 
 
+@page
 @dataclass(frozen=True)
 class DonePage(Page):
     screen: ClassVar[str] = "done"
@@ -84,6 +110,7 @@ class DonePage(Page):
     receipt: str = ""
 
 
+@page
 @dataclass(frozen=True)
 class NoticePage(Page):
     """An overlay: shown above the current page, never part of the way back."""
@@ -92,10 +119,6 @@ class NoticePage(Page):
     kind: str = "info"  # info | warning | error | progress (no OK button)
     title: str = ""
     message: str = ""
-
-
-PAGES: dict[str, type[Page]] = {cls.screen: cls for cls in (
-    WelcomePage, PersonalPage, GuidesPage, GuidePage, ApplyPage, DonePage, NoticePage)}
 
 
 def field_names(page_class: type[Page]) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import signal
 from pathlib import Path
@@ -14,14 +15,28 @@ from kivy.lang import Builder
 from kivy.properties import ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk.journeys import JOURNEYS  # noqa: F401  (registers every journey's pages)
 from kiosk.pages import PAGES
 from kiosk.shell import Shell
-from screens import apply, demo_panel, guides  # noqa: F401  (register widget classes for the kv rules)
 
 log = logging.getLogger("kiosk.ui")
 HERE = Path(__file__).parent
-KV_FILES = ("widgets.kv", "app.kv", "welcome.kv", "personal.kv", "guides.kv", "guide.kv", "apply.kv", "notice.kv",
-            "demo_panel.kv")
+# Shared rules and colours first; then each screen's own file, whatever screens there are.
+FIRST_KV = ("widgets.kv", "app.kv")
+NOT_SCREENS = {"app", "run", "tour", "kivy_setup", "widgets"}
+
+
+def screen_class(name: str) -> str:
+    """``case_query`` -> ``CaseQueryScreen``: the rule or class that renders that page."""
+    return "".join(part.capitalize() for part in name.split("_")) + "Screen"
+
+
+def _load_screen_modules() -> None:
+    # A screen's .py registers its widget classes for the kv rules; a new journey's screen is found
+    # without an edit here.
+    for module in sorted(p.stem for p in HERE.glob("*.py")):
+        if module not in NOT_SCREENS and not module.startswith("_"):
+            importlib.import_module(f"screens.{module}")
 
 
 class KioskApp(App):
@@ -42,13 +57,15 @@ class KioskApp(App):
         self.tr = shell.tr
 
     def build(self):
-        for name in KV_FILES:
+        _load_screen_modules()
+        rest = sorted(p.name for p in HERE.glob("*.kv") if p.name not in FIRST_KV)
+        for name in (*FIRST_KV, *rest):
             Builder.load_file(str(HERE / name))
         root = Factory.KioskRoot()
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()  # software GL: shader transitions stall the first frame
         for name in PAGES:
-            sm.add_widget(Factory.get(f"{name.capitalize()}Screen")(name=name))
+            sm.add_widget(Factory.get(screen_class(name))(name=name))
         self.sm = sm
         self.shell.subscribe(self._sync)
         Window.bind(on_touch_down=lambda *_: self.shell.touch())

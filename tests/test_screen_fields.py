@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from kiosk.journeys import JOURNEYS  # noqa: F401  (registers every journey's pages)
 from kiosk.pages import PAGES, field_names
 from tests.conftest import REPO
 
@@ -13,10 +14,15 @@ SCREENS = REPO / "screens"
 RULE = re.compile(r"^<(\w+?)Screen(?:@\w+)?>:", re.M)
 
 
+def snake(camel: str) -> str:
+    """``CaseQuery`` -> ``case_query`` (screens/app.py names screen classes the other way)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
+
+
 def kv_reads(text: str) -> dict[str, set[str]]:
     """{screen name: fields its rule reads} for every `<XScreen>` rule in a .kv text."""
     out: dict[str, set[str]] = {}
-    starts = [(m.start(), m.group(1).lower()) for m in RULE.finditer(text)]
+    starts = [(m.start(), snake(m.group(1))) for m in RULE.finditer(text)]
     for i, (at, name) in enumerate(starts):
         end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
         body = text[at:end].split("\n<", 1)[0]  # the rule ends where the next one starts
@@ -26,8 +32,8 @@ def kv_reads(text: str) -> dict[str, set[str]]:
 
 def py_reads(text: str) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
-    for m in re.finditer(r"^class (\w+?)Screen\(PageScreen\):\n((?:[ \t]+.*\n|\n)*)", text, re.M):
-        out.setdefault(m.group(1).lower(), set()).update(re.findall(r"\bpage\.(\w+)", m.group(2)))
+    for m in re.finditer(r"^class (\w+?)Screen\((?:PageScreen|EntriesBase)\):\n((?:[ \t]+.*\n|\n)*)", text, re.M):
+        out.setdefault(snake(m.group(1)), set()).update(re.findall(r"\bpage\.(\w+)", m.group(2)))
     return out
 
 

@@ -73,6 +73,10 @@ Result = Start | Finish | NeedsIdentity | Notice | None
 class Journey:
     name: ClassVar[str] = ""
     first_step: ClassVar[str] = ""
+    # A button on the personal page (and with ``on_welcome`` on the welcome page too): the message
+    # ids of its title and of a line under it (``<entry>_sub``, may be absent).
+    entry: ClassVar[str] = ""
+    on_welcome: ClassVar[bool] = False
 
     def __init__(self, shell: Shell, **args: Any):
         self.shell = shell

@@ -39,6 +39,8 @@ def fetch_guide(central, catalogue, item_code: str):
 class GuideJourney(Journey):
     name = "guide"
     first_step = "search"
+    entry = "menu.guides"
+    on_welcome = True
 
     def __init__(self, shell, code: str = "", query: str = ""):
         super().__init__(shell)

@@ -1,0 +1,9 @@
+"""The tour, journey by journey: each module's ``script(tour)`` is a generator of steps that leaves
+the kiosk where the next one starts (signed in on the personal page, unless it says otherwise).
+A new journey adds its module and one line here."""
+
+from __future__ import annotations
+
+from screens.tour_steps import apply, guide, identify, signout
+
+STEPS = [identify.script, guide.script, apply.script, signout.script]
