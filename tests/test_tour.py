@@ -15,7 +15,7 @@ from PIL import Image
 from tests.conftest import KIOSK, REPO
 
 # Every journey of the tour, each with pictures in all three languages (screens/tour_steps).
-JOURNEYS = {"identify", "guide", "apply"}
+JOURNEYS = {"identify", "guide", "apply", "idle"}
 NAME = re.compile(r"^(?P<journey>[a-z]+)-(?P<n>\d\d)-(?P<page>[a-z-]+)-(?P<lang>zh_CN|zh_TW|en)\.png$")
 
 
