@@ -101,7 +101,8 @@ def test_a_second_rating_of_a_case_is_refused_plainly(hall, item_code):
     c = hall.kiosk(hall.platform.url)
     identify(c, hall)
     rate_case(c, case.case_no)
-    c.act("choose", level=5)  # 非常满意: one touch rates
+    c.act("choose", level=5)  # 非常满意: one touch rates; a double tap rates once
+    c.act("choose", level=5)
     run_until(c, lambda: c.page.status == "已发送到服务平台")
     assert stored(hall, "case_no = ?", case.case_no)[0][1:3] == (5, 0)
     c.home()
@@ -191,6 +192,12 @@ def test_a_case_is_rated_by_its_applicant_or_with_its_rating_code(hall, item_cod
     assert c.page.screen == "notice" and c.journey.name == "identify"
     c.dismiss_notice()  # given up: no rating of a case without its applicant
     assert c.page.screen == "welcome" and hall.outbox.items() == []
+    c.start("rating", case_no=case.case_no)
+    hall.reader.place_card(CARD)  # the applicant's card: on to the levels
+    run_until(c, lambda: c.page.screen == "rating_levels")
+    assert case.case_no in c.page.subject
+    c.logout()
+    c.dismiss_notice()
 
     identify(c, hall, OTHER)
     rate_case(c, case.case_no)

@@ -146,3 +146,14 @@ def test_a_ticket_answered_after_sign_out_is_neither_shown_nor_printed(hall):
             time.sleep(0.05)
     assert c.page.screen == "notice" and c.page.title == "已退出" and len(c.stack) == 1
     assert hall.printer.slips == [] and "李" not in str(c.page)
+
+
+def test_without_a_printer_the_number_is_on_screen_to_note(hall):
+    c = Shell(hall.cfg, hall.client)  # a terminal with no printer configured
+    try:
+        open_services(c)
+        take(c, "A")
+        assert c.page.number == tickets(hall)[0] and c.page.trouble
+        assert c.page.slip == "本机不能打印号票。请记下上面的号码，留意叫号。"
+    finally:
+        c.shutdown()
