@@ -206,3 +206,16 @@ def queue_ticket(ticket: QueueTicket, tr: Translator, hall: str, terminal_id: st
 def reprint_mark(tr: Translator) -> Text:
     """Heads a slip printed a second time, so a duplicate is never mistaken for another case."""
     return Text(tr("slip.reprint"), align=Align.CENTER, bold=True, size=2)
+
+
+def ticket_slip(ticket: QueueTicket, tr: Translator, hall: str, terminal_id: str, now: dt.datetime,
+                holder: str = "") -> Document:
+    """``queue_ticket`` as the ticket journey prints it: under the number, the holder's name
+    (``holder``: already masked) for a citizen who was identified; no window row when the platform
+    names none (the call screen names the window when the number is called)."""
+    els = list(queue_ticket(ticket, tr, hall, terminal_id, now).elements)
+    if not ticket.window:
+        els.remove(KeyValue(tr("slip.window"), ""))
+    if holder:
+        els.insert(els.index(KeyValue(tr("slip.service"), ticket.service)), KeyValue(tr("ticket.holder"), holder))
+    return Document(kind="ticket", elements=tuple(els))

@@ -10,5 +10,7 @@ from kiosk.journeys.base import Journey
 from kiosk.journeys.guide import GuideJourney
 from kiosk.journeys.home import Home
 from kiosk.journeys.identify import Identify
+from kiosk.journeys.rating import Rating
+from kiosk.journeys.ticket import Ticket
 
-JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (Home, Identify, GuideJourney, Apply)}
+JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (Home, Identify, GuideJourney, Apply, Rating, Ticket)}

@@ -4,6 +4,14 @@ A new journey adds its module and one line here."""
 
 from __future__ import annotations
 
-from screens.tour_steps import apply, guide, identify, idle, signout
+from screens.tour_steps import apply, guide, identify, idle, rating, signout, ticket
 
-STEPS = [identify.script, guide.script, apply.script, idle.script, signout.script]
+STEPS = [
+    identify.script,
+    guide.script,
+    apply.script,
+    idle.script,
+    rating.script,
+    ticket.script,
+    signout.script,
+]
