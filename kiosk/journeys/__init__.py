@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from kiosk.journeys.apply import Apply
 from kiosk.journeys.base import Journey
+from kiosk.journeys.certificate import CertificateJourney
 from kiosk.journeys.guide import GuideJourney
 from kiosk.journeys.home import Home
 from kiosk.journeys.identify import Identify
 
-JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (Home, Identify, GuideJourney, Apply)}
+JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (Home, Identify, GuideJourney, Apply, CertificateJourney)}
