@@ -11,5 +11,7 @@ from kiosk.journeys.certificate import CertificateJourney
 from kiosk.journeys.guide import GuideJourney
 from kiosk.journeys.home import Home
 from kiosk.journeys.identify import Identify
+from kiosk.journeys.lifeevent import LifeEventJourney
 
-JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (Home, Identify, GuideJourney, Apply, CertificateJourney)}
+JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (Home, Identify, GuideJourney, Apply, CertificateJourney,
+                                                           LifeEventJourney)}
