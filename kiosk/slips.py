@@ -239,10 +239,14 @@ def combined_materials(items) -> list[ChecklistMaterial]:
                               tuple(e["items"])) for name, e in merged.items()]
 
 
+def checklist_for(tr: Translator, material: ChecklistMaterial) -> str:
+    """``用于事项 1、3``: the items that ask for a material of the checklist."""
+    return tr("lifeevent.for_items", items=tr("lifeevent.list_sep").join(str(n) for n in material.items))
+
+
 def checklist_line(tr: Translator, material: ChecklistMaterial) -> str:
-    """``name（form，n 份，必要）`` and the items that ask for it."""
-    numbers = tr("lifeevent.list_sep").join(str(n) for n in material.items)
-    return f"{material_line(tr, material)} {tr('lifeevent.for_items', items=numbers)}"
+    """``name（form，n 份，必要） 用于事项 1、3`` (one line on screen)."""
+    return f"{material_line(tr, material)} {checklist_for(tr, material)}"
 
 
 def life_event_checklist(event_name: str, items, note: str, tr: Translator, hall: str, terminal_id: str,
@@ -258,7 +262,8 @@ def life_event_checklist(event_name: str, items, note: str, tr: Translator, hall
         els.append(Text(f"{number}. {name}" + ("" if materials is not None else tr("lifeevent.ask_window_mark"))))
     els += [Rule(), Text(tr("lifeevent.slip_materials"), bold=True)]
     materials = combined_materials(items)
-    els += [Text(f"□ {checklist_line(tr, m)}") for m in materials]
+    for m in materials:  # which items it is for on a line of its own: it would wrap mid-word
+        els += [Text(f"□ {material_line(tr, m)}"), Text(f"    {checklist_for(tr, m)}")]
     if not materials:
         els.append(Text(tr("lifeevent.ask_window_all")))
     if note:

@@ -51,7 +51,7 @@ class LifeEventScreen(PageScreen):
         if (page.items, page.materials) == self._shown:
             return
         self._shown = (page.items, page.materials)
-        rows = self.ids.items
+        rows = self.ids.item_rows
         rows.clear_widgets()
         for item in page.items:
             rows.add_widget(EventItemRow(code=item.code, name=item.name, department=item.department, note=item.note))

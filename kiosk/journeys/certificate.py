@@ -153,8 +153,7 @@ class CertificateJourney(Journey):
     def page_certificate(self) -> CertificatePage:
         tr, cert = self.tr, self.cert
         expired = self.expired(cert)
-        rows = ((tr("slip.certificate_name"), cert.name),
-                (tr("slip.certificate_number"), mask_number(cert.number)),
+        rows = ((tr("slip.certificate_number"), mask_number(cert.number)),
                 (tr("slip.issuer"), cert.issuer),
                 (tr("certificate.holder"), cert.holder_masked),
                 (tr("slip.issued_on"), _day(cert.issued_at)),
