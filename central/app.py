@@ -6,8 +6,8 @@ crash - has the same JSON body ``{"error": {"code": ..., "message": ..., "zh": .
 need one error path.
 
 Authentication (docs/central-api.md): terminal calls are HMAC-signed (contract.auth); calls about
-a person also carry X-Person-Token. Guide reads, evaluation questions and proof checks are open
-to integrators and the public; a signature on them is still checked when present.
+a person also carry X-Person-Token. Guide reads, life events, evaluation questions and proof checks
+are open to integrators and the public; a signature on them is still checked when present.
 """
 
 # No "from __future__ import annotations": FastAPI must resolve the local Depends aliases below.
@@ -31,6 +31,7 @@ from central.db import GuideStore, iso
 from central.errors import ApiError
 from central.fleet import render_fleet
 from central.platform import PlatformStore
+from central.seed import load_life_events
 from central.track import render_track
 from contract import auth
 from contract.models import (
@@ -58,6 +59,8 @@ from contract.models import (
     Health,
     Heartbeat,
     HeartbeatAnswer,
+    LifeEvent,
+    LifeEventList,
     PersonToken,
     PersonTokenRequest,
     ProofCheck,
@@ -452,5 +455,27 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
               tags=["queue"], status_code=201)
     def take_ticket(req: QueueTicketRequest, tid: Signed) -> QueueTicket:
         return QueueTicket.model_validate(platform.take_ticket(tid, req.service))
+
+    # -- life events (一件事, open like guide reads) ------------------------------------------------
+    life_events = load_life_events()
+
+    def _life_event(event: dict) -> LifeEvent:
+        # An item the database no longer has (withdrawn since the file was reviewed) is left out.
+        items = [row for code in event["items"] if (row := store.get(code)) is not None]
+        return LifeEvent.model_validate({**event, "items": items})
+
+    @app.get(f"{API_PREFIX}/life-events", response_model=LifeEventList, responses=_ERRORS,
+             tags=["life events"], dependencies=[Open])
+    def list_life_events() -> LifeEventList:
+        """出生, 上学, 就业, ...: each with the items a citizen needs for it."""
+        return LifeEventList(items=[_life_event(e) for e in life_events["events"]], source=life_events["source"])
+
+    @app.get(f"{API_PREFIX}/life-events/{{code}}", response_model=LifeEvent, responses=_ERRORS,
+             tags=["life events"], dependencies=[Open])
+    def get_life_event(code: Key) -> LifeEvent:
+        event = next((e for e in life_events["events"] if e["code"] == code), None)
+        if event is None:
+            raise ApiError(404, "not_found", f"no life event {code!r}", "没有找到这件事")
+        return _life_event(event)
 
     return app

@@ -17,12 +17,17 @@ It has no materials, time limits or fees, so:
 
 Seeding is idempotent: unchanged items are not rewritten (their updated_at stays), so it can run
 on every start. Run it by hand with ``python -m central.seed DB_PATH``.
+
+Life events (一件事: 出生, 上学, ... each with the catalogue items it takes) come from the reviewed
+file data/life-events.json (its ``source`` says where the grouping comes from); ``load_life_events``
+checks every item against the catalogue by code and name, as for ``HAND_WRITTEN``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +38,7 @@ from contract.models import GuideDetail
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "guides-guangan"
 CATALOGUE_CSV = DATA_DIR / "bszl-data.derived.csv"
+LIFE_EVENTS_JSON = DATA_DIR.parent / "life-events.json"
 
 PLACE = "广安区政务服务中心"
 HOURS = "周一至周五 9:00-12:00 13:30-17:00"
@@ -599,6 +605,25 @@ def seed_if_empty(store: GuideStore, csv_path: Path = CATALOGUE_CSV) -> SeedRepo
     return seed(store, csv_path)
 
 
+def load_life_events(path: Path = LIFE_EVENTS_JSON, csv_path: Path = CATALOGUE_CSV) -> dict[str, Any]:
+    """The reviewed life events: ``{"source": ..., "events": [{"code", "name", "note", "items":
+    [item codes]}]}``. A code or item not in the catalogue, or an item under another name, is an
+    error here rather than an event that quietly lists the wrong thing."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    by_code = {r["item_code"]: r for r in load_catalogue(csv_path)}
+    events, seen = [], set()
+    for event in doc["events"]:
+        code = event["code"]
+        if not code or code in seen or not event.get("name"):
+            raise ValueError(f"{path}: life event {code!r} without a name, or listed twice")
+        seen.add(code)
+        items = [_check(by_code, item["item_code"], item["name"], path)["item_code"] for item in event["items"]]
+        if len(set(items)) != len(items):
+            raise ValueError(f"{path}: life event {code!r} lists an item twice")
+        events.append({"code": code, "name": event["name"], "note": event.get("note", ""), "items": items})
+    return {"source": doc.get("source", ""), "events": events}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m central.seed", description=__doc__.splitlines()[0])
     parser.add_argument("db", type=Path, help="SQLite file to create or update")
@@ -606,6 +631,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = seed(args.db, args.csv)
     print(f"{args.db}: {report.total} items, {report.written} written, {report.seconds:.2f} s")
+    events = load_life_events(csv_path=args.csv)["events"]
+    print(f"{LIFE_EVENTS_JSON.name}: {len(events)} life events, {sum(len(e['items']) for e in events)} items, "
+          "all in the catalogue")
     return 0
 
 

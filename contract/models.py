@@ -447,3 +447,18 @@ class GuideChanges(BaseModel):
     next_since: dt.datetime
     next_after: str = ""
     more: bool
+
+
+# -- life events (一件事) ------------------------------------------------------------------------
+class LifeEvent(BaseModel):
+    """Something that happens in a citizen's life (出生, 上学, ...) and the items it takes."""
+
+    code: str = Field(description="birth, school, work, business, marriage, housing, retirement, death, ...")
+    name: str
+    note: str = Field("", description="what the event also takes that is not in the catalogue")
+    items: list[GuideSummary] = Field(description="the items, in the order a citizen usually needs them")
+
+
+class LifeEventList(BaseModel):
+    items: list[LifeEvent]
+    source: str = Field("", description="where the grouping comes from")

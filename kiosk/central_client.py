@@ -52,6 +52,8 @@ from contract.models import (
     Health,
     Heartbeat,
     HeartbeatAnswer,
+    LifeEvent,
+    LifeEventList,
     PersonToken,
     QueueServiceList,
     QueueTicket,
@@ -335,6 +337,13 @@ class CentralClient:
                                 from_platform=True)
         code = "invalid_request" if status in (400, 422) else "http_error"
         return CentralError(message, code=code, status=status, url=url, from_platform=ours)
+
+    # -- life events (一件事) --------------------------------------------------------------------
+    def life_events(self) -> LifeEventList:
+        return self._get(f"{API_PREFIX}/life-events", LifeEventList)
+
+    def life_event(self, code: str) -> LifeEvent:
+        return self._get(f"{API_PREFIX}/life-events/{quote(code, safe='')}", LifeEvent)
 
 
 def _person(token: str | None) -> dict[str, str]:

@@ -219,3 +219,68 @@ def ticket_slip(ticket: QueueTicket, tr: Translator, hall: str, terminal_id: str
     if holder:
         els.insert(els.index(KeyValue(tr("slip.service"), ticket.service)), KeyValue(tr("ticket.holder"), holder))
     return Document(kind="ticket", elements=tuple(els))
+
+
+# -- life events (一件事) ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChecklistMaterial:
+    """One material of a life event's combined checklist, asked for by one or more of its items."""
+
+    name: str
+    form: str
+    copies: int
+    required: str
+    items: tuple[int, ...]  # the numbers (from 1) of the items that ask for it
+
+
+def combined_materials(items) -> list[ChecklistMaterial]:
+    """The materials of ``items`` ((item name, its materials or None), in order), each name once in
+    the order first asked for: required if any item requires it, the most copies any asks for,
+    every form asked for."""
+    merged: dict[str, dict] = {}
+    for number, (_name, materials) in enumerate(items, 1):
+        for m in materials or ():
+            key = " ".join(m.name.split())
+            entry = merged.setdefault(key, {"forms": [], "copies": 0, "required": False, "items": []})
+            if m.form not in entry["forms"]:
+                entry["forms"].append(m.form)
+            entry["copies"] = max(entry["copies"], m.copies)
+            entry["required"] = entry["required"] or m.required == "必要"
+            if number not in entry["items"]:
+                entry["items"].append(number)
+    return [ChecklistMaterial(name, "、".join(e["forms"]), e["copies"], "必要" if e["required"] else "非必要",
+                              tuple(e["items"])) for name, e in merged.items()]
+
+
+def checklist_for(tr: Translator, material: ChecklistMaterial) -> str:
+    """``用于事项 1、3``: the items that ask for a material of the checklist."""
+    return tr("lifeevent.for_items", items=tr("lifeevent.list_sep").join(str(n) for n in material.items))
+
+
+def checklist_line(tr: Translator, material: ChecklistMaterial) -> str:
+    """``name（form，n 份，必要） 用于事项 1、3`` (one line on screen)."""
+    return f"{material_line(tr, material)} {checklist_for(tr, material)}"
+
+
+def life_event_checklist(event_name: str, items, note: str, tr: Translator, hall: str, terminal_id: str,
+                         now: dt.datetime) -> Document:
+    """一件事材料清单: the event's items, then every material they ask for once, each with the items
+    it is for; items without a material list say "ask at the window". Nothing personal."""
+    els: list = [
+        *_header(tr, hall, "lifeevent.slip_title"),
+        KeyValue(tr("lifeevent.slip_event"), event_name),
+        Text(tr("lifeevent.slip_items"), bold=True),
+    ]
+    for number, (name, materials) in enumerate(items, 1):
+        els.append(Text(f"{number}. {name}" + ("" if materials is not None else tr("lifeevent.ask_window_mark"))))
+    els += [Rule(), Text(tr("lifeevent.slip_materials"), bold=True)]
+    materials = combined_materials(items)
+    for m in materials:  # which items it is for on a line of its own: it would wrap mid-word
+        els += [Text(f"□ {material_line(tr, m)}"), Text(f"    {checklist_for(tr, m)}")]
+    if not materials:
+        els.append(Text(tr("lifeevent.ask_window_all")))
+    if note:
+        els += [Rule(), Text(note)]
+    els += [Feed(1), Text(tr("lifeevent.slip_check"))]
+    els += _footer(tr, terminal_id, now)
+    return Document(kind="checklist", elements=tuple(els))

@@ -143,7 +143,7 @@ def test_a_rating_still_in_the_outbox_counts_and_one_made_elsewhere_meanwhile_is
 
 def test_the_hall_is_rated_without_a_card(hall):
     c = hall.kiosk(hall.platform.url)
-    assert [e.journey for e in c.page.entries] == ["guide", "rating", "ticket"]
+    assert "rating" in [e.journey for e in c.page.entries]  # on the welcome page: no card needed
     c.start("rating")
     page = c.page
     assert page.screen == "rating_levels" and page.title == "您对本次服务满意吗？"

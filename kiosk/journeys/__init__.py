@@ -7,10 +7,21 @@ from __future__ import annotations
 
 from kiosk.journeys.apply import Apply
 from kiosk.journeys.base import Journey
+from kiosk.journeys.certificate import CertificateJourney
 from kiosk.journeys.guide import GuideJourney
 from kiosk.journeys.home import Home
 from kiosk.journeys.identify import Identify
+from kiosk.journeys.lifeevent import LifeEventJourney
 from kiosk.journeys.rating import Rating
 from kiosk.journeys.ticket import Ticket
 
-JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (Home, Identify, GuideJourney, Apply, Rating, Ticket)}
+JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (
+    Home,
+    Identify,
+    GuideJourney,
+    Apply,
+    CertificateJourney,
+    LifeEventJourney,
+    Rating,
+    Ticket,
+)}

@@ -4,7 +4,7 @@ A new journey adds its module and one line here."""
 
 from __future__ import annotations
 
-from screens.tour_steps import apply, guide, identify, idle, rating, signout, ticket
+from screens.tour_steps import apply, certificate, guide, identify, idle, lifeevent, rating, signout, ticket
 
 STEPS = [
     identify.script,
@@ -13,5 +13,7 @@ STEPS = [
     idle.script,
     rating.script,
     ticket.script,
+    certificate.script,
+    lifeevent.script,
     signout.script,
 ]

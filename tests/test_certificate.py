@@ -1,0 +1,209 @@
+"""My e-certificates (电子证照) as a citizen uses them: a sample card on the emulated reader, the
+certificates from the reference platform over HTTP (signed, with a person token asked for and
+revoked in each call), a proof out of the ESC/POS emulator whose QR the platform verifies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import time
+
+import pytest
+import requests
+import zxingcpp
+
+from drivers.samv.emulator import SAMPLE_CARDS
+from kiosk.shell import Shell
+from tests.fault_proxy import FaultProxy
+from tests.test_apply import DEAD, Hall, identify
+from tests.test_shell import run_until
+
+pytestmark = pytest.mark.timeout(60)
+CARD = SAMPLE_CARDS["li_xiaomei"]
+
+
+@pytest.fixture
+def hall(platform, tmp_path):
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        yield Hall(platform, tmp_path, stack)
+
+
+def kiosk(hall: Hall, url: str) -> Shell:
+    """The shell of ``hall`` talking to the platform at ``url`` (signed as the hall's terminal)."""
+    c = Shell(hall.cfg, hall.signed(url), hall.devices)
+    hall.stack.callback(c.shutdown)
+    run_until(c, lambda: c.device_states.get("id_reader", {}).get("state") == "online"
+              and c.device_states.get("printer", {}).get("state") == "online")
+    return c
+
+
+def open_list(c: Shell, hall: Hall, card=CARD) -> None:
+    identify(c, hall, card)
+    c.start("certificate")
+    run_until(c, lambda: c.page.screen == "certificates" and not c.page.loading)
+
+
+def tokens_left(hall: Hall) -> int:
+    """Person tokens of this terminal the platform still holds (each call must revoke its own)."""
+    with sqlite3.connect(hall.platform.db_path) as db:
+        return db.execute("SELECT count(*) FROM person_tokens WHERE terminal_id = ?", (hall.tid,)).fetchone()[0]
+
+
+def shown(page) -> str:
+    return repr(page)
+
+
+def test_without_a_card_it_asks_for_one_then_lists_the_persons_certificates(hall):
+    c = kiosk(hall, hall.platform.url)
+    c.start("certificate")
+    assert c.journey.name == "identify"  # entry is on the personal page; started anyway, it asks first
+    hall.reader.place_card(CARD)
+    run_until(c, lambda: c.page.screen == "certificates" and not c.page.loading)
+    page = c.page
+    names = [r.name for r in page.rows]
+    assert names == ["居民身份证电子证照", "社会保障卡"]  # the reference platform's demo certificates
+    assert page.status == "共 2 个电子证照，点击一个查看详情或打印凭证" and not page.error
+    assert page.holder == "持证人：" + CARD.masked_name
+    id_row = page.rows[0]
+    assert id_row.number == "证照编号：" + CARD.masked_number and id_row.issuer == "广安市公安局广安区分局"
+    assert "发证日期" in id_row.dates and "有效期至" in id_row.dates and not id_row.expired
+    assert "长期有效" in page.rows[1].dates
+    assert CARD.id_number not in shown(page) and CARD.name not in shown(page)
+    assert tokens_left(hall) == 0
+
+    c.act("open", cert_id=id_row.cert_id)
+    assert c.page.screen == "certificate" and c.page.title == "居民身份证电子证照" and c.page.can_print
+    assert dict(c.page.rows)["持证人证件号码："] == CARD.masked_number
+    assert CARD.id_number not in shown(c.page)
+    c.back()
+    assert c.page.screen == "certificates"
+    c.back()
+    assert c.page.screen == "personal"
+
+
+def test_a_printed_proof_carries_its_code_and_a_qr_the_platform_verifies(hall):
+    c = kiosk(hall, hall.platform.url)
+    open_list(c, hall)
+    card_row = next(r for r in c.page.rows if r.name == "社会保障卡")
+    c.act("open", cert_id=card_row.cert_id)
+    c.act("print")
+    assert c.page.screen == "notice" and c.page.kind == "progress"
+    c.act("print")  # a second tap while the proof is on its way asks for nothing more
+    run_until(c, lambda: c.page.screen == "notice" and c.page.kind == "info", timeout=15)
+    assert c.page.title == "打印完成"
+    [slip] = hall.printer.wait_for_slips(1, timeout=5)
+    time.sleep(0.5)
+    assert len(hall.printer.slips) == 1
+
+    text = "".join(line.strip() for line in slip.text_lines)
+    assert "证照打印凭证" in text and "社会保障卡" in text and "广安市人力资源和社会保障局" in text
+    assert CARD.masked_name in text and CARD.masked_number in text
+    assert CARD.id_number not in text and CARD.name not in text
+    [qr] = [r.text for r in zxingcpp.read_barcodes(slip.image)]
+    code = qr.rsplit("/", 1)[1]
+    assert qr == f"{hall.platform.url}/api/v1/proofs/{code}" and code in text
+    # Whoever is shown the proof checks it at the URL: valid, which certificate, whose (masked).
+    check = requests.get(qr, timeout=5)
+    assert check.status_code == 200
+    assert check.json()["valid"] is True and check.json()["certificate_name"] == "社会保障卡"
+    assert check.json()["holder_masked"] == CARD.masked_number
+    assert tokens_left(hall) == 0
+
+    c.dismiss_notice()
+    assert c.page.screen == "certificate"
+
+
+def test_expired_certificates_are_marked_and_get_no_proof(hall):
+    card = SAMPLE_CARDS["deng_yuxi"]
+    yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
+    with sqlite3.connect(hall.platform.db_path) as db:  # a residence permit that ran out yesterday
+        db.execute("INSERT INTO certificates (cert_id, id_number, name, number, issuer, issued_at, valid_until) "
+                   "VALUES (?, ?, '居住证', 'JZZ5116022019000123', '广安市公安局广安区分局', ?, ?)",
+                   (f"JZZ-{hall.tid}", card.id_number, "2019-07-01T00:00:00+00:00", yesterday))
+    c = kiosk(hall, hall.platform.url)
+    open_list(c, hall, card)
+    [expired] = [r for r in c.page.rows if r.expired]
+    assert expired.name == "居住证" and [r.expired for r in c.page.rows].count(True) == 1
+    c.act("open", cert_id=expired.cert_id)
+    assert c.page.expired and not c.page.can_print and "已过期" in c.page.note
+    c.act("print")
+    assert c.page.screen == "certificate"
+    time.sleep(0.5)
+    assert hall.printer.slips == []
+
+
+def test_an_empty_list_says_so(hall):
+    card = SAMPLE_CARDS["wang_kun"]
+    with sqlite3.connect(hall.platform.db_path) as db:  # a person the certificate store has nothing for
+        db.execute(f"CREATE TRIGGER IF NOT EXISTS none_for_wang BEFORE INSERT ON certificates "
+                   f"WHEN NEW.id_number = '{card.id_number}' BEGIN SELECT RAISE(IGNORE); END")
+    c = kiosk(hall, hall.platform.url)
+    open_list(c, hall, card)
+    assert c.page.rows == () and c.page.status == "服务平台上还没有您的电子证照" and not c.page.error
+
+
+def test_platform_down_says_so_and_offers_to_try_again(hall):
+    c = kiosk(hall, DEAD)
+    open_list(c, hall)
+    assert c.page.error and c.page.status == "暂时无法连接服务平台，请稍后再试" and c.page.rows == ()
+    c.act("retry")
+    assert c.page.loading
+    run_until(c, lambda: not c.page.loading)
+    assert c.page.error
+
+
+def test_platform_gone_before_the_proof_nothing_prints(hall):
+    proxy = FaultProxy(hall.platform.url, ["pass"])
+    hall.stack.callback(proxy.close)
+    c = kiosk(hall, proxy.url)
+    open_list(c, hall)
+    c.act("open", cert_id=c.page.rows[0].cert_id)
+    proxy.close()  # the list came through; now the platform cannot be reached
+    c.act("print")
+    run_until(c, lambda: c.page.screen == "notice" and c.page.kind == "error")
+    assert c.page.message == "暂时无法连接服务平台，请稍后再试"
+    c.dismiss_notice()
+    assert c.page.screen == "certificate"
+    time.sleep(0.5)
+    assert hall.printer.slips == []
+
+
+@pytest.mark.parametrize("leave", ["logout", "another card"])
+def test_leaving_while_the_list_is_loading_drops_it(hall, leave):
+    proxy = FaultProxy(hall.platform.url, ["delay"], delay_s=0.5)
+    hall.stack.callback(proxy.close)
+    c = kiosk(hall, proxy.url)
+    identify(c, hall)
+    c.start("certificate")
+    assert c.page.screen == "certificates" and c.page.loading
+    if leave == "logout":
+        c.logout()
+    else:
+        hall.reader.remove_card()
+        hall.reader.place_card(SAMPLE_CARDS["wang_kun"])
+        run_until(c, lambda: c.session.identity is not None and c.session.identity.name == "王堃")
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:  # every answer is back (token, list, revoke) and applied
+        c.tick()
+        time.sleep(0.02)
+    assert [j.name for j in c.stack] == ["home"]
+    assert CARD.masked_number not in shown(c.page) and c.page.screen != "certificates"
+    assert tokens_left(hall) == 0  # revoked though nobody was left to show the answer to
+
+
+def test_signing_out_while_the_proof_is_coming_prints_nothing(hall):
+    proxy = FaultProxy(hall.platform.url, ["delay"], delay_s=0.3)
+    hall.stack.callback(proxy.close)
+    c = kiosk(hall, proxy.url)
+    open_list(c, hall)
+    c.act("open", cert_id=c.page.rows[0].cert_id)
+    c.act("print")
+    c.logout()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        c.tick()
+        time.sleep(0.02)
+    assert hall.printer.slips == [] and c.printing.queue.jobs() == []
+    assert tokens_left(hall) == 0
