@@ -10,5 +10,6 @@ from kiosk.journeys.base import Journey
 from kiosk.journeys.guide import GuideJourney
 from kiosk.journeys.home import Home
 from kiosk.journeys.identify import Identify
+from kiosk.journeys.query import Query
 
-JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (Home, Identify, GuideJourney, Apply)}
+JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (Home, Identify, GuideJourney, Apply, Query)}
