@@ -4,6 +4,6 @@ A new journey adds its module and one line here."""
 
 from __future__ import annotations
 
-from screens.tour_steps import apply, guide, identify, signout
+from screens.tour_steps import apply, guide, identify, query, signout
 
-STEPS = [identify.script, guide.script, apply.script, signout.script]
+STEPS = [identify.script, guide.script, apply.script, query.script, signout.script]
