@@ -284,3 +284,47 @@ def life_event_checklist(event_name: str, items, note: str, tr: Translator, hall
     els += [Feed(1), Text(tr("lifeevent.slip_check"))]
     els += _footer(tr, terminal_id, now)
     return Document(kind="checklist", elements=tuple(els))
+
+
+@dataclass(frozen=True)
+class CaseProgress:
+    """办件进度: what the query journey shows of a case, already cut to what this person may see
+    (the status only, unless it is their own case) and masked."""
+
+    number: str  # grouped for reading (GA2026 1130 ED85 ECDB)
+    item_name: str
+    state: str
+    steps: tuple[tuple[str, str, str], ...]  # (time, step, note), newest first
+    query_url: str
+    status_only: bool
+    applicant: str = ""  # the masked ID number, the applicant's own case only
+    deadline: str = ""
+    supplement_title: str = ""
+    supplement: tuple[str, ...] = ()
+    supplement_note: str = ""
+
+
+def case_progress(p: CaseProgress, tr: Translator, hall: str, terminal_id: str, now: dt.datetime) -> Document:
+    """办件进度: the state, the deadline, what 补正 asks for, every step; a QR to follow it."""
+    els: list = [
+        *_header(tr, hall, "query.slip_title"),
+        KeyValue(tr("slip.case_number"), p.number),
+        KeyValue(tr("guide.item"), p.item_name),
+        *([KeyValue(tr("slip.id_number"), p.applicant)] if p.applicant else []),
+        Text(tr("query.slip_state") + p.state, bold=True),
+        *([Text(p.deadline)] if p.deadline else []),
+    ]
+    if p.supplement_title:
+        els += [Rule(), Text(p.supplement_title, bold=True),
+                *(Text(f"□ {i}. {m}") for i, m in enumerate(p.supplement, 1)),
+                *([Text(p.supplement_note)] if p.supplement_note else [])]
+    els += [Rule(), Text(tr("query.steps"), bold=True)]
+    for time, step, note in p.steps:
+        els.append(Text(f"{time}  {step}"))
+        if note:
+            els.append(Text("    " + note))
+    if p.status_only:
+        els += [Rule(), Text(tr("query.status_only"))]
+    els += [Feed(1), QRCode(p.query_url), Text(tr("slip.scan_query"), align=Align.CENTER),
+            *_footer(tr, terminal_id, now)]
+    return Document(kind="progress", elements=tuple(els))

@@ -16,7 +16,7 @@ from tests.conftest import KIOSK, REPO
 
 # Every journey of the tour, each with pictures in all three languages (screens/tour_steps).
 JOURNEYS = {
-    "identify", "guide", "apply", "idle", "rating", "ticket", "certificate", "lifeevent",
+    "identify", "guide", "apply", "query", "idle", "rating", "ticket", "certificate", "lifeevent",
 }
 NAME = re.compile(r"^(?P<journey>[a-z]+)-(?P<n>\d\d)-(?P<page>[a-z-]+)-(?P<lang>zh_CN|zh_TW|en)\.png$")
 
@@ -64,12 +64,14 @@ def test_every_screen_is_a_real_picture(tour):
 
 def test_printed_slips_have_readable_qr_codes(tour):
     _r, out = tour
-    guide, receipt, *_others = sorted(out.glob("slip-*.png"))  # then tickets, proofs, checklists
+    guide, receipt, progress, *_others = sorted(out.glob("slip-*.png"))  # then tickets, proofs, checklists
     codes = zxingcpp.read_barcodes(Image.open(guide))
     assert codes and codes[0].text.startswith("http")
     # The receipt of the case the tour submitted: its QR opens the case's public progress page.
     codes = zxingcpp.read_barcodes(Image.open(receipt))
     assert codes and re.search(r"/track/GA\d{8}[0-9A-F]{8}$", codes[0].text), codes
+    # The progress of that case, printed from the query journey, opens the same page.
+    assert [c.text for c in zxingcpp.read_barcodes(Image.open(progress))] == [codes[0].text]
 
 
 def test_a_failed_step_fails_the_tour(display, tmp_path):

@@ -12,6 +12,7 @@ from kiosk.journeys.guide import GuideJourney
 from kiosk.journeys.home import Home
 from kiosk.journeys.identify import Identify
 from kiosk.journeys.lifeevent import LifeEventJourney
+from kiosk.journeys.query import Query
 from kiosk.journeys.rating import Rating
 from kiosk.journeys.ticket import Ticket
 
@@ -20,6 +21,7 @@ JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (
     Identify,
     GuideJourney,
     Apply,
+    Query,
     CertificateJourney,
     LifeEventJourney,
     Rating,

@@ -4,12 +4,24 @@ A new journey adds its module and one line here."""
 
 from __future__ import annotations
 
-from screens.tour_steps import apply, certificate, guide, identify, idle, lifeevent, rating, signout, ticket
+from screens.tour_steps import (
+    apply,
+    certificate,
+    guide,
+    identify,
+    idle,
+    lifeevent,
+    query,
+    rating,
+    signout,
+    ticket,
+)
 
 STEPS = [
     identify.script,
     guide.script,
     apply.script,
+    query.script,
     idle.script,
     rating.script,
     ticket.script,
