@@ -6,6 +6,9 @@ names only): which readers hold a card, which one holds the card of the identifi
 when that card was lifted. Put back within ``grace_s`` (the shell checks it is the same card number)
 the session goes on; otherwise the identity ends. A card left on a reader after the person has
 gone is what the welcome page asks to be taken, and "使用此证件" reads it again.
+
+``CardWatch`` is that state; ``CardRules`` the shell's rules on it (a mixin of kiosk.shell.Shell,
+kept here so the shell stays the size of what every journey shares).
 """
 
 from __future__ import annotations
@@ -59,10 +62,9 @@ class CardWatch:
 
     def ask_again(self, devices) -> None:
         """Have the readers report the card left on them (its IdentityRead starts a session)."""
-        if devices is None:
-            return
         for device in sorted(self.on):
-            devices.request(device, "announce", timeout=ANNOUNCE_TIMEOUT_S)
+            if devices is not None and device in devices.workers:
+                devices.request(device, "announce", timeout=ANNOUNCE_TIMEOUT_S)
 
 
 class CardRules:
@@ -78,10 +80,11 @@ class CardRules:
             self.card.taken(event.device)  # the identity ends once the grace is over (card_tick)
             self._changed()
         elif isinstance(event, RequestDone) and event.action == "announce":
-            if not event.ok:
+            if event.ok:
+                self.card.answered(event.device, bool(event.result))
+                self._changed()
+            else:  # the reader could not tell: what it last reported stands
                 log.info("device %s: announce failed: %s", event.device, event.error)
-            self.card.answered(event.device, bool(event.ok and event.result))
-            self._changed()
         else:
             return False
         return True
