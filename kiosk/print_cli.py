@@ -153,8 +153,9 @@ def _open(cfg: KioskConfig) -> tuple[Outbox, PrintQueue]:
 
 
 def pending(cfg: KioskConfig, as_json: bool) -> int:
-    """Receipts that citizens did not get (kept after a restart, or not yet printed) and slips the
-    printer has not finished. References and item names only: no personal data."""
+    """Receipts that citizens did not get (kept after a restart or when their session ended before
+    they printed, or not yet printed) and slips the printer has not finished. References and item
+    names only: no personal data."""
     box, queue = _open(cfg)
     try:
         now = box.clock()
