@@ -129,7 +129,14 @@ class Driver(ABC):
 
 
 class IdReader(Driver):
-    """Reads identity documents; emits IdentityRead once per card placed, CardRemoved when taken."""
+    """Reads identity documents; emits IdentityRead once per card placed, CardRemoved when taken.
+
+    Card presence, not only arrivals: CardRemoved also when the driver can no longer see a card
+    it reported (``close()``: the reader vanished; an unseen card counts as taken), and the request
+    ``announce`` reads the reader now and reports what lies on it: IdentityRead again for a card
+    already reported (someone signed out and wants to go on with the same card), CardRemoved for
+    one that has gone. Its result says whether a card is there.
+    """
 
     kind = "id_reader"
 
@@ -139,7 +146,11 @@ class IdReader(Driver):
 
 
 class CardReader(Driver):
-    """PC/SC smart-card slots: emits CardInserted (with what is readable without a PIN) and CardRemoved."""
+    """PC/SC smart-card slots: emits CardInserted (with what is readable without a PIN) and CardRemoved.
+
+    Presence as for IdReader: CardRemoved for every reported card at ``close()``, and ``announce``
+    reports each card in a slot again (CardInserted); its result is how many there are.
+    """
 
     kind = "card_reader"
 

@@ -457,6 +457,22 @@ class DriverConformance:
             assert done.ok and done.result.ok, f"internal check after garbage: {done}"
             self._trigger_one(harness, watch)
 
+    def test_card_presence(self, harness: Harness, link: Path) -> None:
+        """A reader tells presence, not only arrivals: ``announce`` reports a card left on it again."""
+        kind = self._driver_class().kind
+        if kind not in ("id_reader", "card_reader"):
+            pytest.skip(f"a {kind} has no cards")
+        with self._running(harness, link) as watch:
+            if not self._trigger_one(harness, watch):
+                pytest.skip("trigger() places no card")
+            since = watch.mark()
+            done = watch.answer(watch.manager.request(DEVICE, "announce", timeout=REQUEST_TIMEOUT),
+                                REQUEST_TIMEOUT + 2)
+            assert done.ok and done.result, f"announce with a card on the reader: {done}"
+            watch.idle(SETTLE)
+            data = [e for e in watch.events[since:] if _is_data(e)]
+            assert len(data) == 1, f"announce must report the card on the reader once: {watch.describe(since)}"
+
     def test_options_schema(self, harness: Harness, link: Path) -> None:
         """The harness's options validate; an unknown key is a ValidationError, not ignored."""
         cls = self._driver_class()

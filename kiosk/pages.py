@@ -40,6 +40,9 @@ class Entry:
 class WelcomePage(Page):
     screen: ClassVar[str] = "welcome"
     entries: tuple[Entry, ...] = ()  # what can be done without a card
+    prompt: str = ""  # "place your card", or "take your card" when one was left on the reader
+    prompt_sub: str = ""
+    use_card: str = ""  # the button that reads a card left on the reader again; "" when none is
 
 
 @page
@@ -95,6 +98,7 @@ class ApplyPage(Page):
     number: str = ""
     materials: tuple[str, ...] = ()
     ticked: tuple[bool, ...] = ()
+    printer_note: str = ""  # before submitting: the receipt cannot print now, and what to do
 
 
 @page
@@ -108,6 +112,7 @@ class DonePage(Page):
     follows: str = ""
     next_steps: str = ""
     receipt: str = ""
+    take_card: str = ""  # the card is still on the reader
 
 
 @page
@@ -119,6 +124,19 @@ class NoticePage(Page):
     kind: str = "info"  # info | warning | error | progress (no OK button)
     title: str = ""
     message: str = ""
+    take_card: str = ""  # signed out with the card still on the reader
+
+
+@page
+@dataclass(frozen=True)
+class QuestionPage(Page):
+    """A yes/no question of a journey's own (its step): the buttons act "answer" with yes=True/False."""
+
+    screen: ClassVar[str] = "question"
+    title: str = ""
+    message: str = ""
+    yes: str = ""
+    no: str = ""
 
 
 def field_names(page_class: type[Page]) -> set[str]:

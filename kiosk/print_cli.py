@@ -26,8 +26,8 @@ SAMPLE_CASE = slips.CaseReceipt(
     applicant_name="\U00020BB7祥云",  # 𠮷: a surname that needs 4 bytes in GB18030
     applicant_id="520102199001011234",
     submitted_at=SAMPLE_TIME,
-    materials=("居民身份证（原件已核验）", "个体工商户登记（备案）申请书，1份",
-               "经营场所使用证明（复印件）1份"),
+    materials=("居民身份证（原件已核验）", "个体工商户登记（备案）申请书，1份"),
+    to_counter=("经营场所使用证明（复印件）1份",),
     next_steps="窗口将在 3 个工作日内审核材料，结果以短信通知；审核通过后可选择邮寄或到窗口领取营业执照。",
     query_url="https://zwfw.guizhou.gov.cn/q/SL5201022024061200012301",
 )
@@ -153,8 +153,9 @@ def _open(cfg: KioskConfig) -> tuple[Outbox, PrintQueue]:
 
 
 def pending(cfg: KioskConfig, as_json: bool) -> int:
-    """Receipts that citizens did not get (kept after a restart, or not yet printed) and slips the
-    printer has not finished. References and item names only: no personal data."""
+    """Receipts that citizens did not get (kept after a restart or when their session ended before
+    they printed, or not yet printed) and slips the printer has not finished. References and item
+    names only: no personal data."""
     box, queue = _open(cfg)
     try:
         now = box.clock()
@@ -188,6 +189,7 @@ def reprint_receipt(cfg: KioskConfig, ref: str, send: bool, timeout: float = 30.
     """Staff: a case's receipt by terminal reference or case number. One never handed to the printer
     prints as the first copy; otherwise a copy marked 补打 REPRINT. The running kiosk prints it
     (``send``: this command prints it, when the kiosk is not running)."""
+    ref = "".join(ref.split())  # a case number as read out or noted: GA2026 1130 ED85 ECDB
     box, queue = _open(cfg)
     try:
         item = box.find(ref)

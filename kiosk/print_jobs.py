@@ -150,6 +150,11 @@ class PrintQueue:
         assert job is not None
         return job
 
+    def withdraw(self, job_id: str) -> bool:
+        """Take back a job the printer has not been sent yet (queued); False once it was sent
+        (printing, held), done or failed: those are the printer's now, or over."""
+        return self.db.execute("DELETE FROM jobs WHERE id=? AND state='queued'", (job_id,)).rowcount == 1
+
     def wake(self, printer: str) -> None:
         """The printer can print again: waiting jobs are due now rather than after their backoff."""
         self.db.execute("UPDATE jobs SET not_before=0 WHERE printer=? AND state IN ('queued', 'held')",

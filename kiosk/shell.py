@@ -1,9 +1,10 @@
 """The shell: what every journey shares, and the one object screens talk to.
 
 It owns the UI tick (device events, print jobs, background answers, upkeep, the idle timer), the
-session and its wipe, the language, and the stack of journeys: the bottom one is Home (welcome or
-personal page), the top one's page is on screen, and "back" leaves the top one's step or the top
-one. A notice is an overlay above the page that never enters the way back.
+session and its wipe (the ID card's rules, taking it away included, are in kiosk.card), the
+language, and the stack of journeys: the bottom one is Home (welcome or personal page), the top
+one's page is on screen, and "back" leaves the top one's step or the top one. A notice is an
+overlay above the page that never enters the way back.
 
 Screens render ``shell.page`` and forward touches: ``act(action, **args)`` to the top journey,
 ``start(name)`` for a new one, ``back()``, ``home()``, ``dismiss_notice()``, ``logout()``,
@@ -20,14 +21,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from devices.events import CardRemoved, ErrorEvent, Event, IdentityRead, RequestDone, StatusChanged
-from devices.status import DeviceState
+from devices.events import CodeScanned, ErrorEvent, Event, RequestDone, StatusChanged
 from kiosk import receipts, slips
 from kiosk.background import Background
+from kiosk.card import CardRules, CardWatch
 from kiosk.catalogue import Catalogue
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.config import KioskConfig
-from kiosk.i18n import LANGUAGES, Translator, catalogue
+from kiosk.i18n import LANGUAGES, Translator
 from kiosk.journeys import JOURNEYS
 from kiosk.journeys.base import NEEDS_IDENTITY, Finish, Journey, Notice, Result, Start, UnknownStep
 from kiosk.journeys.home import Home
@@ -43,7 +44,7 @@ log = logging.getLogger("kiosk.shell")
 CASE_WAIT_S = 3.0  # how long the citizen waits for the case number before the receipt prints
 
 
-class Shell:
+class Shell(CardRules):
     def __init__(self, config: KioskConfig, central: CentralClient, devices=None,
                  clock: Callable[[], dt.datetime] = dt.datetime.now, session: Session | None = None,
                  print_queue: PrintQueue | None = None, catalogue: Catalogue | None = None,
@@ -56,6 +57,7 @@ class Shell:
         self.tr = Translator(config.terminal.language)
         self.session = session or Session(config.session.idle_timeout_s, config.session.warning_s)
         self.idle_warning: int | None = None
+        self.card = CardWatch(config.session.card_grace_s, monotonic)
         self.device_states: dict[str, dict[str, str]] = {}
         self._listeners: list[Callable[[], None]] = []
         self.background = Background()
@@ -81,7 +83,11 @@ class Shell:
 
     def _page(self) -> Page:
         n = self.notice
-        return NoticePage(kind=n.kind, title=n.title, message=n.message) if n is not None else self.journey.page()
+        if n is None:
+            return self.journey.page()
+        # Signed out (then: welcome) with the card still on the reader: a reminder to take it.
+        take = self.tr("personal.take_card") if n.then == "welcome" and self.card.left else ""
+        return NoticePage(kind=n.kind, title=n.title, message=n.message, take_card=take)
 
     def _changed(self) -> None:
         self.page = self._page()
@@ -201,16 +207,20 @@ class Shell:
         self.notice = Notice("info", self.tr("session.ended_title"), self.tr("session.ended"), then="welcome")
         self._changed()
 
-    def end_session(self, reason: str) -> None:
+    def end_session(self, reason: str, keep: tuple[Journey, ...] = ()) -> None:
+        """Every journey finishes what must not be lost, then all that showed the person goes.
+        ``keep``: journeys usable without a card that stay (in the language, with their answers)."""
         for journey in self.stack:
             journey.on_session_end()
         self.session.end(reason)
-        self._generation += 1
-        # Drop every journey and notice that showed the person.
+        self.card.released()
         del self.stack[1:]
+        self.stack += keep
         self.notice = None
         self.idle_warning = None
-        self.tr = Translator(self.config.terminal.language)
+        if not keep:
+            self._generation += 1
+            self.tr = Translator(self.config.terminal.language)
 
     def _check_idle(self) -> None:
         state = self.session.idle_state()
@@ -241,6 +251,7 @@ class Shell:
             if journey in self.stack and (result := journey.tick()) is not None:
                 self._apply(journey, result)
         self.upkeep.tick()
+        self.card_tick()
         self._check_idle()
         if self._page() != self.page:  # a journey moved on by itself (a wait ended)
             self._changed()
@@ -249,11 +260,10 @@ class Shell:
         if self.printing is not None:
             for job in self.printing.on_event(event):
                 self._job_changed(job)
-        if isinstance(event, IdentityRead):
-            self._identified(event)
-        elif isinstance(event, CardRemoved):
-            self.session.data["card_present"] = False
-            self._changed()
+        if self.card_event(event):  # kiosk.card: placed, taken, asked again
+            return
+        if isinstance(event, CodeScanned):
+            self._scanned(event)
         elif isinstance(event, StatusChanged):
             self.device_states[event.device] = {"state": event.state.value, **event.detail}
             self._changed()
@@ -262,24 +272,11 @@ class Shell:
         elif isinstance(event, ErrorEvent):
             log.warning("device %s: %s (%s)", event.device, event.message, event.code)
 
-    def _identified(self, event: IdentityRead) -> None:
-        identity = event.identity
-        if self.session.active and self.session.identity and self.session.identity != identity:
-            self.end_session("another card")
-        if not self.session.active or self.session.identity is None:
-            lang = self.tr.lang
-            self.session.begin(identity)
-            self.session.language = lang
-        self.session.data["card_present"] = True
-        if isinstance(self.journey, Identify):  # asked for by a journey: it goes on
-            self.notice = None
-            return self._leave(self.journey)
-        if (result := self.journey.on_identified()) is not None:
-            self.notice = None
-            return self._apply(self.journey, result)
-        del self.stack[1:]
-        self.notice = None
-        self._changed()
+    def _scanned(self, event: CodeScanned) -> None:
+        """A receipt's QR held to this (or any) terminal's scanner opens the query journey."""
+        number = receipts.number_from_code(event.text, receipts.track_url(self.config, self.central))
+        if number and "query" in JOURNEYS:
+            self.start("query", number=number)
 
     def _job_changed(self, job) -> None:
         for journey in list(self.stack):
@@ -294,20 +291,7 @@ class Shell:
     # -- for the status bar and the staff -------------------------------------------------
     def device_summary(self) -> list[tuple[str, str, bool]]:
         """(device name in the citizen's language, plain status text, ok?) for every configured device."""
-        out = []
-        names = list(self.devices.workers) if self.devices is not None else []
-        for name in names:
-            st = self.device_states.get(name, {"state": DeviceState.UNKNOWN.value})
-            text = self.tr(f"state.{st['state']}")
-            ok = st["state"] == DeviceState.ONLINE.value
-            if st.get("paper") in ("out", "low"):
-                text = self.tr(f"paper.{st['paper']}")
-                ok = st["paper"] != "out"
-            if st.get("cover") == "open":
-                text, ok = self.tr("cover.open"), False
-            label = catalogue(self.tr.lang).get(f"device.{name}", name)
-            out.append((label + self.tr("common.colon"), text, ok))
-        return out
+        return self.upkeep.device_summary(self.tr)
 
     def shutdown(self) -> None:
         self.background.shutdown()

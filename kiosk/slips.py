@@ -24,12 +24,14 @@ class CaseReceipt:
     applicant_name: str
     applicant_id: str
     submitted_at: dt.datetime
-    materials: tuple[str, ...]
+    materials: tuple[str, ...]  # ticked when applying: the kiosk itself received nothing
     next_steps: str
     query_url: str
     # True while the platform has not answered yet: ``case_number`` is then the terminal's own
     # reference (the outbox's terminal_ref), which the platform also finds the case by.
     provisional: bool = False
+    to_counter: tuple[str, ...] = ()  # required, not ticked: to be brought to the counter
+    terminal_query: bool = False  # a self-service terminal can look the case up (the query journey)
 
 
 @dataclass(frozen=True)
@@ -135,12 +137,26 @@ def test_slip(tr: Translator, hall: str, terminal_id: str, now: dt.datetime) -> 
     return Document(kind="test", elements=tuple(els))
 
 
+def group_number(number: str) -> str:
+    """A case number as people read it out: GA2026 1130 ED85 ECDB (6, then groups of 4). A terminal
+    reference (it has its own dashes) and anything short stay as they are; QR codes keep the
+    number ungrouped."""
+    if len(number) <= 6 or not number.isascii() or not number.isalnum():
+        return number
+    return " ".join([number[:6], *(number[i:i + 4] for i in range(6, len(number), 4))])
+
+
 def case_receipt(case: CaseReceipt, tr: Translator, hall: str, terminal_id: str, now: dt.datetime) -> Document:
-    """受理回执: the case number to quote, what was handed in, what happens next, a QR to follow it."""
+    """受理回执: the case number to quote, the materials as ticked (and those still to bring), what
+    happens next, a QR to follow it. It promises a terminal look-up only where one exists."""
+    materials: list = []
+    for heading, names in (("slip.materials_ticked", case.materials), ("slip.materials_to_counter", case.to_counter)):
+        if names:
+            materials += [Text(tr(heading), bold=True), *(Text(f"{i}. {m}") for i, m in enumerate(names, 1))]
     els: list = [
         *_header(tr, hall, "slip.receipt_title"),
         *([KeyValue(tr("slip.terminal_ref"), case.case_number), Text(tr("slip.number_follows"))]
-          if case.provisional else [KeyValue(tr("slip.case_number"), case.case_number)]),
+          if case.provisional else [KeyValue(tr("slip.case_number"), group_number(case.case_number))]),
         KeyValue(tr("guide.item"), case.item_name),
         KeyValue(tr("guide.code"), case.item_code),
         # Left-aligned, not a KeyValue: a rare surname (𠮷) makes its line a raster image, and a
@@ -149,15 +165,14 @@ def case_receipt(case: CaseReceipt, tr: Translator, hall: str, terminal_id: str,
         KeyValue(tr("slip.id_number"), mask_number(case.applicant_id)),
         KeyValue(tr("slip.submitted"), case.submitted_at.strftime("%Y-%m-%d %H:%M")),
         Rule(),
-        Text(tr("slip.materials_received"), bold=True),
-        *(Text(f"{i}. {m}") for i, m in enumerate(case.materials, 1)),
+        *materials,
         Rule(),
         Text(tr("slip.next_steps"), bold=True),
         Text(case.next_steps),
         Feed(1),
         QRCode(case.query_url),
-        Text(tr("slip.scan_query"), align=Align.CENTER),
-        Text(tr("slip.keep_receipt")),
+        Text(tr("slip.scan_query_terminal" if case.terminal_query else "slip.scan_query"), align=Align.CENTER),
+        Text(tr("slip.keep_receipt_terminal" if case.terminal_query else "slip.keep_receipt")),
         *_footer(tr, terminal_id, now),
     ]
     return Document(kind="receipt", elements=tuple(els))

@@ -1,6 +1,7 @@
 """What a terminal does in the background whoever stands at it: keep the guide catalogue fresh
 (at start and every ``guides_sync_min``) and report to the platform (a heartbeat every
-``heartbeat_s`` with device statuses and outbox depth), never more than one of each at a time."""
+``heartbeat_s`` with device statuses and outbox depth), never more than one of each at a time; and
+the same device statuses for the status bar."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import logging
 from collections.abc import Callable
 
 from contract.models import MAX_LIST, MAX_OUTBOX_DEPTH, DeviceStatus, Heartbeat
+from devices.status import DeviceState
 from kiosk.background import Background
+from kiosk.i18n import catalogue
 
 log = logging.getLogger("kiosk.upkeep")
 PAPER = ("full", "low", "out", "jammed", "unknown")
@@ -57,3 +60,21 @@ class Upkeep:
             if cmd.command_id not in self._seen_commands:  # acting on commands is for a later issue
                 self._seen_commands.add(cmd.command_id)
                 log.info("platform command %d: %s %s (not acted on yet)", cmd.command_id, cmd.command, cmd.args)
+
+    def device_summary(self, tr) -> list[tuple[str, str, bool]]:
+        """For the status bar: (device name in the citizen's language, plain status text, ok?) for
+        every configured device."""
+        out = []
+        names = list(self.devices.workers) if self.devices is not None else []
+        for name in names:
+            st = self.device_states.get(name, {"state": DeviceState.UNKNOWN.value})
+            text = tr(f"state.{st['state']}")
+            ok = st["state"] == DeviceState.ONLINE.value
+            if st.get("paper") in ("out", "low"):
+                text = tr(f"paper.{st['paper']}")
+                ok = st["paper"] != "out"
+            if st.get("cover") == "open":
+                text, ok = tr("cover.open"), False
+            label = catalogue(tr.lang).get(f"device.{name}", name)
+            out.append((label + tr("common.colon"), text, ok))
+        return out

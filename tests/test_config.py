@@ -33,6 +33,9 @@ def check(tmp_path, text: str) -> subprocess.CompletedProcess:
         ("[terminal]\nlanguage = 'fr'\n", "terminal.language"),
         ("[display]\nwidht = 1280\n", "display.widht"),  # a typo is an error, not silently ignored
         ("[session]\nidle_timeout_s = 60\nwarning_s = 90\n", "session.warning_s"),
+        ("[session]\ncard_grace_s = 600\n", "session.card_grace_s"),  # the next person could apply in that name
+        ("[session]\ncard_grace_s = -1\n", "session.card_grace_s"),
+        ("[session]\ncard_grace_s = true\n", "session.card_grace_s"),
         ("[devices.printer]\ndriver = 'escpos'\nwidth = 57\n", "devices.printer.width"),
         ("[devices.printer]\ndriver = 'no-such-driver'\n", "no-such-driver"),
         ("[devices.printer]\nport = '/dev/x'\n", "devices.printer: missing key 'driver'"),

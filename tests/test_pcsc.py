@@ -213,6 +213,24 @@ def test_read_request(cards, events):
         drv.close()
 
 
+def test_presence_a_card_left_is_announced_again_and_closing_reports_it_gone(cards, events):
+    card = cards()
+    drv = make_reader(events)
+    try:
+        assert drv.handle("announce", {}) == 0 and events == []
+        card.insert()
+        poll_until(drv, events, CardInserted)
+        drv.poll()
+        assert drv.handle("announce", {}) == 1  # asked again: the card left in the slot, reported again
+        assert [type(e) for e in events] == [CardInserted, CardInserted]
+        assert events[1].reader == SLOT0 and events[1].info["card_number"] == "A12345678"
+    finally:
+        drv.close()
+    assert [type(e) for e in events] == [CardInserted, CardInserted, CardRemoved]  # unseen counts as taken
+    drv.close()
+    assert len(events) == 3
+
+
 def test_under_the_device_manager(cards):
     manager = DeviceManager({"sscard": {"driver": "pcsc", "readers": [SLOT0], "poll_interval_ms": 100}})
     manager.start()

@@ -214,3 +214,16 @@ def test_cli_reprint_last_queues_for_the_running_kiosk_or_sends(tmp_path):
         r = subprocess.run(args + ["--send"], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stdout + r.stderr
         assert vp.wait_for_slips(1)[0].text_lines == ["补打 REPRINT", "测试凭条，打印正常。"]
+
+
+def test_withdraw_takes_back_only_a_job_the_printer_was_not_sent(tmp_path):
+    queue = PrintQueue(tmp_path / "print_jobs.db")
+    try:
+        queue.add(SMALL, "printer", "waiting")
+        queue.add(SMALL, "printer", "sent")
+        queue.update("sent", JobState.PRINTING, attempts=1)
+        assert queue.withdraw("waiting") and queue.get("waiting") is None
+        assert not queue.withdraw("sent") and queue.get("sent").state is JobState.PRINTING
+        assert not queue.withdraw("no-such-job")
+    finally:
+        queue.close()

@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 from drivers.escpos.emulator import VirtualPrinter
-from kiosk import audit
+from kiosk import audit, slips
 from tests.conftest import KIOSK
 from tests.test_powercut import Zygote
 
@@ -108,11 +108,13 @@ def test_a_receipt_found_too_late_waits_for_staff_who_print_it(hall, platform, t
     assert number in r.stdout
     assert "李" not in r.stdout and "**" not in r.stdout  # references, not people
 
-    r = cli(args, "print", "reprint", number, "--send", var=tmp_path)  # by what the citizen quotes
+    # By what the citizen quotes: the number as grouped on screen (GA2026 1130 ED85 ECDB).
+    r = cli(args, "print", "reprint", slips.group_number(number), "--send", var=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     printer.wait_for_slips(1, timeout=5)
     [first] = receipts_of(printer, ref, number)
-    assert "补打" not in first and number in first  # the first copy that ever came out, with the case number
+    # The first copy that ever came out, with the case number.
+    assert "补打" not in first and slips.group_number(number) in first
     assert ref not in cli(args, "print", "pending", var=tmp_path).stdout
 
     r = cli(args, "print", "reprint", ref, "--send", var=tmp_path)  # a second copy is marked

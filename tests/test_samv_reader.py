@@ -107,6 +107,35 @@ def test_read_request_then_poll_does_not_report_twice(reader, emulator, events):
     assert events == []
 
 
+def test_a_card_left_on_the_reader_is_announced_again_on_request(reader, emulator, events):
+    emulator.place_card(SAMPLE_CARDS["li_xiaomei"])
+    reader.poll()
+    reader.poll()
+    assert [type(e) for e in events] == [IdentityRead]
+    assert reader.handle("announce", {}) is True  # "使用此证件" after a sign-out: the same card again
+    assert [type(e) for e in events] == [IdentityRead, IdentityRead]
+    assert events[1].identity.id_number == SAMPLE_CARDS["li_xiaomei"].id_number
+    reader.poll()
+    assert len(events) == 2  # and not once more by the poll
+    emulator.remove_card()
+    assert reader.handle("announce", {}) is False
+    assert [type(e) for e in events] == [IdentityRead, IdentityRead, CardRemoved]
+
+
+def test_closing_reports_a_card_it_can_no_longer_see(reader, emulator, events):
+    reader.close()
+    assert events == []  # nothing was on it
+    reader.open()
+    emulator.place_card(SAMPLE_CARDS["wang_kun"])
+    reader.poll()
+    reader.close()  # the reader vanished: for all the kiosk knows the card was taken
+    assert [type(e) for e in events] == [IdentityRead, CardRemoved]
+    reader.close()
+    reader.open()
+    reader.poll()  # still there after the reopen: reported again
+    assert [type(e) for e in events] == [IdentityRead, CardRemoved, IdentityRead]
+
+
 def test_identity_never_logged_in_full(reader, emulator, caplog):
     card = SAMPLE_CARDS["li_xiaomei"]
     emulator.place_card(card)

@@ -77,12 +77,12 @@ def test_receipt_content_is_what_the_citizen_needs_and_masked():
     lines = slip.text_lines
     text = joined(slip)
     assert lines[1] == "办件受理回执"
-    assert kv("受理编号：", case.case_number) in lines
+    assert kv("受理编号：", "SL5201 0220 2406 1200 0123 01") in lines  # grouped to be read out
     assert kv("证件号码：", mask_number(case.applicant_id)) == "证件号码：" + " " * 20 + "520102********1234"
     assert kv("证件号码：", mask_number(case.applicant_id)) in lines
     assert case.applicant_id not in slip.raw.decode("gb18030", "replace")
     assert "祥云" not in text  # the given name is masked
-    for m in case.materials:
+    for m in case.materials + case.to_counter:
         assert m in text
     assert case.next_steps in text
     assert "扫码查询办理进度" in lines
@@ -104,6 +104,33 @@ def test_offline_receipt_names_the_terminal_reference_and_that_the_number_follow
     assert "受理编号（终端）：" + ref in text.replace(" ", "") and "受理编号：" not in text
     assert "联网后会自动提交并生成正式受理编号" in text
     assert [r.text for r in zxingcpp.read_barcodes(slip.image)] == [case.query_url]
+
+
+def test_receipt_lists_materials_as_ticked_and_to_bring_never_as_received():
+    case = dataclasses.replace(print_cli.SAMPLE_CASE, case_number="GA20261130ED85ECDB",
+                               materials=("居民户口簿",), to_counter=("近期半身免冠合影照片",))
+    slip = print_through_emulator(slips.case_receipt(case, tr, "大厅", "KIOSK-0001", print_cli.SAMPLE_TIME), 80)
+    text = joined(slip)
+    assert "已收" not in text  # the kiosk received nothing
+    ticked, to_counter = text.index("申报时勾选的材料："), text.index("需到窗口提交的材料：")
+    assert ticked < text.index("1. 居民户口簿") < to_counter < text.index("1. 近期半身免冠合影照片")
+    assert kv("受理编号：", "GA2026 1130 ED85 ECDB") in slip.text_lines
+    nothing_to_bring = joined(print_through_emulator(
+        slips.case_receipt(dataclasses.replace(case, to_counter=()), tr, "大厅", "K", print_cli.SAMPLE_TIME), 80))
+    assert "需到窗口提交" not in nothing_to_bring and "申报时勾选的材料：" in nothing_to_bring
+
+
+def test_receipt_promises_a_terminal_lookup_only_where_there_is_one():
+    for terminal, says in ((False, False), (True, True)):
+        case = dataclasses.replace(print_cli.SAMPLE_CASE, terminal_query=terminal)
+        text = joined(print_through_emulator(slips.case_receipt(case, tr, "大厅", "K", print_cli.SAMPLE_TIME), 80))
+        assert ("自助终端" in text) is says, text
+
+
+def test_case_numbers_are_grouped_six_then_fours():
+    assert slips.group_number("GA20261130ED85ECDB") == "GA2026 1130 ED85 ECDB"
+    assert slips.group_number("DEMO-0001-20261122-0001") == "DEMO-0001-20261122-0001"  # a terminal reference
+    assert slips.group_number("GA2026") == "GA2026"
 
 
 def test_rare_name_is_drawn_not_replaced():

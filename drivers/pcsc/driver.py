@@ -5,7 +5,8 @@ Polled from the device worker with SCardGetStatusChange at timeout 0, not with p
 monitoring threads, so the worker model holds. On insertion the driver reads the ATR, selects the
 SSSE DF by name and reads EF05 records 1 (card identifier), 3 (spec version) and 7 (card number);
 it only probes EF06 (personal data) to learn whether it needs authentication, and keeps nothing
-from it. It handles 61xx and 6Cxx itself (T=0 cards) and never sends VERIFY: a wrong PIN counts
+from it. ``announce`` reports the cards in the slots again on request; closing reports every
+remembered card as removed. It handles 61xx and 6Cxx itself (T=0 cards) and never sends VERIFY: a wrong PIN counts
 down to a blocked card.
 """
 
@@ -75,7 +76,7 @@ class PcscCardReader(CardReader):
     def close(self) -> None:
         ctx, self._ctx = self._ctx, None
         self._state = DeviceState.UNKNOWN
-        self._present.clear()
+        self._forget(set(self._present))  # a card we can no longer see counts as taken
         if ctx is not None:
             scard.SCardReleaseContext(ctx)
 
@@ -109,9 +110,28 @@ class PcscCardReader(CardReader):
                         continue
             return None
 
+    def announce(self) -> int:
+        """Report every card in a slot now, again if reported before; forget the ones gone."""
+        with self._lock:
+            readers = self._readers()
+            if not readers:
+                self._forget(set(self._present))
+                raise DeviceGone(self._no_reader_text(), zh="社保卡读卡器已断开")
+            states = self._status(readers)
+            self._forget({r for r in self._present if not states.get(r)})
+            for reader, atr in states.items():
+                if atr:
+                    was = self._present.pop(reader, None)
+                    self._insert(reader, atr)
+                    if was is not None and reader not in self._present:  # pulled out as we read it
+                        self.emit(CardRemoved(device=self.name, reader=reader))
+            return len(self._present)
+
     def handle(self, action: str, args: dict[str, Any]) -> Any:
         if action == "read":
             return self.read_card()
+        if action == "announce":
+            return self.announce()
         return super().handle(action, args)
 
     # ------------------------------------------------------------ internals

@@ -3,7 +3,8 @@
 Request/response on one port, driven by the device worker: poll() runs find → select → read and
 turns the result into IdentityRead / CardRemoved events. A card left on the reader keeps
 answering (Type B cards do not halt), so a card is reported once and remembered, as a keyed digest
-rather than its number, until a find fails or a different card is read.
+rather than its number, until a find fails or a different card is read. ``announce`` reports the
+card on the reader again on request; closing the port reports a remembered card as removed.
 
 ``port`` may be a path, a glob pattern or "auto", and ``baud`` may be "auto": open() then asks
 each candidate for its SAM status (11 FF) and keeps the first that answers with a valid frame.
@@ -157,7 +158,11 @@ class SamSerialReader(IdReader):
     def close(self) -> None:
         ser, self._serial = self._serial, None
         self._state = DeviceState.UNKNOWN
-        self._present = None
+        if self._present is not None:
+            # A card we can no longer see counts as taken: the kiosk must not go on in its holder's
+            # name. Put back (or seen again after a reopen), it is reported again.
+            self._present = None
+            self.emit(CardRemoved(device=self.name))
         self._frames.reset()
         if ser is not None:
             with contextlib.suppress(*_PORT_ERRORS):
@@ -205,6 +210,11 @@ class SamSerialReader(IdReader):
     def handle(self, action: str, args: dict[str, Any]) -> Any:
         if action == "read":
             return self.read_identity(until=time.monotonic() + RETRY_WINDOW)
+        if action == "announce":  # what lies on the reader now, reported even if reported before
+            identity = self.read_identity(until=time.monotonic() + RETRY_WINDOW)
+            if identity is not None:
+                self.emit(IdentityRead(device=self.name, identity=identity))
+            return identity is not None
         if action == "sam_id":
             return self.read_sam_id(until=time.monotonic() + RETRY_WINDOW)
         return super().handle(action, args)

@@ -1,13 +1,17 @@
 """Apply for a service (申报) and take the receipt.
 
-Steps: ``confirm`` (a tick per material; required ones ticked) → ``sending`` (committed; waiting up
-to ``case_wait_s`` for the case number) → ``done`` (the number, what happens next, the receipt's
-progress). It needs an identity: started without one, it has the shell ask for the ID card first.
+Steps: ``confirm`` (a tick per material; required ones ticked; unticking a required one asks,
+``ask``, whether the person will bring it to the counter; the page says beforehand when the
+receipt cannot print now) → ``sending`` (committed; waiting up to ``case_wait_s`` for the case
+number) → ``done`` (the number, grouped to be read out, what happens next, the receipt's
+progress). It needs an identity: started without one, it has the shell ask for the ID card first;
+when the card is taken away it is dropped with the identity.
 
 "确认提交" commits the case and its receipt to the outbox in one transaction before anything else
 happens and wakes the sender; the receipt then carries the case number, or the outbox's terminal
 reference when the platform did not answer in time (the platform finds the case by either). A
-receipt that a crash kept from printing prints at the next start (kiosk.receipts).
+receipt that a crash kept from printing prints at the next start; one whose session ends before it
+could print is kept for staff rather than printed for the next person (kiosk.receipts).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from contract.models import CaseSubmission
 from kiosk import receipts, slips
 from kiosk.journeys.base import ABORT, HOME, NEEDS_IDENTITY, Journey, Notice, Result
 from kiosk.journeys.printing import in_trouble, job_notice, job_text
-from kiosk.pages import ApplyPage, DonePage, NoticePage
+from kiosk.pages import ApplyPage, DonePage, NoticePage, QuestionPage
 
 log = logging.getLogger("kiosk.journeys.apply")
 
@@ -26,6 +30,7 @@ log = logging.getLogger("kiosk.journeys.apply")
 class Apply(Journey):
     name = "apply"
     first_step = "confirm"
+    needs_identity = True  # dropped when the card is taken away (kiosk.card)
 
     def __init__(self, shell, guide):
         super().__init__(shell)
@@ -36,6 +41,7 @@ class Apply(Journey):
         self.number = ""
         self.job = ""
         self.told = False  # printer trouble was told once as a notice
+        self.asking = -1  # the required material whose untick is being asked about
 
     def start(self) -> Result:
         return NEEDS_IDENTITY if self.shell.session.identity is None else None
@@ -44,6 +50,8 @@ class Apply(Journey):
         return None if self.shell.session.identity is not None else ABORT
 
     def back(self) -> bool | Result:
+        if self.step == "ask":
+            return self.do_answer(yes=False) or True
         if self.step == "sending":
             return True  # nothing to go back to while the case is on its way
         return HOME if self.step == "done" else False  # never back to the confirm page of a sent case
@@ -51,25 +59,57 @@ class Apply(Journey):
     # -- confirm ----------------------------------------------------------------------------
     def do_toggle(self, index: int) -> Result:
         if self.step == "confirm" and 0 <= index < len(self.ticked):
-            self.ticked[index] = not self.ticked[index]
+            if self.ticked[index] and self.guide.materials[index].is_required:
+                self.asking, self.step = index, "ask"  # never unticked silently
+            else:
+                self.ticked[index] = not self.ticked[index]
         return None
 
+    def page_ask(self) -> QuestionPage:
+        tr = self.tr
+        return QuestionPage(title=tr("apply.required_title"),
+                            message=tr("apply.required_ask", name=self.guide.materials[self.asking].name),
+                            yes=tr("apply.bring_to_counter"), no=tr("apply.keep_ticked"))
+
+    def do_answer(self, yes: bool) -> Result:
+        """Yes: unticked, and it is to be brought to the counter (the receipt says so)."""
+        if self.step == "ask":
+            self.ticked[self.asking] = not yes
+            self.step = "confirm"
+        return None
+
+    def _to_counter(self) -> list[bool]:
+        return [m.is_required and not on for m, on in zip(self.guide.materials, self.ticked, strict=True)]
+
     def page_confirm(self) -> ApplyPage:
-        tr, ident, guide = self.tr, self.shell.session.identity, self.guide
+        tr, ident, guide, shell = self.tr, self.shell.session.identity, self.guide, self.shell
+        mark = tr("apply.to_counter_mark")
+        if shell.printing is None:
+            note = tr("apply.no_printer")
+        elif not receipts.printer_ready(shell.device_states, shell.printing.printer):
+            note = tr("apply.printer_down")  # the number will be on screen: note it; staff can reprint
+        else:
+            note = ""
         return ApplyPage(
             title=guide.name, code=tr("guide.code") + guide.item_code,
             applicant=tr("slip.applicant") + (ident.masked_name if ident else ""),
             number=tr("slip.id_number") + (ident.masked_number if ident else ""),
-            materials=tuple(slips.material_line(tr, m) for m in guide.materials), ticked=tuple(self.ticked))
+            materials=tuple(slips.material_line(tr, m) + (mark if bring else "")
+                            for m, bring in zip(guide.materials, self._to_counter(), strict=True)),
+            ticked=tuple(self.ticked), printer_note=note)
 
     def do_confirm(self) -> Result:
         """Commit durably first; the receipt follows from tick(). A second tap submits nothing."""
+        from kiosk.journeys import JOURNEYS  # not at the top: the registry imports this module
+
         shell, ident, guide = self.shell, self.shell.session.identity, self.guide
         if self.step != "confirm" or ident is None or shell.outbox is None:
             return None
         materials = tuple(m.name for m, on in zip(guide.materials, self.ticked, strict=True) if on)
-        track = shell.config.central.track_url or f"{shell.central.base_url}/track/{{number}}"
-        receipt = receipts.record(guide, materials, ident.name, ident.id_number, shell.now(), self.tr.lang, track)
+        to_counter = tuple(m.name for m, bring in zip(guide.materials, self._to_counter(), strict=True) if bring)
+        receipt = receipts.record(guide, materials, ident.name, ident.id_number, shell.now(), self.tr.lang,
+                                  receipts.track_url(shell.config, shell.central), to_counter,
+                                  terminal_query="query" in JOURNEYS)  # the receipt promises only what exists
         try:
             item = shell.outbox.enqueue_case(CaseSubmission(item_code=guide.item_code, materials=list(materials)),
                                              ident.id_number, ident.name, receipt=receipt)
@@ -96,10 +136,15 @@ class Apply(Journey):
         return self._receipt()
 
     def on_session_end(self) -> None:
-        # Submitted a moment ago: the receipt prints now, in the citizen's language, and the person
-        # goes with the rest of the session.
-        if self.step == "sending":
-            self._receipt()
+        # The person has gone (sign-out, idle, the card taken away): a receipt not handed to the
+        # printer yet, or one the printer cannot print now, is kept for staff rather than coming
+        # out for whoever stands here next. One already printing has nothing left to stop.
+        printing = self.shell.printing
+        job = printing.queue.get(self.job) if printing is not None and self.job else None
+        stuck = job is not None and (bool(job.blocked) or not receipts.printer_ready(self.shell.device_states,
+                                                                                      printing.printer))
+        if self.step == "sending" or stuck:
+            receipts.keep(self.shell.outbox, printing.queue if printing is not None else None, self.ref)
 
     def _receipt(self) -> Result:
         shell = self.shell
@@ -130,10 +175,12 @@ class Apply(Journey):
             receipt = job_text(tr, self.shell.printing.queue.get(self.job))
         else:
             receipt = tr("done.no_printer")
-        return DonePage(title=self.guide.name, number=self.number or self.ref, provisional=provisional,
+        return DonePage(title=self.guide.name, number=self.ref if provisional else slips.group_number(self.number),
+                        provisional=provisional,
                         number_label=tr("done.number_terminal" if provisional else "done.number"),
                         follows=tr("slip.number_follows") if provisional else "",
-                        next_steps=receipts.next_steps(tr, self.guide.promised_limit_days), receipt=receipt)
+                        next_steps=receipts.next_steps(tr, self.guide.promised_limit_days), receipt=receipt,
+                        take_card=tr("personal.take_card") if self.shell.card.left else "")
 
     def page_refused(self) -> DonePage:
         return DonePage(title=self.guide.name)

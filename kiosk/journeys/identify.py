@@ -2,7 +2,8 @@
 
 The shell runs it when a journey answers NEEDS_IDENTITY; once a card is read the shell ends it and
 resumes that journey. OK on its page (or back) gives up: the journey that asked resumes without an
-identity and decides for itself (apply goes back to the guide).
+identity and decides for itself (apply goes back to the guide). A card already lying on the reader
+is not used by itself: the page asks for it to be lifted and put back.
 """
 
 from __future__ import annotations
@@ -15,4 +16,7 @@ class Identify(Journey):
     name = "identify"
 
     def page(self) -> NoticePage:
-        return NoticePage(kind="info", title=self.tr("apply.card_title"), message=self.tr("apply.card"))
+        # A card left on the reader is somebody's who signed out: never taken for this person's
+        # by itself. Lifted and put back, it is read.
+        message = self.tr("apply.card_again" if self.shell.card.left else "apply.card")
+        return NoticePage(kind="info", title=self.tr("apply.card_title"), message=message)

@@ -1,13 +1,26 @@
-"""The citizen takes the card and signs out; the next one finds the welcome page."""
+"""The citizen signs out leaving the card on the reader, comes back to it with "使用此证件", then
+takes the card away and is signed out by that; the next one finds the welcome page."""
 
 from __future__ import annotations
 
 
 def script(tour):
     shell = tour.shell
-    tour.demo.remove_card()
+    # Signed out with the card still on the reader: both pages ask for it to be taken.
     tour.tap(tour.screen("personal").ids.logout)
     yield from tour.wait("sign-out", lambda: shell.page.screen == "notice" and not shell.session.active)
     tour.shot("identify", "signed-out")
     tour.tap(tour.screen("notice").ids.ok)
-    yield from tour.wait("the welcome screen again", tour.on_screen("welcome"))
+    yield from tour.wait("the welcome page asking for the card", lambda: shell.page.screen == "welcome"
+                         and bool(shell.page.use_card))
+    tour.shot("identify", "card-left")
+    yield from tour.in_other_languages("identify", "card-left")
+    tour.tap(tour.screen("welcome").ids.use_card)  # the same card, read again
+    yield from tour.wait("the personal page again", tour.on_screen("personal"), timeout=10)
+    # The card taken away: after the grace the person is signed out, and the screen says why.
+    tour.demo.remove_card()
+    yield from tour.wait("the card-taken notice", lambda: shell.page.screen == "notice" and not shell.session.active,
+                         timeout=shell.config.session.card_grace_s + 10)
+    tour.shot("identify", "card-taken")
+    tour.tap(tour.screen("notice").ids.ok)
+    yield from tour.wait("the welcome screen again", lambda: shell.page.screen == "welcome" and not shell.page.use_card)
