@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 
 from devices.events import CardRemoved, Event, IdentityRead, RequestDone
-from kiosk.journeys.base import Notice
+from kiosk.journeys.base import STAY, Notice
 from kiosk.journeys.identify import Identify
 
 log = logging.getLogger("kiosk.card")
@@ -111,7 +111,7 @@ class CardRules:
             return self._leave(self.journey)
         if (result := self.journey.on_identified()) is not None:
             self.notice = None
-            return self._apply(self.journey, result)
+            return self._apply(self.journey, None if result is STAY else result)
         del self.stack[1:]
         self.notice = None
         self._changed()
@@ -120,7 +120,7 @@ class CardRules:
         """The identified person's card was taken and not put back in time: the identity ends.
         Journeys usable without a card (``on_welcome``, unless ``needs_identity``) stay, as
         anonymous browsing; the rest go, apply among them. The screen says why."""
-        keep = tuple(j for j in self.stack[1:] if j.on_welcome and not getattr(j, "needs_identity", False))
+        keep = tuple(j for j in self.stack[1:] if j.on_welcome and not j.needs_identity)
         lang = self.tr.lang
         self.end_session("card taken away", keep)
         if keep:

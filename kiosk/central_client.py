@@ -24,6 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -361,3 +362,18 @@ def _first_error(exc: ValidationError) -> str:
     loc = ".".join(str(p) for p in e["loc"]) or "(body)"
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{loc}: {e['msg']}{more}"
+
+
+@contextmanager
+def person_session(client: CentralClient, id_number: str, name: str):
+    """A person token for one piece of work (in the thread pool), revoked when it is done, whatever
+    happens: the platform keeps no identity for the token's remaining lifetime. A failed revoke
+    only logs (the token expires by itself within minutes)."""
+    token = client.person_token(id_number, name).token
+    try:
+        yield token
+    finally:
+        try:
+            client.revoke_person_token(token)
+        except CentralError as exc:
+            log.warning("person token not revoked (%s)", exc.code)

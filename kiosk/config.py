@@ -75,8 +75,9 @@ class Central(_Section):
 
 
 class Session(_Section):
-    idle_timeout_s: int = Field(120, ge=15, le=3600)
-    warning_s: int = Field(30, ge=5, le=300)
+    idle_timeout_s: int = Field(120, ge=30, le=3600)
+    # The countdown a citizen sees before the wipe: at least 20 s to notice it and tap 继续办理.
+    warning_s: int = Field(30, ge=20, le=300)
     # Taking the ID card away ends the identity after this many seconds; the same card put back
     # sooner goes on where it was. 0: at once.
     card_grace_s: int = Field(5, ge=0, le=30)

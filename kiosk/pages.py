@@ -113,6 +113,7 @@ class DonePage(Page):
     next_steps: str = ""
     receipt: str = ""
     take_card: str = ""  # the card is still on the reader
+    can_rate: bool = False  # 好差评 of this case, offered after the receipt
 
 
 @page

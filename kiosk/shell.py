@@ -136,7 +136,7 @@ class Shell(CardRules):
             self.stack.append(new)
             return self._apply(new, new.start())
         if result is NEEDS_IDENTITY:
-            self.stack.append(Identify(self))
+            self.stack.append(Identify(self, journey.identify_words))
         elif result == Finish("home"):
             return self.home()
         elif isinstance(result, Finish):

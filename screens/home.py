@@ -38,7 +38,7 @@ class PersonalScreen(EntriesBase):
 class WelcomeScreen(EntriesBase):
     def button(self, entry) -> Button:
         # Without a card: the quieter look, one line each.
-        button = Factory.KSecondaryButton(text=entry.title, font_size="24sp",
+        button = Factory.KSecondaryButton(text=entry.title, font_size="22sp", size_hint_y=1,
                                           on_release=lambda _b, name=entry.journey: App.get_running_app().shell.start(name))
         button.journey = entry.journey  # what the tour looks for
         return button

@@ -33,6 +33,7 @@ def check(tmp_path, text: str) -> subprocess.CompletedProcess:
         ("[terminal]\nlanguage = 'fr'\n", "terminal.language"),
         ("[display]\nwidht = 1280\n", "display.widht"),  # a typo is an error, not silently ignored
         ("[session]\nidle_timeout_s = 60\nwarning_s = 90\n", "session.warning_s"),
+        ("[session]\nwarning_s = 10\n", "session.warning_s"),  # a countdown too short to notice and answer
         ("[session]\ncard_grace_s = 600\n", "session.card_grace_s"),  # the next person could apply in that name
         ("[session]\ncard_grace_s = -1\n", "session.card_grace_s"),
         ("[session]\ncard_grace_s = true\n", "session.card_grace_s"),

@@ -17,13 +17,15 @@ from central.platform import PlatformStore
 from central.server import BackgroundServer
 from contract.models import CaseSubmission
 from drivers.samv.emulator import SAMPLE_CARDS
+from kiosk.cases import normalize
 from kiosk.central_client import CentralClient
 from kiosk.journeys import JOURNEYS
 from kiosk.journeys.base import Journey
-from kiosk.journeys.query import grouped, keypad_letters, normalize
+from kiosk.journeys.query import keypad_letters
 from kiosk.outbox import Outbox, send_due
 from kiosk.session import Session
 from kiosk.shell import Shell
+from kiosk.slips import group_number as grouped
 from tests.fault_proxy import FaultProxy
 from tests.test_apply import DEAD, Hall
 from tests.test_shell import run_until

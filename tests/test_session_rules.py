@@ -290,3 +290,49 @@ def test_a_scanned_receipt_qr_opens_the_query_journey(hall, monkeypatch):
     assert c.journey.name == "query"
     if JOURNEYS["query"] is StandInQuery:
         assert c.page.title == "GA20261130ED85ECDB"
+    else:  # the real journey: the number is looked up at once (unknown here: it says so, keeping it)
+        run_until(c, lambda: not c.page.loading)
+        assert c.page.screen == "query_number" and c.page.typed == "GA2026 1130 ED85 ECDB" and c.page.error
+
+
+# -- the journeys other than applying ----------------------------------------------------------------
+def test_my_cases_go_with_the_card_but_a_number_typed_by_anyone_stays(hall, guide):
+    clock = Clock()
+    c = hall.kiosk(hall.platform.url, monotonic=clock)
+    identify(c, hall)
+    c.start("query")  # identified: the citizen's own cases
+    run_until(c, lambda: c.page.screen == "query_mine" and not c.page.loading)
+    lift(c, hall)
+    clock.skew += hall.cfg.session.card_grace_s
+    c.tick()
+    assert [j.name for j in c.stack] == ["home"]  # their cases have gone with the card
+    assert CARD.masked_name not in str(c.page)
+    c.dismiss_notice()
+    c.start("query")  # anyone may type a number, and lay a card down while typing: the number stays
+    for key in "GA2026":
+        c.act("type", text=key)
+    hall.reader.place_card(CARD)
+    run_until(c, lambda: c.session.identity is not None)
+    assert c.page.screen == "query_number" and c.page.typed == "GA2026"
+
+
+def test_the_card_is_asked_for_in_the_words_of_what_needs_it(hall, guide):
+    c = hall.kiosk(hall.platform.url)
+    open_guide(c, guide)
+    c.act("apply")
+    assert c.page.screen == "notice" and "申报" in c.page.message  # applying says so
+    c.home()
+    c.start("certificate")
+    assert c.page.screen == "notice" and c.page.title == "请先放身份证"
+    assert "申报" not in c.page.message and "自动继续" in c.page.message
+
+
+def test_the_done_page_offers_to_rate_the_case_just_submitted(hall, guide):
+    c = hall.kiosk(hall.platform.url)
+    on_apply_page(c, hall, guide)
+    c.act("confirm")
+    run_until(c, lambda: c.page.screen == "done", timeout=10)
+    assert c.page.can_rate
+    number = c.journey.number
+    c.act("rate")
+    assert c.journey.name == "rating" and c.journey.case_no == number

@@ -20,7 +20,7 @@ import logging
 
 from contract.models import CaseSubmission
 from kiosk import receipts, slips
-from kiosk.journeys.base import ABORT, HOME, NEEDS_IDENTITY, Journey, Notice, Result
+from kiosk.journeys.base import ABORT, HOME, NEEDS_IDENTITY, Journey, Notice, Result, Start
 from kiosk.journeys.printing import in_trouble, job_notice, job_text
 from kiosk.pages import ApplyPage, DonePage, NoticePage, QuestionPage
 
@@ -31,6 +31,7 @@ class Apply(Journey):
     name = "apply"
     first_step = "confirm"
     needs_identity = True  # dropped when the card is taken away (kiosk.card)
+    identify_words = "apply"
 
     def __init__(self, shell, guide):
         super().__init__(shell)
@@ -180,7 +181,17 @@ class Apply(Journey):
                         number_label=tr("done.number_terminal" if provisional else "done.number"),
                         follows=tr("slip.number_follows") if provisional else "",
                         next_steps=receipts.next_steps(tr, self.guide.promised_limit_days), receipt=receipt,
-                        take_card=tr("personal.take_card") if self.shell.card.left else "")
+                        take_card=tr("personal.take_card") if self.shell.card.left else "",
+                        can_rate=self._can_rate())
+
+    def _can_rate(self) -> bool:
+        from kiosk.journeys import JOURNEYS  # not at the top: the registry imports this module
+
+        return "rating" in JOURNEYS and bool(self.number) and self.shell.session.identity is not None
+
+    def do_rate(self) -> Result:
+        """"评价": the service just received (申报), as this case's one rating."""
+        return Start("rating", {"case_no": self.number}) if self.step == "done" and self._can_rate() else None
 
     def page_refused(self) -> DonePage:
         return DonePage(title=self.guide.name)

@@ -59,6 +59,14 @@ NEEDS_IDENTITY = NeedsIdentity()
 
 
 @dataclass(frozen=True)
+class Stay:
+    pass
+
+
+STAY = Stay()
+
+
+@dataclass(frozen=True)
 class Notice:
     kind: str  # info | warning | error | progress
     title: str
@@ -67,7 +75,7 @@ class Notice:
     job: str = ""  # a print job this notice follows
 
 
-Result = Start | Finish | NeedsIdentity | Notice | None
+Result = Start | Finish | NeedsIdentity | Stay | Notice | None
 
 
 class Journey:
@@ -77,6 +85,11 @@ class Journey:
     # ids of its title and of a line under it (``<entry>_sub``, may be absent).
     entry: ClassVar[str] = ""
     on_welcome: ClassVar[bool] = False
+    # It shows or holds the identified person's data: taking the card away ends it (kiosk/card.py).
+    needs_identity: ClassVar[bool] = False
+    # Whose words the identify journey uses when this journey asks for the card ("<words>.card",
+    # "<words>.card_title", "<words>.card_again"); empty: the general ones.
+    identify_words: ClassVar[str] = ""
 
     def __init__(self, shell: Shell, **args: Any):
         self.shell = shell
@@ -101,7 +114,7 @@ class Journey:
 
     def on_identified(self) -> Result:
         """A card was read while this journey is on top and nobody asked for it: None lets the
-        shell open the personal page."""
+        shell open the personal page; STAY keeps this journey (redrawn for the person)."""
         return None
 
     def act(self, action: str, **kw: Any) -> Result:

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from devices.identity import mask_number
 from kiosk import slips
-from kiosk.central_client import CentralError
+from kiosk.central_client import CentralError, person_session
 from kiosk.journeys.base import ABORT, NEEDS_IDENTITY, Journey, Notice, Result
 from kiosk.pages import Page, page
 
@@ -57,16 +57,9 @@ class CertificatePage(Page):
 
 
 def with_person(central, identity, ask):
-    """``ask(token)`` with a person token asked for now and revoked after, whatever happens
-    (in the thread pool)."""
-    token = central.person_token(identity.id_number, identity.name).token
-    try:
+    """``ask(token)`` with a person token that lives for this call only (in the thread pool)."""
+    with person_session(central, identity.id_number, identity.name) as token:
         return ask(token)
-    finally:
-        try:
-            central.revoke_person_token(token)
-        except CentralError as exc:  # it expires by itself within minutes; nothing to tell the citizen
-            log.warning("person token not revoked: %s", exc.message)
 
 
 def _day(t: dt.datetime) -> str:
@@ -77,6 +70,7 @@ class CertificateJourney(Journey):
     name = "certificate"
     first_step = "list"
     entry = "certificate.entry"
+    needs_identity = True  # the person's certificates: gone with the card
 
     def __init__(self, shell):
         super().__init__(shell)

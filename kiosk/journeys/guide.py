@@ -41,6 +41,7 @@ class GuideJourney(Journey):
     first_step = "search"
     entry = "menu.guides"
     on_welcome = True
+    identify_words = "apply"  # it asks for the card only to apply
 
     def __init__(self, shell, code: str = "", query: str = ""):
         super().__init__(shell)

@@ -8,6 +8,7 @@ is not used by itself: the page asks for it to be lifted and put back.
 
 from __future__ import annotations
 
+from kiosk.i18n import catalogue
 from kiosk.journeys.base import Journey
 from kiosk.pages import NoticePage
 
@@ -15,8 +16,16 @@ from kiosk.pages import NoticePage
 class Identify(Journey):
     name = "identify"
 
+    def __init__(self, shell, words: str = ""):
+        super().__init__(shell)
+        self.words = words  # whose words ask for the card: "<words>.card" etc., else the general ones
+
+    def _say(self, what: str) -> str:
+        key = f"{self.words}.{what}"
+        return self.tr(key if self.words and key in catalogue(self.tr.lang) else f"identify.{what}")
+
     def page(self) -> NoticePage:
         # A card left on the reader is somebody's who signed out: never taken for this person's
         # by itself. Lifted and put back, it is read.
-        message = self.tr("apply.card_again" if self.shell.card.left else "apply.card")
-        return NoticePage(kind="info", title=self.tr("apply.card_title"), message=message)
+        message = self._say("card_again" if self.shell.card.left else "card")
+        return NoticePage(kind="info", title=self._say("card_title"), message=message)

@@ -14,189 +14,26 @@ reaches the journey, so no page or slip can show more.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import re
-from dataclasses import dataclass, replace
-from typing import ClassVar
 from urllib.parse import quote
 
-from contract.models import Case, CaseState
+from contract.models import CaseState
 from kiosk import slips
+from kiosk.cases import FINISHED, NO_DEADLINE, CaseView, local, look_up, my_cases, normalize
 from kiosk.central_client import CentralError
 from kiosk.i18n import catalogue
-from kiosk.journeys.base import NEEDS_IDENTITY, Journey, Notice, Result, Start
-from kiosk.pages import Page, page
+from kiosk.journeys.base import NEEDS_IDENTITY, STAY, Journey, Notice, Result, Start
+from kiosk.journeys.query_pages import CaseRow, QueryMinePage, QueryNumberPage, QueryTimelinePage, TimelineRow
+from kiosk.slips import group_number
 
 log = logging.getLogger("kiosk.journeys.query")
 
-MAX_NUMBER = 50  # the contract's bound on a case number
 CASE_LETTERS = "ABCDEFG"  # GA + date + upper-case hex (central.platform)
-FINISHED = (CaseState.CONCLUDED, CaseState.DELIVERED, CaseState.AWAITING_RATING)
-NO_DEADLINE = (CaseState.NOT_ACCEPTED,)
-
-
-def normalize(text: str) -> str:
-    """What was typed or pasted, as the platform knows it: no spaces, upper case."""
-    return re.sub(r"\s+", "", text).upper()[:MAX_NUMBER]
-
-
-def grouped(number: str) -> str:
-    """A case number readable aloud: the 6-character prefix, then groups of 4
-    (GA2026 1130 ED85 ECDB). A terminal reference keeps its own dashes."""
-    if "-" in number or len(number) <= 6:
-        return number
-    rest = number[6:]
-    return " ".join([number[:6], *(rest[i:i + 4] for i in range(0, len(rest), 4))])
-
-
-def local(at: dt.datetime) -> dt.datetime:
-    """The platform's aware time as this terminal's wall clock (what shell.now() gives)."""
-    return at.astimezone().replace(tzinfo=None) if at.tzinfo else at
 
 
 def keypad_letters(terminal_id: str) -> tuple[str, ...]:
     """The letters a case number or this terminal's references can hold, nothing more to hunt through."""
     return tuple(sorted(set(CASE_LETTERS) | {c for c in terminal_id.upper() if "A" <= c <= "Z"}))
-
-
-# -- what the journey keeps of a case ---------------------------------------------------------
-@dataclass(frozen=True)
-class CaseStep:
-    state: CaseState
-    label: str
-    at: dt.datetime
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class CaseView:
-    """A case as this kiosk may show it: everything for its applicant, the status only otherwise."""
-
-    case_no: str
-    item_name: str
-    state: CaseState
-    state_label: str
-    events: tuple[CaseStep, ...]
-    own: bool
-    submitted_at: dt.datetime
-    promised_by: dt.datetime | None = None
-    evaluated: bool = False
-    # The applicant's own case only:
-    applicant: str = ""  # the ID number, masked 6+4 by the platform
-    result: str = ""  # approved (准予) / denied (不予)
-    supplement: tuple[str, ...] = ()  # 一次性告知: every material to bring
-    supplement_due: dt.datetime | None = None
-    supplement_note: str = ""
-
-
-def case_view(case: Case, own: bool) -> CaseView:
-    events = tuple(CaseStep(e.state, e.label, e.at, e.note if own else "") for e in case.timeline)
-    view = CaseView(case_no=case.case_no, item_name=case.item_name, state=case.state,
-                    state_label=case.state_label, events=events, own=own, submitted_at=case.submitted_at,
-                    promised_by=case.promised_by, evaluated=case.evaluated)
-    if not own:
-        return view
-    sup = case.supplement
-    return replace(view, applicant=case.applicant_masked, result=case.result or "",
-                   supplement=tuple(sup.materials) if sup else (), supplement_due=sup.due if sup else None,
-                   supplement_note=sup.note if sup else "")
-
-
-def look_up(central, ident, number: str) -> CaseView:
-    """In the pool: the case as its applicant sees it if ``ident`` is the applicant, else the
-    status only. The person token lives for this call only."""
-    if ident is None:
-        return case_view(central.get_case(number), own=False)
-    token = central.person_token(ident.id_number, ident.name).token
-    try:
-        try:
-            return case_view(central.get_case(number, token), own=True)
-        except CentralError as exc:
-            if exc.code != "not_found":
-                raise
-        # Not this person's (the platform answers 404 to another person's token): status only.
-        return case_view(central.get_case(number), own=False)
-    finally:
-        _revoke(central, token)
-
-
-def my_cases(central, ident) -> list[CaseView]:
-    token = central.person_token(ident.id_number, ident.name).token
-    try:
-        cases = central.my_cases(token).items
-    finally:
-        _revoke(central, token)
-    return sorted((case_view(c, own=True) for c in cases), key=lambda v: v.submitted_at, reverse=True)
-
-
-def _revoke(central, token: str) -> None:
-    try:
-        central.revoke_person_token(token)
-    except CentralError as exc:  # it expires by itself within minutes
-        log.warning("person token not revoked (%s)", exc.code)
-
-
-# -- pages ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CaseRow:
-    case_no: str
-    number: str  # grouped
-    item: str
-    state: str
-    date: str
-    attention: bool = False  # 补齐补正: the citizen has something to do
-
-
-@dataclass(frozen=True)
-class TimelineRow:
-    time: str
-    label: str
-    note: str = ""
-    current: bool = False
-
-
-@page
-@dataclass(frozen=True)
-class QueryNumberPage(Page):
-    screen: ClassVar[str] = "query_number"
-    typed: str = ""  # as typed, grouped for reading
-    letters: tuple[str, ...] = ()
-    status: str = ""
-    error: bool = False
-    loading: bool = False
-    mine: str = ""  # the "my cases" button: its words
-
-
-@page
-@dataclass(frozen=True)
-class QueryMinePage(Page):
-    screen: ClassVar[str] = "query_mine"
-    rows: tuple[CaseRow, ...] = ()
-    status: str = ""
-    error: bool = False
-    loading: bool = False
-
-
-@page
-@dataclass(frozen=True)
-class QueryTimelinePage(Page):
-    screen: ClassVar[str] = "query_timeline"
-    title: str = ""
-    number: str = ""  # grouped for reading
-    state: str = ""
-    attention: bool = False
-    applicant: str = ""  # the masked ID number, the applicant's own case only
-    deadline: str = ""
-    late: bool = False
-    supplement_title: str = ""
-    supplement: tuple[str, ...] = ()
-    supplement_note: str = ""
-    status_only: str = ""  # why there is no more to see
-    can_identify: bool = False  # "I am the applicant": nobody identified yet
-    steps: tuple[TimelineRow, ...] = ()
-    can_print: bool = False
-    can_rate: bool = False
 
 
 # -- the journey ------------------------------------------------------------------------------
@@ -206,12 +43,12 @@ class Query(Journey):
     entry = "query.entry"
     on_welcome = True  # a number off a receipt needs no card
 
-    def __init__(self, shell):
+    def __init__(self, shell, number: str = ""):
         super().__init__(shell)
         self.history: list[str] = []  # steps to go back to
         self.wanted = ""  # what the card was asked for: "mine", or "again" (the same case in full)
         # number: what is typed, the look-up on its way, why the last one found nothing
-        self.typed = ""
+        self.typed = normalize(number)  # a scanned receipt's QR brings its number
         self.loading = False
         self.message = ""
         self.asked = 0  # a look-up since typed over or left: its answer is stale
@@ -226,9 +63,24 @@ class Query(Journey):
     def ident(self):
         return self.shell.session.identity
 
+    @property
+    def needs_identity(self) -> bool:
+        """Once it has shown the person's own cases it holds their data: the card taken, it goes."""
+        return self.cases is not None or (self.view is not None and self.view.own) or bool(self.wanted)
+
+    def on_identified(self) -> Result:
+        """A card laid down while typing a number or reading a case shown as status only: stay,
+        and show that case in full if it is this person's."""
+        if self.step == "timeline" and self.view is not None and not self.view.own:
+            self.wanted = "again"
+            return self.resume()
+        return STAY if self.step == "number" else None
+
     def start(self) -> Result:
         if not self.shell.session.active:
             self.shell.session.begin(None)  # a query without a card still times out
+        if self.typed:  # started with a number (a scanned receipt): look it up at once
+            return self.do_search()
         if self.ident is None:
             return None
         self.step = "mine"  # what an identified citizen most likely came for; back leaves
@@ -311,7 +163,7 @@ class Query(Journey):
     def page_number(self) -> QueryNumberPage:
         tr = self.tr
         status = tr("common.loading") if self.loading else self.message or tr("query.number_hint")
-        return QueryNumberPage(typed=grouped(self.typed), letters=keypad_letters(self.shell.config.terminal.id),
+        return QueryNumberPage(typed=group_number(self.typed), letters=keypad_letters(self.shell.config.terminal.id),
                                status=status, error=bool(self.message), loading=self.loading,
                                mine=tr("query.mine") if self.ident is not None else tr("query.mine_card"))
 
@@ -352,7 +204,7 @@ class Query(Journey):
 
     def page_mine(self) -> QueryMinePage:
         tr = self.tr
-        rows = tuple(CaseRow(case_no=v.case_no, number=grouped(v.case_no), item=v.item_name,
+        rows = tuple(CaseRow(case_no=v.case_no, number=group_number(v.case_no), item=v.item_name,
                              state=self._state(v), date=tr("query.submitted", date=f"{local(v.submitted_at):%Y-%m-%d}"),
                              attention=v.state == CaseState.SUPPLEMENT)
                      for v in self.cases or ())
@@ -428,7 +280,7 @@ class Query(Journey):
                                   current=i == 0)
                       for i, e in enumerate(reversed(view.events)))  # newest first, like parcel tracking
         return QueryTimelinePage(
-            title=view.item_name, number=grouped(view.case_no), state=self._state(view),
+            title=view.item_name, number=group_number(view.case_no), state=self._state(view),
             attention=view.state == CaseState.SUPPLEMENT, applicant=view.applicant if view.own else "",
             deadline=deadline, late=late, supplement_title=sup_title, supplement=view.supplement,
             supplement_note=sup_note, status_only="" if view.own else tr("query.status_only"), steps=steps,
@@ -461,7 +313,7 @@ class Query(Journey):
         page_ = self.page_timeline()
         track = self.shell.config.central.track_url or f"{self.shell.central.base_url}/track/{{number}}"
         return slips.CaseProgress(
-            number=grouped(view.case_no), item_name=view.item_name, state=page_.state, applicant=view.applicant,
+            number=group_number(view.case_no), item_name=view.item_name, state=page_.state, applicant=view.applicant,
             deadline=page_.deadline, supplement_title=page_.supplement_title, supplement=view.supplement,
             supplement_note=page_.supplement_note,
             steps=tuple((r.time, r.label, r.note) for r in page_.steps), status_only=not view.own,

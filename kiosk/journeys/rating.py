@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from contract.models import BAD_RATING_MAX, EVALUATION_QUESTIONS, EvaluationSubmission
-from kiosk.central_client import CentralError
+from kiosk.central_client import CentralError, person_session
 from kiosk.i18n import Translator
 from kiosk.journeys.base import ABORT, HOME, NEEDS_IDENTITY, Journey, Notice, Result
 from kiosk.outbox import is_permanent
@@ -91,6 +91,11 @@ class Rating(Journey):
         self.why = ""  # the message id of the "closed" page
 
     @property
+    def needs_identity(self) -> bool:
+        """A case is rated as its applicant (unless by its rating code): the card taken, it goes."""
+        return bool(self.case_no) and not self.rating_code
+
+    @property
     def phrases(self) -> tuple[str, ...]:
         # A hall rating is anonymous: nobody could call back.
         return PHRASES if self.case_no else tuple(p for p in PHRASES if p != "callback")
@@ -136,15 +141,10 @@ class Rating(Journey):
         central, ident, code, case_no = self.shell.central, self.shell.session.identity, self.rating_code, self.case_no
 
         def fetch():
-            token = None if code or ident is None else central.person_token(ident.id_number, ident.name).token
-            try:
+            if code or ident is None:
+                return central.get_case(case_no)
+            with person_session(central, ident.id_number, ident.name) as token:
                 return central.get_case(case_no, token)
-            finally:
-                if token:
-                    try:
-                        central.revoke_person_token(token)
-                    except CentralError as exc:  # it expires by itself
-                        log.warning("person token not revoked (%s)", exc.code)
 
         self.call(fetch, self._checked, self._not_checked)
         return None

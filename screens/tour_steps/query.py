@@ -3,7 +3,7 @@ case by the number on its receipt, typed on the keypad; and back home."""
 
 from __future__ import annotations
 
-from kiosk.journeys.query import grouped
+from kiosk.slips import group_number as grouped
 from screens.tour import TourFailed
 
 
