@@ -93,7 +93,7 @@ def test_power_cuts_while_applying_and_printing_lose_and_duplicate_nothing(platf
                 pid = zygote.start_life()
                 line = zygote.line()
                 assert line == "READY", line
-                time.sleep(rnd.uniform(0.0, 0.6))
+                time.sleep(rnd.uniform(0.0, 0.4))
                 os.kill(pid, signal.SIGKILL)
                 assert zygote.line() == "ENDED"
                 kills += 1
