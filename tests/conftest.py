@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
+
+
+class FakeClock:
+    """A clock a test moves by hand (the platform's token expiry, replay window, back office)."""
+
+    def __init__(self):
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import uuid
 
 import pytest
@@ -22,22 +21,12 @@ from central.server import BackgroundServer
 from contract import auth
 from contract.models import CaseSubmission, EvaluationSubmission, Heartbeat
 from kiosk.central_client import CentralClient, CentralError
+from tests.conftest import FakeClock
 
 SOCIAL_PROOF = "51201401800006-511602000000-000-12511301452260997J-1-00"  # 个人参保证明查询打印
 PASSPORT = "511A0116400001-511602000000-000-11511300008778693M-1-00"  # 普通护照签发 (承诺件, 7 days)
 ID_NO, NAME = "51160219900101123X", "张三"
 STEP = 10.0  # back-office seconds per step in these tests
-
-
-class FakeClock:
-    def __init__(self):
-        self.t = time.time()
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -15,7 +15,6 @@ import sqlite3
 import stat
 import subprocess
 import threading
-import time
 import uuid
 
 import pytest
@@ -29,7 +28,7 @@ from contract import auth
 from contract.models import CaseSubmission, EvaluationSubmission
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.outbox import Outbox, send_due
-from tests.conftest import KIOSK
+from tests.conftest import KIOSK, FakeClock
 
 PASSPORT = "511A0116400001-511602000000-000-11511300008778693M-1-00"  # 普通护照签发
 STEP = 10.0
@@ -37,17 +36,6 @@ ALICE = ("51160219900101123X", "张三")
 BOB = ("51160219850505004X", "李四")
 SCORES = {"overall": 5, "efficiency": 5, "competence": 4, "attitude": 5}
 STAFF = ("staff", "demo-staff-password")  # the documented demo login of the reference /fleet page
-
-
-class FakeClock:
-    def __init__(self):
-        self.t = time.time()
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -305,44 +305,6 @@ class SamEmulator:
                     reply = p.build_reply(p.SW_BAD_LENGTH)
                 self._send(self.line.carry(self._outgoing(reply, request)))
 
-    def _line_speed_ok(self) -> bool:
-        """False when the client's port is set to another known baud rate than ours."""
-        try:
-            speed = termios.tcgetattr(self._master)[5]
-        except termios.error:
-            return True
-        return speed == _LINE_SPEEDS.get(self.baud, speed)
-
-    def _run(self) -> None:
-        frames = p.RequestReader()
-        while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([self._master], [], [], 0.05)
-                if not ready:
-                    continue
-                chunk = os.read(self._master, 4096)
-            except OSError as exc:
-                if exc.errno in (errno.EAGAIN, errno.EINTR):
-                    continue
-                return  # master closed under us
-            if not self._line_speed_ok():
-                # At a mismatched baud rate the UART sees framing errors, and so does the host.
-                self._send(b"\xf0\x00\xfe" * max(1, len(chunk) // 3))
-                frames.reset()
-                continue
-            for item in frames.feed(chunk):
-                request = item if isinstance(item, p.Request) else None
-                if request is not None and self.line.hit():  # heard damaged: answered as such
-                    request, item = None, ProtocolError("damaged on the line", code="bad_checksum")
-                if request is not None:
-                    self.requests.append(request)
-                    reply = self.answer(request)
-                elif item.code == "bad_checksum":
-                    reply = p.build_reply(p.SW_BAD_CHECKSUM)
-                else:
-                    reply = p.build_reply(p.SW_BAD_LENGTH)
-                self._send(self.line.carry(self._outgoing(reply, request)))
-
     def _damaged(self) -> bool:
         hit = self.corrupt > 0 and self._rng.random() < self.corrupt
         self.damaged += hit
