@@ -124,6 +124,15 @@ class Tour:
         self.tap(self.widget(lambda w: getattr(w, "lang", None) == lang, f"{lang} button"))
         yield from self.wait(f"the page in {lang}", lambda: self.shell.tr.lang == lang)
 
+    def print_with_notice(self, button, what: str):
+        """Tap a print button; wait for the "printed" notice and the slip out of the emulator."""
+        before = len(self.demo.printer.slips)
+        self.tap(button)
+        yield from self.wait(f"the {what} to print", lambda: self.shell.page.screen == "notice"
+                             and self.shell.page.kind == "info", timeout=20)
+        yield from self.wait(f"the printer emulator to render the {what}",
+                             lambda: len(self.demo.printer.slips) == before + 1, timeout=10)
+
     def in_other_languages(self, journey: str, page: str):
         """The page on screen again in 繁體 and English, then back in 简体."""
         for lang in ("zh_TW", "en"):

@@ -22,12 +22,7 @@ def script(tour):
     tour.shot("certificate", "certificate")
     yield from tour.in_other_languages("certificate", "certificate")
 
-    printed_before = len(tour.demo.printer.slips)
-    tour.tap(tour.screen("certificate").ids.print_button)
-    yield from tour.wait("the proof to print", lambda: shell.page.screen == "notice"
-                         and shell.page.kind == "info", timeout=20)
-    yield from tour.wait("the printer emulator to render the proof",
-                         lambda: len(tour.demo.printer.slips) == printed_before + 1, timeout=10)
+    yield from tour.print_with_notice(tour.screen("certificate").ids.print_button, "proof")
     tour.shot("certificate", "printed")
     tour.tap(tour.screen("notice").ids.ok)
     yield from tour.wait("back on the certificate page", tour.on_screen("certificate"))

@@ -33,12 +33,7 @@ def script(tour):
     tour.tap(tour.screen("guide").ids.back)
     yield from tour.wait("the event's items again", tour.on_screen("life_event"))
 
-    printed_before = len(tour.demo.printer.slips)
-    tour.tap(tour.screen("life_event").ids.print_button)
-    yield from tour.wait("the checklist to print", lambda: shell.page.screen == "notice"
-                         and shell.page.kind == "info", timeout=20)
-    yield from tour.wait("the printer emulator to render the checklist",
-                         lambda: len(tour.demo.printer.slips) == printed_before + 1, timeout=10)
+    yield from tour.print_with_notice(tour.screen("life_event").ids.print_button, "checklist")
     tour.shot("lifeevent", "printed")
     tour.tap(tour.screen("notice").ids.ok)
     yield from tour.wait("back on the event's items", tour.on_screen("life_event"))
