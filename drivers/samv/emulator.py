@@ -305,29 +305,6 @@ class SamEmulator:
                     reply = p.build_reply(p.SW_BAD_LENGTH)
                 self._send(self.line.carry(self._outgoing(reply, request)))
 
-    def _damaged(self) -> bool:
-        hit = self.corrupt > 0 and self._rng.random() < self.corrupt
-        self.damaged += hit
-        return hit
-
-    def _on_line(self, data: bytes) -> bytes:
-        """What a noisy line (``line_noise``) makes of a reply on its way to the host."""
-        rng = self._rng
-        if self._damaged() and len(data) > p.HEADER_LEN + 1:
-            at = rng.randrange(p.HEADER_LEN, len(data))
-            data = data[:at] + bytes([data[at] ^ rng.randrange(1, 256)]) + data[at + 1:]
-        if self.noise > 0 and rng.random() < self.noise:
-            kind = rng.randrange(3)
-            if kind == 0:
-                burst = rng.randbytes(rng.randrange(1, 24))
-            elif kind == 1:
-                burst = _NOISE
-            else:  # a frame head whose rest never comes, e.g. from a reply cut off earlier
-                burst = p.PREAMBLE + rng.randrange(p.MIN_REPLY_LEN, 0x600).to_bytes(2, "big") \
-                    + rng.randbytes(rng.randrange(0, 9))
-            data = burst + data
-        return data
-
     def _send(self, data: bytes) -> None:
         """Write at wire speed (10 bits a byte), in ~10 ms chunks so timing holds without a syscall a byte."""
         with self._write_lock:
