@@ -86,16 +86,7 @@ class PcscCardReader(CardReader):
     # ------------------------------------------------------------ polling
 
     def poll(self) -> None:
-        with self._lock:
-            readers = self._readers()
-            if not readers:
-                self._forget(set(self._present))
-                raise DeviceGone(self._no_reader_text(), zh="社保卡读卡器已断开")
-            states = self._status(readers)
-            self._forget({r for r in self._present if not states.get(r)})  # removed, or reader unplugged
-            for reader, atr in states.items():
-                if atr and self._present.get(reader) != atr:
-                    self._insert(reader, atr)
+        self._scan(again=False)
 
     def read_card(self) -> dict[str, str] | None:
         with self._lock:
@@ -112,19 +103,25 @@ class PcscCardReader(CardReader):
 
     def announce(self) -> int:
         """Report every card in a slot now, again if reported before; forget the ones gone."""
+        return self._scan(again=True)
+
+    def _scan(self, again: bool) -> int:
+        """Cards put in since the last look are reported, cards gone are forgotten (reported as
+        removed); with ``again`` every card in a slot is reported anew. Returns how many there are."""
         with self._lock:
             readers = self._readers()
             if not readers:
                 self._forget(set(self._present))
                 raise DeviceGone(self._no_reader_text(), zh="社保卡读卡器已断开")
             states = self._status(readers)
-            self._forget({r for r in self._present if not states.get(r)})
+            self._forget({r for r in self._present if not states.get(r)})  # removed, or reader unplugged
             for reader, atr in states.items():
-                if atr:
-                    was = self._present.pop(reader, None)
-                    self._insert(reader, atr)
-                    if was is not None and reader not in self._present:  # pulled out as we read it
-                        self.emit(CardRemoved(device=self.name, reader=reader))
+                if not atr or (not again and self._present.get(reader) == atr):
+                    continue
+                was = self._present.pop(reader, None) if again else None
+                self._insert(reader, atr)
+                if was is not None and reader not in self._present:  # pulled out as we read it
+                    self.emit(CardRemoved(device=self.name, reader=reader))
             return len(self._present)
 
     def handle(self, action: str, args: dict[str, Any]) -> Any:
