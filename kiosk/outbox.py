@@ -39,12 +39,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from contract.models import CaseSubmission, EvaluationSubmission, SupplementSubmission
-from kiosk.central_client import CentralClient, CentralError
+from kiosk.central_client import CentralClient, CentralError, person_session
 
 log = logging.getLogger("kiosk.outbox")
 
@@ -338,11 +339,12 @@ class Outbox:
 def deliver(client: CentralClient, item: Item) -> str:
     """Send one item with its key; returns the case number / evaluation id (CentralError if not).
 
-    A person token asked for here is revoked once the call is done, whatever its outcome, so the
-    platform does not keep the identity for the token's remaining lifetime."""
+    A person token asked for here lives for this call only (``person_session``), so the platform
+    does not keep the identity for the token's remaining lifetime."""
     person = item.person or {}
-    token = client.person_token(person["id_number"], person["name"]).token if "id_number" in person else None
-    try:
+    with ExitStack() as stack:
+        token = (stack.enter_context(person_session(client, person["id_number"], person["name"]))
+                 if "id_number" in person else None)
         if item.kind == "case":
             return client.submit_case(token, CaseSubmission.model_validate(item.body), item.idem_key).case_no
         if item.kind == "evaluation":
@@ -354,12 +356,6 @@ def deliver(client: CentralClient, item: Item) -> str:
             sub = SupplementSubmission.model_validate(body)
             return client.submit_supplement(token, case_no, sub.materials, sub.note, item.idem_key).case_no
         raise ValueError(f"unknown outbox kind {item.kind!r}")
-    finally:
-        if token:
-            try:
-                client.revoke_person_token(token)
-            except CentralError as exc:  # it expires by itself; the item's outcome stands
-                log.warning("outbox %s: person token not revoked (%s)", item.terminal_ref, exc.code)
 
 
 def is_permanent(exc: CentralError) -> bool:

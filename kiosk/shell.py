@@ -72,6 +72,7 @@ class Shell(CardRules):
             if outbox is not None:
                 receipts.resume(outbox, self.printing, config.terminal.hall, config.terminal.id, self.now(),
                                 outbox.clock(), config.outbox.receipt_resume_min * 60)
+        self.journeys = JOURNEYS  # what this kiosk offers, by name (journeys ask: is there a "query"?)
         self.stack: list[Journey] = [Home(self)]
         self.notice: Notice | None = None
         self._generation = 0  # a new session, a new generation: older answers are dropped
@@ -132,7 +133,7 @@ class Shell(CardRules):
 
     def _apply(self, journey: Journey, result: Result) -> None:
         if isinstance(result, Start):
-            new = JOURNEYS[result.journey](self, **result.args)
+            new = self.journeys[result.journey](self, **result.args)
             self.stack.append(new)
             return self._apply(new, new.start())
         if result is NEEDS_IDENTITY:
@@ -275,7 +276,7 @@ class Shell(CardRules):
     def _scanned(self, event: CodeScanned) -> None:
         """A receipt's QR held to this (or any) terminal's scanner opens the query journey."""
         number = receipts.number_from_code(event.text, receipts.track_url(self.config, self.central))
-        if number and "query" in JOURNEYS:
+        if number and "query" in self.journeys:
             self.start("query", number=number)
 
     def _job_changed(self, job) -> None:

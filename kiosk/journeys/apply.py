@@ -101,7 +101,6 @@ class Apply(Journey):
 
     def do_confirm(self) -> Result:
         """Commit durably first; the receipt follows from tick(). A second tap submits nothing."""
-        from kiosk.journeys import JOURNEYS  # not at the top: the registry imports this module
 
         shell, ident, guide = self.shell, self.shell.session.identity, self.guide
         if self.step != "confirm" or ident is None or shell.outbox is None:
@@ -110,7 +109,7 @@ class Apply(Journey):
         to_counter = tuple(m.name for m, bring in zip(guide.materials, self._to_counter(), strict=True) if bring)
         receipt = receipts.record(guide, materials, ident.name, ident.id_number, shell.now(), self.tr.lang,
                                   receipts.track_url(shell.config, shell.central), to_counter,
-                                  terminal_query="query" in JOURNEYS)  # the receipt promises only what exists
+                                  terminal_query="query" in self.shell.journeys)  # the receipt promises only what exists
         try:
             item = shell.outbox.enqueue_case(CaseSubmission(item_code=guide.item_code, materials=list(materials)),
                                              ident.id_number, ident.name, receipt=receipt)
@@ -185,9 +184,8 @@ class Apply(Journey):
                         can_rate=self._can_rate())
 
     def _can_rate(self) -> bool:
-        from kiosk.journeys import JOURNEYS  # not at the top: the registry imports this module
 
-        return "rating" in JOURNEYS and bool(self.number) and self.shell.session.identity is not None
+        return "rating" in self.shell.journeys and bool(self.number) and self.shell.session.identity is not None
 
     def do_rate(self) -> Result:
         """"评价": the service just received (申报), as this case's one rating."""

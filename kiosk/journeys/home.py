@@ -16,11 +16,10 @@ class Home(Journey):
     name = "home"
 
     def entries(self, identified: bool) -> tuple[Entry, ...]:
-        from kiosk.journeys import JOURNEYS  # not at the top: the registry imports this module
 
         words = catalogue(self.tr.lang)
         return tuple(Entry(j.name, self.tr(j.entry), words.get(f"{j.entry}_sub", ""))
-                     for j in JOURNEYS.values() if j.entry and (identified or j.on_welcome))
+                     for j in self.shell.journeys.values() if j.entry and (identified or j.on_welcome))
 
     def page(self) -> Page:
         session, tr, left = self.shell.session, self.tr, self.shell.card.left

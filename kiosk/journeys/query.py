@@ -288,11 +288,10 @@ class Query(Journey):
             can_print=self.shell.printing is not None, can_rate=self._can_rate(view))
 
     def _can_rate(self, view: CaseView) -> bool:
-        from kiosk.journeys import JOURNEYS  # not at the top: the registry imports this module
 
         # The rating journey comes with its own module; until it is there, no button.
         # Another identified person could not rate this case; nobody identified may be its applicant.
-        return ("rating" in JOURNEYS and view.state in FINISHED and not view.evaluated
+        return ("rating" in self.shell.journeys and view.state in FINISHED and not view.evaluated
                 and (view.own or self.ident is None))
 
     def do_rate(self) -> Result:
