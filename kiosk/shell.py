@@ -42,6 +42,7 @@ from kiosk.upkeep import Upkeep
 log = logging.getLogger("kiosk.shell")
 
 CASE_WAIT_S = 3.0  # how long the citizen waits for the case number before the receipt prints
+SIGNED_OUT_S = 10.0  # a "signed out" notice, then the welcome page is back for the next person
 
 
 class Shell(CardRules):
@@ -75,6 +76,7 @@ class Shell(CardRules):
         self.journeys = JOURNEYS  # what this kiosk offers, by name (journeys ask: is there a "query"?)
         self.stack: list[Journey] = [Home(self)]
         self.notice: Notice | None = None
+        self._signed_out_at: float | None = None
         self._generation = 0  # a new session, a new generation: older answers are dropped
         self.page: Page = self.stack[0].page()
 
@@ -238,6 +240,14 @@ class Shell(CardRules):
         elif self.idle_warning is not None:
             self.idle_warning = None
             self._changed()
+        # Whoever walked away never taps OK on "signed out": the welcome page returns by itself.
+        leaving = self.notice is not None and self.notice.then == "welcome" and not self.session.active
+        if not leaving:
+            self._signed_out_at = None
+        elif self._signed_out_at is None:
+            self._signed_out_at = self.monotonic()
+        elif self.monotonic() - self._signed_out_at >= SIGNED_OUT_S:
+            self.dismiss_notice()
 
     # -- the tick and device events --------------------------------------------------------
     def tick(self) -> None:

@@ -142,3 +142,28 @@ def test_needs_identity_runs_identify_then_resumes_the_caller(shell, platform):
         assert shell.page == PersonalPage(greeting="hello")
     finally:
         del JOURNEYS["wants"]
+
+
+def test_after_an_idle_sign_out_the_welcome_page_returns_by_itself(platform):
+    from kiosk.session import Session
+
+    now = [0.0]
+    session = Session(idle_timeout_s=60, warning_s=20, clock=lambda: now[0])
+    shell = Shell(config.load(REPO / "config" / "demo.toml"), CentralClient(platform.url, retries=1),
+                  session=session, monotonic=lambda: now[0])
+    try:
+        shell.start("guide")
+        now[0] = 41
+        shell.tick()
+        assert shell.idle_warning == 19  # the countdown
+        now[0] = 61
+        shell.tick()
+        assert isinstance(shell.page, NoticePage) and "已自动退出" in shell.page.message
+        now[0] = 66
+        shell.tick()
+        assert isinstance(shell.page, NoticePage)  # time to read it...
+        now[0] = 72
+        shell.tick()
+        assert isinstance(shell.page, WelcomePage) and shell.notice is None  # ...and nobody has to tap OK
+    finally:
+        shell.shutdown()
