@@ -67,6 +67,7 @@ from contract.models import (
     QueueServiceList,
     QueueTicket,
     QueueTicketRequest,
+    SearchAliases,
     SupplementSubmission,
     Terminal,
     TerminalCommand,
@@ -278,13 +279,24 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
     @app.get(f"{API_PREFIX}/guides", response_model=GuidePage, responses=_ERRORS, tags=["guides"],
              dependencies=[Open])
     def search_guides(
-        q: Annotated[str, Query(max_length=100, description="name, pinyin, initials or item code")] = "",
+        q: Annotated[str, Query(max_length=100, description="what a citizen typed: words (简/繁), "
+                                                            "pinyin, initials or an item code")] = "",
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
         offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
         department: Annotated[str | None, Query(max_length=100)] = None,
     ) -> GuidePage:
-        total, items = store.search(q, limit=limit, offset=offset, department=department or None)
+        """Search (the same reading and ranking as a kiosk's offline copy: contract.guide_index), or
+        browse the catalogue or a department when ``q`` is empty."""
+        if q.strip():
+            return platform.search.search(q, limit=limit, offset=offset, department=department or None)
+        total, items = store.browse(limit=limit, offset=offset, department=department or None)
         return GuidePage.model_validate({"total": total, "offset": offset, "limit": limit, "items": items})
+
+    @app.get(f"{API_PREFIX}/search/aliases", response_model=SearchAliases, responses=_ERRORS, tags=["guides"],
+             dependencies=[Open])
+    def search_aliases() -> SearchAliases:
+        """Everyday words and what the catalogue calls them: kiosks read offline queries with it."""
+        return platform.search.aliases
 
     @app.get(f"{API_PREFIX}/guides/changes", response_model=GuideChanges, responses=_ERRORS, tags=["guides"],
              dependencies=[Open])

@@ -42,7 +42,6 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql
 
-from contract.textkeys import ascii_alnum as _ascii_alnum
 from contract.textkeys import normalise, pinyin_syllables  # noqa: F401 (re-exported)
 
 log = logging.getLogger("central.db")
@@ -74,6 +73,8 @@ GUIDES = Table(
     Column("keywords_pinyin", Text, nullable=False, server_default=""),  # ' shebao canbaozhengming '
     Column("keywords_initials", Text, nullable=False, server_default=""),  # ' sb cbzm '
     Column("pinyin_starts", Text, nullable=False, server_default=""),  # ' shebao bao canbao ... '
+    # bit length of the item's cases over the last year (set_popularity); ranks equal search results
+    Column("popularity", Integer, nullable=False, server_default="0"),
     Column("content_hash", Text, nullable=False),  # unchanged content keeps its updated_at
     Column("updated_at", Text, nullable=False),  # ISO 8601 UTC of the last content change
     Index("guides_department", "department"),
@@ -285,7 +286,8 @@ def init_schema(engine: Engine) -> None:
             log.warning("%s: guide table of schema 1 dropped; it is reseeded from the catalogue", engine.url)
             conn.execute(sql("DROP TABLE guides"))
         for table, column, ddl in (("cases", "terminal_ref", "TEXT NOT NULL DEFAULT ''"),
-                                   ("idempotency", "scope", "TEXT"), ("cases", "rating_code", "TEXT")):
+                                   ("idempotency", "scope", "TEXT"), ("cases", "rating_code", "TEXT"),
+                                   ("guides", "popularity", "INTEGER NOT NULL DEFAULT 0")):
             if table in tables and column not in {c["name"] for c in insp.get_columns(table)}:
                 conn.execute(sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
         METADATA.create_all(conn)
@@ -455,58 +457,32 @@ class GuideStore:
         with self._read() as conn:
             return conn.execute(sql("SELECT COUNT(*) FROM guides")).scalar_one()
 
-    def search(self, q: str = "", limit: int = 20, offset: int = 0,
-               department: str | None = None) -> tuple[int, list[dict[str, Any]]]:
-        """(total matches, one page of summaries).
-
-        A query matches the normalised name, the item code, the name's pinyin or initials, or a
-        keyword (or its pinyin/initials) anywhere. Order: exact hits (name, code or a whole
-        keyword) first, then prefix hits, then the rest; within each, shorter names first -
-        the short name is usually the general item a citizen means ("户口登记" before
-        "户口登记项目内容变更更正证明").
-        """
-        qn = normalise(q)
-        where: list[str] = []
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
+    def browse(self, limit: int = 20, offset: int = 0, department: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+        """(total, one page of summaries) of the catalogue, or of one department: items with a
+        full guide first (the common ones), then catalogue order, which groups items by
+        department. Searching is central.search's."""
+        where, params = "", {"limit": limit, "offset": offset}
         if department:
-            where.append("department = :department")
-            params["department"] = department
-        if qn:
-            params.update(q=qn, sub=f"%{_like_escape(qn)}%", pre=f"{_like_escape(qn)}%",
-                          tok=f"% {_like_escape(qn)} %")
-            text_cols = ["search_name", "search_code", "keywords"]
-            exact = "search_name = :q OR search_code = :q OR keywords LIKE :tok ESCAPE '\\'"
-            prefix = "search_name LIKE :pre ESCAPE '\\' OR search_code LIKE :pre ESCAPE '\\'"
-            # Pinyin keys hold only ASCII letters and digits: compare them with the query's
-            # ASCII letters and digits, and only when the query is not Chinese.
-            qp = _ascii_alnum(qn)
-            if qp and qn.isascii():
-                params.update(p=qp, psub=f"%{qp}%", ppre=f"{qp}%", ptok=f"% {qp} %", pstart=f"% {qp}%")
-                # Full pinyin must start at a syllable; initials are one letter per syllable.
-                where_p = ("name_initials LIKE :psub OR keywords_initials LIKE :psub "
-                           "OR pinyin_starts LIKE :pstart")
-                exact += (" OR name_pinyin = :p OR name_initials = :p"
-                          " OR keywords_pinyin LIKE :ptok OR keywords_initials LIKE :ptok")
-                prefix += " OR name_pinyin LIKE :ppre OR name_initials LIKE :ppre"
-            else:
-                where_p = ""
-            match = " OR ".join(f"{c} LIKE :sub ESCAPE '\\'" for c in text_cols)
-            if where_p:
-                match += " OR " + where_p
-            where.append(f"({match})")
-            order = (f"CASE WHEN {exact} THEN 0 WHEN {prefix} THEN 1 ELSE 2 END, "
-                     "length(name), name, item_code")
-        else:
-            # Browsing: items with a full guide first (the common ones), then catalogue order,
-            # which groups items by department.
-            order = "detail_complete DESC, id"
-        where_sql = f"WHERE {' AND '.join(where)}" if where else ""
+            where, params["department"] = "WHERE department = :department", department
         with self._read() as conn:
-            total = conn.execute(sql(f"SELECT COUNT(*) FROM guides {where_sql}"), params).scalar_one()
-            rows = conn.execute(sql(
-                f"SELECT {_SUMMARY_COLUMNS} FROM guides {where_sql} ORDER BY {order} "
-                "LIMIT :limit OFFSET :offset"), params).mappings().all()
+            total = conn.execute(sql(f"SELECT COUNT(*) FROM guides {where}"), params).scalar_one()
+            rows = conn.execute(sql(f"SELECT {_SUMMARY_COLUMNS} FROM guides {where} "
+                                    "ORDER BY detail_complete DESC, id LIMIT :limit OFFSET :offset"),
+                                params).mappings().all()
         return total, [_summary(r) for r in rows]
+
+    def set_popularity(self, counts: dict[str, int], now: str | None = None) -> int:
+        """Store each item's popularity (the bit length of its case count, 0 for items not in
+        ``counts``); only items whose value changes are touched, and their updated_at moves so
+        kiosks fetch the new order. Returns how many changed."""
+        now = now or _utc_now()
+        with self._write() as conn:
+            current = dict(conn.execute(sql("SELECT item_code, popularity FROM guides")).all())
+            changed = [{"c": code, "p": p, "t": now} for code, old in current.items()
+                       if (p := min(63, int(counts.get(code, 0)).bit_length())) != old]
+            if changed:
+                conn.execute(sql("UPDATE guides SET popularity = :p, updated_at = :t WHERE item_code = :c"), changed)
+        return len(changed)
 
     def get(self, item_code: str) -> dict[str, Any] | None:
         """The full guide as a flat dict (catalogue fields + detail fields), or None."""
@@ -520,11 +496,12 @@ class GuideStore:
             return []
         marks = ", ".join(f":c{i}" for i in range(len(item_codes)))
         rows = conn.execute(sql(
-            f"SELECT {_SUMMARY_COLUMNS}, area_code, link, detail, updated_at FROM guides "
+            f"SELECT {_SUMMARY_COLUMNS}, area_code, link, detail, keywords, popularity, updated_at FROM guides "
             f"WHERE item_code IN ({marks}) ORDER BY updated_at, item_code"),
             {f"c{i}": c for i, c in enumerate(item_codes)}).mappings().all()
         return [{**json.loads(r["detail"]), **_summary(r), "area_code": r["area_code"], "link": r["link"],
-                 "updated_at": r["updated_at"]} for r in rows]
+                 "keywords": r["keywords"].split(), "popularity": r["popularity"], "updated_at": r["updated_at"]}
+                for r in rows]
 
     def changes(self, since: str, after: str = "", limit: int = 200) -> dict[str, Any]:
         """Guides changed and items deleted after the cursor (``since``, ``after``) in

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from central import backoffice
 from central.db import GuideStore, _Tx, init_schema, iso, shared_engine
 from central.errors import ApiError
+from central.search import PlatformSearch, load_aliases
 from contract import auth
 from contract.models import (
     BAD_RATING_MAX,
@@ -71,6 +72,7 @@ class PlatformStore:
         self.clock = clock
         self.step_seconds = step_seconds
         self.guides = GuideStore(self.engine)
+        self.search = PlatformSearch(self.guides, load_aliases(), popularity=self.refresh_popularity)
         self._purged_at = 0.0
         self.add_terminal(auth.DEMO_TERMINAL_ID, auth.DEMO_TERMINAL_SECRET, name="演示终端", exist_ok=True)
 
@@ -584,6 +586,13 @@ class PlatformStore:
                 "waiting_ahead": ahead, "issued_at": iso(now)}
 
     # -- fleet ---------------------------------------------------------------------------------
+    def refresh_popularity(self, days: int = 365) -> int:
+        """Rank search results by use: each item's case count over ``days`` (GuideStore.set_popularity)."""
+        with self._read() as conn:
+            counts = dict(conn.execute(sql("SELECT item_code, COUNT(*) FROM cases WHERE submitted_at >= :s "
+                                           "GROUP BY item_code"), {"s": iso(self.clock() - days * 86400)}).all())
+        return self.guides.set_popularity(counts, self.now_iso())
+
     def daily_stats(self, days: int = 7) -> list[dict[str, Any]]:
         """Cases and ratings per local (UTC+8) day, newest first."""
         start = self.clock() - days * 86400

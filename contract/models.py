@@ -90,21 +90,52 @@ class GuideSummary(BaseModel):
     main_item: str = ""
     task_type: str = Field("", description="the provincial portal's item-type code, opaque")
     detail_complete: bool = False
+    matched: Literal["", "name", "keyword", "code", "department", "material"] = Field(
+        "", description="in a search result: where the query was found. 'material' results (only "
+                        "a material mentions it) are shown as a group of their own")
 
 
 class Guide(GuideDetail, GuideSummary):
     """A full 办事指南: the catalogue entry plus its details, flat for easy rendering."""
 
+    keywords: list[str] = Field(default_factory=list,
+                                description="everyday words for this item (社保, 开公司) that its name lacks")
+    popularity: int = Field(0, ge=0, le=63, description="how much the item is used: bit length of its "
+                            "case count over the last year (0 = none); ranks equal results")
     area_code: str = ""
     link: str = Field("", description="the guide on the provincial portal (for a QR code)")
     updated_at: dt.datetime
 
 
 class GuidePage(BaseModel):
-    total: int = Field(ge=0)
+    total: int = Field(ge=0, description="matches found, at most SEARCH_COUNT_CAP (then 'more')")
     offset: int = Field(0, ge=0)
     limit: int = Field(20, ge=0)
     items: list[GuideSummary]
+    suggestions: list[str] = Field(default_factory=list,
+                                   description="when little is found: nearby words to try instead")
+
+
+SEARCH_COUNT_CAP = 1000
+
+
+class SearchAlias(BaseModel):
+    """Everyday words (``words``: 社保卡, 丢了) and what the catalogue calls them (``means``)."""
+
+    words: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1)
+    means: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1)
+    source: str = ""
+
+
+class SearchAliases(BaseModel):
+    """GET /search/aliases: the platform's reviewed table of everyday words, for the kiosk's
+    offline search to read queries as the platform does. ``fillers`` are words a query may hold
+    that mean nothing to search (我要, 怎么办); ``hot`` are topics to offer when nothing is found."""
+
+    version: str = Field(description="changes whenever the table does")
+    fillers: list[str] = Field(default_factory=list)
+    aliases: list[SearchAlias] = Field(default_factory=list)
+    hot: list[str] = Field(default_factory=list)
 
 
 class Department(BaseModel):

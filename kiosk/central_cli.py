@@ -41,7 +41,7 @@ def central_client(cfg: KioskConfig):
 
 
 def guides_sync(cfg: KioskConfig) -> int:
-    cat = Catalogue(catalogue_path(cfg.var_dir))
+    cat = Catalogue(catalogue_path(cfg.var_dir), cfg.search.aliases)
     try:
         with central_client(cfg) as client:
             r = cat.sync(client)
@@ -54,7 +54,7 @@ def guides_sync(cfg: KioskConfig) -> int:
 
 
 def guides_import(cfg: KioskConfig, path: str) -> int:
-    cat = Catalogue(catalogue_path(cfg.var_dir))
+    cat = Catalogue(catalogue_path(cfg.var_dir), cfg.search.aliases)
     try:
         n = cat.import_jsonl(path)
     except (CatalogueError, OSError) as exc:
@@ -65,7 +65,7 @@ def guides_import(cfg: KioskConfig, path: str) -> int:
 
 
 def guides_search(cfg: KioskConfig, query: str, limit: int, as_json: bool) -> int:
-    cat = Catalogue(catalogue_path(cfg.var_dir))
+    cat = Catalogue(catalogue_path(cfg.var_dir), cfg.search.aliases)
     page = cat.search(query, limit=limit)
     if as_json:
         print(page.model_dump_json())

@@ -58,6 +58,7 @@ from contract.models import (
     PersonToken,
     QueueServiceList,
     QueueTicket,
+    SearchAliases,
     SupplementSubmission,
     Terminal,
 )
@@ -182,6 +183,10 @@ class CentralClient:
         if after:
             params["after"] = after
         return self._get(f"{API_PREFIX}/guides/changes", GuideChanges, params)
+
+    def search_aliases(self) -> SearchAliases:
+        """The platform's table of everyday words (社保卡 → 社会保障卡) its search reads queries with."""
+        return self._get(f"{API_PREFIX}/search/aliases", SearchAliases)
 
     # -- terminal ------------------------------------------------------------------------------
     def register(self, name: str = "", hall: str = "", version: str = "") -> Terminal:

@@ -98,6 +98,16 @@ class Outbox(_Section):
     receipt_resume_min: float = Field(5.0, ge=0, le=24 * 60)
 
 
+class Search(_Section):
+    # This hall's own everyday words, added to the platform's table: 狗证 = ["犬只", "养犬"]. Each
+    # word is read as any of the catalogue words it lists.
+    aliases: dict[Annotated[str, _line(20, min_length=1)],
+                  Annotated[list[Annotated[str, _line(40, min_length=1)]], Field(min_length=1, max_length=20)]] = \
+        Field(default_factory=dict, max_length=500)
+    # Where to ask in this hall, shown when a search finds nothing (e.g. "一楼大厅导服台").
+    help_desk: Annotated[str, _line(100)] = ""
+
+
 class Paths(_Section):
     # State: catalogue copy, outbox, logs; relative to the working directory.
     var: Annotated[str, _line(4096)] = "var"
@@ -116,6 +126,7 @@ class KioskConfig(_Section):
     session: Session = Session()
     display: Display = Display()
     outbox: Outbox = Outbox()
+    search: Search = Search()
     paths: Paths = Paths()
     demo: Demo = Demo()
     # Device names end up in thread names, events and CLI columns.

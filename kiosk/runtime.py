@@ -57,7 +57,7 @@ def running_kiosk(config: KioskConfig, device_overrides: dict[str, dict[str, Any
         devices = DeviceManager(tables)
         devices.start()
         stack.callback(devices.stop)
-        shell = Shell(config, central, devices, catalogue=Catalogue(catalogue_path(config.var_dir)),
+        shell = Shell(config, central, devices, catalogue=Catalogue(catalogue_path(config.var_dir), config.search.aliases),
                       outbox=outbox, sender=sender, version=version())
         stack.callback(shell.shutdown)
         yield shell

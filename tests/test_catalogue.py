@@ -56,9 +56,11 @@ def names(page) -> list[str]:
     ("11511602MB1552795G400012", ["户口登记"]),   # an item code prefix
     ("中国内地公民婚姻登记", ["中国内地公民婚姻登记"]),  # longer than a search key
     ("zhongguoneidigongminhunyindengji", ["中国内地公民婚姻登记"]),
-    ("婚姻 登记", ["中国内地公民婚姻登记"]),
+    ("婚姻 登记", ["中国内地公民婚姻登记"]),         # spaces between Chinese words do not matter
+    ("婚姻 户口", ["户口登记", "中国内地公民婚姻登记"]),  # one word found in each: shorter name first
     ("ｈｕｎｙｉｎ", ["中国内地公民婚姻登记"]),     # full-width letters from a touch keyboard
-    ("结婚", []),
+    ("结婚", ["中国内地公民婚姻登记"]),           # 结 is in no guide: what is left, 婚, is searched
+    ("qqq", []),
 ])
 def test_offline_search(cat, query, expected):
     assert names(cat.search(query)) == expected
@@ -73,7 +75,8 @@ def test_ranking_exact_then_prefix_then_shorter(cat):
 
 def test_update_replaces_search_keys(cat):
     cat.upsert([guide("X-ZY-002", "出版物准印证核发", "新闻出版局").model_copy(update={"name": "印刷许可"})])
-    assert names(cat.search("准印")) == [] and names(cat.search("印刷")) == ["印刷许可"]
+    assert "印刷许可" in names(cat.search("印刷")) and "出版物准印证核发" not in names(cat.search("准印"))
+    assert not any("准" in n for n in names(cat.search("zhunyin")))
     assert cat.get("X-ZY-002").name == "印刷许可"
 
 
@@ -86,7 +89,7 @@ def test_import_is_all_or_nothing(tmp_path):
         c.import_jsonl(f)
     assert c.count() == 0 and not c.ready
     f.write_text("\n".join(good) + "\n", encoding="utf-8")
-    assert c.import_jsonl(f) == 3 and c.ready and names(c.search("事项2")) == ["事项2"]
+    assert c.import_jsonl(f) == 3 and c.ready and names(c.search("事项2"))[0] == "事项2"
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +189,6 @@ def test_a_copy_in_an_older_format_is_dropped_and_fetched_again(tmp_path, caplog
                            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('complete', '1');"
                            "PRAGMA user_version = 1;")
     c = Catalogue(old)
-    assert c.count() == 0 and not c.ready and "format 1" in caplog.text
+    assert c.count() == 0 and not c.ready and "older format (1)" in caplog.text
     c.upsert([guide("N1", "新格式事项")])
     assert names(c.search("xgssx")) == ["新格式事项"]

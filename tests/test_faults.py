@@ -31,7 +31,7 @@ SCORES = {"overall": 2, "efficiency": 3, "competence": 4, "attitude": 5}
 
 @pytest.fixture(scope="module")
 def item(platform) -> str:
-    return platform.store.guides.search("hunyin")[1][0]["item_code"]
+    return platform.store.search.search("hunyin").items[0].item_code
 
 
 def new_terminal(platform) -> tuple[str, str]:

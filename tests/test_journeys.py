@@ -36,7 +36,7 @@ def shell(platform, tmp_path):
 
 @pytest.fixture(scope="module")
 def codes(platform) -> list[str]:
-    return [g["item_code"] for g in platform.store.guides.search("hunyin")[1][:2]]
+    return [g.item_code for g in platform.store.search.search("hunyin").items[:2]]
 
 
 def slow_shell(platform, delay: float) -> tuple[Shell, FaultProxy]:

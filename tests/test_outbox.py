@@ -32,7 +32,7 @@ def server_cases(platform, tid: str) -> list[tuple[str, str]]:
 
 
 def item_code(platform) -> str:
-    return platform.store.guides.search("hunyin")[1][0]["item_code"]
+    return platform.store.search.search("hunyin").items[0].item_code
 
 
 def test_committed_private_and_delivered_once(platform, tmp_path):

@@ -28,7 +28,7 @@ def new_terminal(platform) -> tuple[str, str]:
 
 
 def some_item(platform, query: str) -> str:
-    return platform.store.guides.search(query)[1][0]["item_code"]
+    return platform.store.search.search(query).items[0].item_code
 
 
 def test_a_404_that_is_not_the_platforms_verdict_is_retried(platform, tmp_path):
@@ -70,7 +70,6 @@ def kiosk(cfg: str, *argv: str, **kw) -> subprocess.CompletedProcess:
 def test_staff_retry_a_failed_case_once_the_cause_is_fixed(platform, tmp_path):
     tid, secret = new_terminal(platform)
     code = some_item(platform, "yingye")
-    rows = [r for r in platform.store.guides.search("yingye")[1] if r["item_code"] == code]
     full = platform.store.guides.get(code)
     box = Outbox(tmp_path / "outbox.db", tid)
     case = box.enqueue_case(CaseSubmission(item_code=code), *PERSON)
@@ -79,7 +78,7 @@ def test_staff_retry_a_failed_case_once_the_cause_is_fixed(platform, tmp_path):
         client = CentralClient(platform.url, retries=1, terminal_id=tid, secret=secret)
         assert send_due(box, client)["failed"] == 1
     finally:
-        platform.store.guides.upsert([full or rows[0]])  # ...and put back
+        platform.store.guides.upsert([full])  # ...and put back
     cfg = write_config(tmp_path, platform, tid, secret)
     r = kiosk(cfg, "status")
     assert r.returncode == 1 and "failed 1" in r.stdout and case.terminal_ref in r.stdout

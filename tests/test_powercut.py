@@ -38,7 +38,7 @@ MARK = "补打"
 
 @pytest.fixture(scope="module")
 def item(platform) -> str:
-    return platform.store.guides.search("hunyin")[1][0]["item_code"]
+    return platform.store.search.search("hunyin").items[0].item_code
 
 
 class Zygote:

@@ -28,7 +28,7 @@ DEAD = "http://127.0.0.1:9"
 
 @pytest.fixture(scope="module")
 def item(platform) -> str:
-    return platform.store.guides.search("hunyin")[1][0]["item_code"]
+    return platform.store.search.search("hunyin").items[0].item_code
 
 
 @pytest.fixture
