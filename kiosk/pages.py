@@ -69,10 +69,16 @@ class GuidesPage(Page):
     screen: ClassVar[str] = "guides"
     query: str = ""
     items: tuple[ResultItem, ...] = ()
+    mentions: tuple[ResultItem, ...] = ()  # guides that only mention the query among their materials
     status: str = ""
     error: bool = False
     loading: bool = False
     hot: tuple[tuple[str, str], ...] = ()  # (query, label)
+    # Nothing found: words to try instead and popular topics (query, label), and where to ask.
+    nothing: bool = False
+    suggestions: tuple[tuple[str, str], ...] = ()
+    topics: tuple[tuple[str, str], ...] = ()
+    ask: str = ""
 
 
 @page

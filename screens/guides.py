@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kivy.app import App
 from kivy.factory import Factory
+from kivy.metrics import dp
 from kivy.properties import StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -46,17 +47,29 @@ def _act(action: str, **args) -> None:
     App.get_running_app().shell.act(action, **args)
 
 
+def _row(item) -> dict:
+    return {"viewclass": "ResultRow", "code": item.code, "name": item.name, "department": item.department}
+
+
 class GuidesScreen(PageScreen):
     def refresh(self, page) -> None:
-        self.ids.results.data = [{"code": i.code, "name": i.name, "department": i.department} for i in page.items]
-        kb = self.ids.keyboard
         tr = App.get_running_app().tr
+        data = [_row(i) for i in page.items]
+        if page.mentions:  # guides that only mention the words among their materials: a group apart
+            data.append({"viewclass": "ResultHeader", "text": tr("guides.in_materials"), "size": (0, dp(52))})
+            data += [_row(i) for i in page.mentions]
+        self.ids.results.data = data
+        kb = self.ids.keyboard
         kb.backspace.text = "← " + tr("guides.backspace")  # the CJK font has no ⌫ glyph
         kb.clear.text = tr("guides.clear")
         hot = self.ids.hot
         hot.clear_widgets()
         for query, label in page.hot:
             hot.add_widget(Factory.HotChip(text=label, query=query))
+        for box, chips in ((self.ids.suggestions, page.suggestions), (self.ids.topics, page.topics)):
+            box.clear_widgets()
+            for query, label in chips:
+                box.add_widget(Factory.HotChip(text=label, query=query, font_size="22sp"))
 
 
 class GuideScreen(PageScreen):

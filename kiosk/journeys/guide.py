@@ -97,19 +97,40 @@ class GuideJourney(Journey):
     def do_clear(self) -> Result:
         return self.do_search("")
 
+    def do_events(self) -> Result:
+        """From a search that found nothing: browse by life event instead."""
+        return Start("lifeevent", {})
+
     def page_search(self) -> GuidesPage:
         tr, page = self.tr, self.results
         if self.error is not None:
             status = self.shell.error_text(self.error)
         elif self.loading:
             status = tr("common.loading")
+        elif page is not None and page.total == 0:
+            status = "" if self.query else tr("guides.none")  # a query that found nothing gets the help below
         elif page is not None:
-            status = tr("guides.none") if page.total == 0 else tr("guides.found", n=page.total)
+            status = tr("guides.found", n=page.total)
         else:
             status = ""
-        items = tuple(ResultItem(g.item_code, g.name, g.department) for g in (page.items if page else []))
-        return GuidesPage(query=self.query, items=items, status=status, error=self.error is not None,
-                          loading=self.loading, hot=tuple((t, tr(f"hot.{t}")) for t in HOT_TOPICS))
+        found = page.items if page else []
+        items = tuple(ResultItem(g.item_code, g.name, g.department) for g in found if g.matched != "material")
+        mentions = tuple(ResultItem(g.item_code, g.name, g.department) for g in found if g.matched == "material")
+        nothing = page is not None and page.total == 0 and bool(self.query) and not self.loading
+        help_desk = self.shell.config.search.help_desk
+        return GuidesPage(
+            query=self.query, items=items, mentions=mentions, status=status, error=self.error is not None,
+            loading=self.loading, hot=tuple((t, tr(f"hot.{t}")) for t in HOT_TOPICS), nothing=nothing,
+            suggestions=tuple((w, w) for w in page.suggestions) if nothing else (),
+            topics=self._topics() if nothing else (),
+            ask=tr("guides.ask_here", place=help_desk) if help_desk else tr("guides.ask_desk"))
+
+    def _topics(self) -> tuple[tuple[str, str], ...]:
+        """What to offer when nothing is found: the platform's popular everyday words (its alias
+        table's ``hot``, synced with the catalogue), or the kiosk's own hot topics without a copy."""
+        catalogue = self.shell.catalogue
+        hot = catalogue.aliases().hot[:8] if catalogue is not None else ()
+        return tuple((w, w) for w in hot) or tuple((t, self.tr(f"hot.{t}")) for t in HOT_TOPICS)
 
     # -- one guide ----------------------------------------------------------------------------
     def do_open(self, code: str) -> Result:
