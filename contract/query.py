@@ -87,10 +87,12 @@ def _chunks(folded: str) -> list[str]:
 def _code_or_runs(chunk: str) -> list[str]:
     """An item code typed whole (511A0064100070-511602000000-...) is one word, its letters and
     digits; anything else splits into runs."""
+    return ["".join(c for c in chunk if c.isalnum())] if _is_code(chunk) else _runs(chunk)
+
+
+def _is_code(chunk: str) -> bool:
     code = "".join(c for c in chunk if c.isalnum())
-    if chunk.isascii() and len(code) >= 8 and any(c.isdigit() for c in code):
-        return [code]
-    return _runs(chunk)
+    return chunk.isascii() and len(code) >= 8 and any(c.isdigit() for c in code)
 
 
 def analyse(q: str, aliases: AliasTable, frequency: Callable[[str], int],
@@ -99,7 +101,7 @@ def analyse(q: str, aliases: AliasTable, frequency: Callable[[str], int],
     unknown: list[str] = []
     fillers: list[str] = []
     folded = fold(q)
-    if folded.isascii() and len(_code_or_runs(folded.replace(" ", ""))) == 1:
+    if _is_code(folded.replace(" ", "")):
         folded = folded.replace(" ", "")  # an item code typed with spaces in it is still one code
     for run in (r for chunk in _chunks(folded) for r in _code_or_runs(chunk)):
         if run.isascii():

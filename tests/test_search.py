@@ -57,6 +57,8 @@ def top(cat, q: str, n: int = 3) -> list[str]:
     ("养老保险补教", "补缴"),              # 补教 heard as bujiao inside a longer query
     ("shebaoak", "社会保障卡"),            # pinyin two letters swapped
     ("sbk", "社会保障卡"),                 # initials of an everyday word
+    ("shehui baozhangka guashi", "社会保障卡挂失"),  # pinyin words with spaces
+    ("511A0147300000", "户口迁移"),        # the first part of an item code
     ("食品经营许可", "食品(含保健食品)经营许可"),  # brackets do not split a name
     ("我要办低保怎么办", "最低生活保障"),    # filler words around it
 ])
