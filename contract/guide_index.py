@@ -293,7 +293,7 @@ class GuideIndex:
         bodies = self._bodies([s.row.rowid for s in chosen])
         items = [GuideSummary.model_validate_json(b).model_copy(update={"matched": s.matched})
                  for s, b in zip(chosen, bodies, strict=True)]
-        suggestions = self.suggest(query) if total < 3 else []
+        suggestions = self.suggest(query) if not total else []
         return GuidePage(total=total, offset=offset, limit=limit, items=items, suggestions=suggestions)
 
     def suggest(self, query: Query, n: int = 5) -> list[str]:

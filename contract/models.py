@@ -113,7 +113,7 @@ class GuidePage(BaseModel):
     limit: int = Field(20, ge=0)
     items: list[GuideSummary]
     suggestions: list[str] = Field(default_factory=list,
-                                   description="when little is found: nearby words to try instead")
+                                   description="when nothing is found: look-alike everyday words to try instead")
 
 
 SEARCH_COUNT_CAP = 1000

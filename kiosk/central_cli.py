@@ -11,6 +11,7 @@ import json
 import sys
 from contextlib import contextmanager
 
+from contract.models import SEARCH_COUNT_CAP
 from kiosk import audit
 from kiosk.catalogue import Catalogue, CatalogueError
 from kiosk.catalogue import default_path as catalogue_path
@@ -70,9 +71,14 @@ def guides_search(cfg: KioskConfig, query: str, limit: int, as_json: bool) -> in
     if as_json:
         print(page.model_dump_json())
         return 0
-    print(f"{page.total} found" + ("" if cat.ready else " (catalogue incomplete: run `kiosk guides sync`)"))
+    print(f"{page.total}{'+' if page.total >= SEARCH_COUNT_CAP else ''} found"
+          + ("" if cat.ready else " (catalogue incomplete: run `kiosk guides sync`)"))
     for g in page.items:
-        print(f"{g.item_code}\t{g.name}\t{g.department}")
+        if g.matched == "material" and (g is page.items[0] or page.items[page.items.index(g) - 1].matched != "material"):
+            print("-- only mentioned among the materials (在材料中提到):")
+        print(f"{g.item_code}\t{g.name}\t{g.department}\t{g.matched}")
+    if page.suggestions:
+        print("try: " + ", ".join(page.suggestions))
     return 0
 
 
