@@ -8,12 +8,9 @@ timestamps are ISO 8601 UTC strings with microseconds, which sort correctly as t
 
 The guide table: one row per 事项. Catalogue fields are columns; the rest of the 办事指南 is one
 JSON column (``detail``, shaped like contract.models.GuideDetail) so new guide fields need no
-migration. Search columns are filled at write time: a normalised name, the name's toneless pinyin
-and its initials (pypinyin), and optional hand-written keywords with their pinyin, so a citizen
-can type "社保", "shebao", "sb" or part of an item code on a touch keyboard. Full pinyin must match
-from a syllable start, so "hunyin" finds 婚姻 but not 准印 (zhun yin): ``pinyin_starts`` holds the
-pinyin from every syllable start (" hunyindengji yindengji dengji ji "), searched with plain
-LIKE " q%" - the same on both databases. Deleted items leave a tombstone for incremental sync.
+migration; hand-written everyday ``keywords`` and ``popularity`` (from the cases) go to kiosks
+with the guide. Searching is not done here: central/search.py indexes the change feed exactly as
+a kiosk does. Deleted items leave a tombstone for incremental sync.
 """
 
 from __future__ import annotations
@@ -46,10 +43,11 @@ from contract.textkeys import normalise, pinyin_syllables  # noqa: F401 (re-expo
 
 log = logging.getLogger("central.db")
 
-SCHEMA_VERSION = 2
-# Part of every row's content hash: bump it when the search-key algorithm changes so the next
-# seed recomputes the keys of every row.
-SEARCH_KEYS_VERSION = 2
+SCHEMA_VERSION = 3
+_OLD_SEARCH_COLUMNS = {"search_name", "search_code", "name_pinyin", "name_initials", "keywords_pinyin",
+                       "keywords_initials", "pinyin_starts"}
+# Part of every row's content hash: bumping it makes the next seed rewrite (and re-stamp) every row.
+CONTENT_VERSION = 2
 
 METADATA = MetaData()
 
@@ -66,13 +64,6 @@ GUIDES = Table(
     Column("detail", Text, nullable=False, server_default="{}"),  # JSON, models.GuideDetail
     Column("detail_complete", Integer, nullable=False, server_default="0"),
     Column("keywords", Text, nullable=False, server_default=""),  # ' 社保 参保证明 ' (normalised)
-    Column("search_name", Text, nullable=False),  # normalise(name)
-    Column("search_code", Text, nullable=False),  # normalise(item_code)
-    Column("name_pinyin", Text, nullable=False),  # 'shebao...' no tones, no spaces
-    Column("name_initials", Text, nullable=False),  # 'sb...'
-    Column("keywords_pinyin", Text, nullable=False, server_default=""),  # ' shebao canbaozhengming '
-    Column("keywords_initials", Text, nullable=False, server_default=""),  # ' sb cbzm '
-    Column("pinyin_starts", Text, nullable=False, server_default=""),  # ' shebao bao canbao ... '
     # bit length of the item's cases over the last year (set_popularity); ranks equal search results
     Column("popularity", Integer, nullable=False, server_default="0"),
     Column("content_hash", Text, nullable=False),  # unchanged content keeps its updated_at
@@ -285,6 +276,11 @@ def init_schema(engine: Engine) -> None:
         elif "guides" in tables and "pinyin_starts" not in {c["name"] for c in insp.get_columns("guides")}:
             log.warning("%s: guide table of schema 1 dropped; it is reseeded from the catalogue", engine.url)
             conn.execute(sql("DROP TABLE guides"))
+            tables.discard("guides")
+        if "guides" in tables:  # schema 2 kept search columns; the search index has them now
+            have = {c["name"] for c in insp.get_columns("guides")}
+            for column in _OLD_SEARCH_COLUMNS & have:
+                conn.execute(sql(f"ALTER TABLE guides DROP COLUMN {column}"))
         for table, column, ddl in (("cases", "terminal_ref", "TEXT NOT NULL DEFAULT ''"),
                                    ("idempotency", "scope", "TEXT"), ("cases", "rating_code", "TEXT"),
                                    ("guides", "popularity", "INTEGER NOT NULL DEFAULT 0")):
@@ -301,35 +297,10 @@ def init_schema(engine: Engine) -> None:
 _SUMMARY_COLUMNS = "item_code, name, department, main_item, task_type, detail_complete"
 
 
-def pinyin_keys(text: str) -> tuple[str, str]:
-    """(full pinyin, initials) of ``text``: 社保 → ("shebao", "sb")."""
-    syllables = pinyin_syllables(text)
-    return "".join(syllables), "".join(s[0] for s in syllables)
 
 
-def pinyin_hit(syllables: str | None, query: str | None) -> int:
-    """SQL function: does ``query`` occur in the pinyin starting at a syllable boundary?
-
-    ``syllables`` is space-separated syllables, several words separated by "|". Matching only at
-    syllable starts keeps "hunyin" (婚姻) from hitting 准印 (zhun yin).
-    """
-    if not syllables or not query:
-        return 0
-    for word in syllables.split("|"):
-        parts = word.split()
-        joined = "".join(parts)
-        pos = 0
-        for part in parts:
-            if joined.startswith(query, pos):
-                return 1
-            pos += len(part)
-    return 0
 
 
-def pinyin_starts(words: Iterable[list[str]]) -> str:
-    """' q1 q2 ... ': each word's pinyin from every syllable start, so LIKE '% q%' is pinyin_hit."""
-    starts = ["".join(syl[i:]) for syl in words for i in range(len(syl))]
-    return _delimited(starts)
 
 
 def _keyword_tokens(keywords: Iterable[str]) -> list[str]:
@@ -345,13 +316,11 @@ def content_hash(row: dict[str, Any]) -> str:
     """Hash of everything a seed writes for one item (not the derived search keys)."""
     payload = {k: row.get(k) for k in ("item_code", "name", "department", "main_item", "task_type",
                                        "area_code", "link", "detail", "keywords")}
-    payload["_v"] = SEARCH_KEYS_VERSION
+    payload["_v"] = CONTENT_VERSION
     blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def iso(t: dt.datetime | float) -> str:
@@ -401,9 +370,7 @@ class GuideStore:
             h = content_hash(row)
             if known.get(row["item_code"]) == h:
                 continue
-            name_syllables = pinyin_syllables(row["name"])
             tokens = _keyword_tokens(row.get("keywords") or [])
-            kw_syllables = [pinyin_syllables(t) for t in tokens]
             detail = row.get("detail") or {}
             records.append({
                 "item_code": row["item_code"],
@@ -416,13 +383,6 @@ class GuideStore:
                 "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True),
                 "detail_complete": int(bool(detail.get("detail_complete"))),
                 "keywords": _delimited(tokens),
-                "search_name": normalise(row["name"]),
-                "search_code": normalise(row["item_code"]),
-                "name_pinyin": "".join(name_syllables),
-                "name_initials": "".join(x[0] for x in name_syllables),
-                "keywords_pinyin": _delimited("".join(k) for k in kw_syllables),
-                "keywords_initials": _delimited("".join(x[0] for x in k) for k in kw_syllables),
-                "pinyin_starts": pinyin_starts([name_syllables, *kw_syllables]),
                 "content_hash": h,
                 "updated_at": now,
             })

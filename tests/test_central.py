@@ -21,7 +21,7 @@ import pytest
 import requests
 from central_pg import new_database
 
-from central.db import GuideStore, normalise, pinyin_hit, pinyin_keys
+from central.db import GuideStore, normalise
 from central.seed import HAND_WRITTEN, seed
 from central.server import BackgroundServer
 from kiosk.central_client import ZH_NOT_FOUND, ZH_UNAVAILABLE, CentralClient, CentralError
@@ -194,12 +194,24 @@ def test_seed_is_idempotent(server):
     assert store.count() == 1135 and store.get(SOCIAL_PROOF)["updated_at"] == before
 
 
-def test_pinyin_keys():
-    assert pinyin_keys("社保") == ("shebao", "sb")
-    assert pinyin_keys("行政审批（县级）ABC１") == ("xingzhengshenpixianjiabc1", "xzspxjabc1")
+def test_normalise():
     assert normalise(" ＳＢ （ ） ") == "sb()"
-    assert pinyin_hit("hun yin deng ji", "hunyin") and not pinyin_hit("zhun yin", "hunyin")
-    assert pinyin_hit("zhun yin|hun yin", "hunyin")
+
+
+def test_a_schema_2_database_loses_its_search_columns_and_keeps_its_guides(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    GuideStore(db).upsert([{"item_code": "OLD-1", "name": "旧库事项", "department": "测试局", "detail": {}}])
+    with sqlite3.connect(db) as conn:  # as schema 2 left it: search columns written on every insert
+        conn.execute("ALTER TABLE guides ADD COLUMN search_name TEXT NOT NULL DEFAULT ''")
+        conn.execute("ALTER TABLE guides ADD COLUMN pinyin_starts TEXT NOT NULL DEFAULT ''")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    store = GuideStore(db)  # as a new version of the platform opens it
+    assert store.upsert([{"item_code": "NEW-1", "name": "新事项", "department": "测试局", "detail": {}}]) == 1
+    assert store.count() == 2
+    with sqlite3.connect(db) as conn:
+        assert "pinyin_starts" not in {r[1] for r in conn.execute("PRAGMA table_info(guides)")}
 
 
 def test_second_server_reuses_database_and_stops_cleanly(server):
