@@ -262,8 +262,13 @@ def test_leaving_during_the_wait_keeps_the_case_and_the_receipt_for_staff(hall, 
     [item] = hall.outbox.items()
     # The person has gone before their receipt: it never comes out for whoever stands here next.
     assert hall.outbox.receipt(item.terminal_ref)[1] == "kept"
-    hall.outbox.retry_now()
-    assert send_due(hall.outbox, hall.client)["delivered"] == 1
+    delivered = 0
+    for _ in range(3):  # a loaded CI machine may time a request out: it is then simply sent again
+        hall.outbox.retry_now()
+        delivered += send_due(hall.outbox, hall.client)["delivered"]
+        if delivered:
+            break
+    assert delivered == 1
     for _ in range(10):
         c.tick()
         time.sleep(0.05)
