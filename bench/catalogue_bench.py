@@ -3,7 +3,9 @@
 Search: p50/p95 of ``Catalogue.search`` (count + first page of 30, ranked) over a mix of what
 citizens type (Chinese words from names, departments and materials, full pinyin, initials, item
 code prefixes), at 1k, 10k, 100k (and with --big 300k) synthetic guides (bench/synth_guides.py),
-against ``like_search`` (the same count + page by LIKE '%q%' over the same text) in the same run.
+against a naive table (``NaiveTable``: the same count + page by LIKE '%q%' over the same text) in
+the same run; the keystroke mix (every prefix of real names' pinyin, initials, codes and Chinese
+names, one search per key) and the file size per 100k guides.
 Targets: p95 ≤ 20 ms at 300k and ≥ 50× faster than the scan.
 Sync: 10k changed guides on the reference platform fetched over HTTP (target ≤ 5 s).
 Outbox: durable enqueues per second (SQLite WAL, synchronous=FULL; target ≥ 50/s).
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -70,6 +73,7 @@ def bench_search(size: int, folder: Path) -> None:
             batch = []
     cat.upsert(batch)
     build = time.perf_counter() - t
+    naive = NaiveTable(folder / f"naive-{size}.db", guides(size))
     qs = queries()
     fast, slow = [], []
     for q in qs:
@@ -78,14 +82,75 @@ def bench_search(size: int, folder: Path) -> None:
         cat.search(q, 30)
         fast.append(time.perf_counter() - t)
         t = time.perf_counter()
-        cat.like_search(q, 30)
+        naive.search(q, 30)
         slow.append(time.perf_counter() - t)
     f50, f95, s50, s95 = pct(fast, 50), pct(fast, 95), pct(slow, 50), pct(slow, 95)
     ratio = statistics.mean(s / f for s, f in zip(slow, fast, strict=True))
-    print(f"{size:>7} guides (built in {build:5.1f} s): search p50 {f50:6.2f} ms p95 {f95:6.2f} ms max "
-          f"{max(fast) * 1000:6.1f} ms | LIKE p50 {s50:7.2f} ms p95 {s95:7.2f} ms | "
-          f"p50 {s50 / f50:5.1f}x p95 {s95 / f95:5.1f}x, mean per-query {ratio:5.1f}x faster")
     cat.close()
+    megabytes = sum(p.stat().st_size for p in folder.glob(f"cat-{size}.db*")) / 1e6
+    print(f"{size:>7} guides (built in {build:5.1f} s, file {megabytes:6.1f} MB = {megabytes * 100_000 / size:5.0f} MB "
+          f"per 100k): search p50 {f50:6.2f} ms p95 {f95:6.2f} ms max {max(fast) * 1000:6.1f} ms | LIKE p50 "
+          f"{s50:7.2f} ms p95 {s95:7.2f} ms | p50 {s50 / f50:5.1f}x p95 {s95 / f95:5.1f}x, mean per-query "
+          f"{ratio:5.1f}x faster")
+    cat = Catalogue(folder / f"cat-{size}.db")
+    for kind, typed in keystrokes(size).items():
+        times = []
+        for q in typed:
+            t = time.perf_counter()
+            cat.search(q, 30)
+            times.append(time.perf_counter() - t)
+        print(f"{'':>9}keystrokes, {kind:<9} p50 {pct(times, 50):6.2f} ms p95 {pct(times, 95):6.2f} ms "
+              f"max {max(times) * 1000:6.1f} ms ({len(typed)} searches)")
+    cat.close()
+
+
+class NaiveTable:
+    """What search costs without an index: a table of guides (their JSON, as a catalogue stores
+    them) with one text column holding everything a query may match (name, its pinyin from each
+    syllable and initials, department, materials, code), scanned with LIKE '%q%'; the count plus a
+    page ordered by name length, as the catalogue gives."""
+
+    def __init__(self, path: Path, guides_):
+        self.db = sqlite3.connect(path)
+        self.db.execute("CREATE TABLE IF NOT EXISTS naive (id INTEGER PRIMARY KEY, sname TEXT, hay TEXT, body TEXT)")
+        rows = []
+        for g in guides_:
+            syllables = pinyin_syllables(g.name)
+            py = "".join(syllables)
+            starts = [py[sum(map(len, syllables[:i])):] for i in range(len(syllables))]
+            hay = " ".join([g.name, *starts, "".join(s[0] for s in syllables), g.department,
+                            *(m.name for m in g.materials), g.item_code]).lower()
+            rows.append((g.name, hay, g.model_dump_json()))
+        self.db.executemany("INSERT INTO naive (sname, hay, body) VALUES (?, ?, ?)", rows)
+        self.db.commit()
+
+    def search(self, q: str, limit: int) -> int:
+        pattern = f"%{''.join(q.lower().split())}%"
+        total = self.db.execute("SELECT COUNT(*) FROM naive WHERE hay LIKE ?", (pattern,)).fetchone()[0]
+        self.db.execute("SELECT body FROM naive WHERE hay LIKE ? ORDER BY length(sname), id LIMIT ?",
+                        (pattern, limit)).fetchall()
+        return total
+
+
+def keystrokes(size: int, words: int = 25, seed: int = 11) -> dict[str, list[str]]:
+    """What the kiosk searches while a citizen types, one search per key: every prefix of the
+    pinyin, the initials and the item code of real names of the catalogue (the keyboard has
+    letters and digits), and of the Chinese names (a handwriting or pinyin IME)."""
+    rnd = random.Random(seed)
+    sample = [g for i, g in enumerate(guides(size)) if i % max(1, size // (words * 4)) == 0][:words * 4]
+    chosen = rnd.sample(sample, min(words, len(sample)))
+
+    def prefixes(text: str, cap: int) -> list[str]:
+        return [text[:i] for i in range(1, min(len(text), cap) + 1)]
+
+    out: dict[str, list[str]] = {"pinyin": [], "initials": [], "code": [], "chinese": []}
+    for g in chosen:
+        syllables = pinyin_syllables(g.name)
+        out["pinyin"] += prefixes("".join(syllables), 14)
+        out["initials"] += prefixes("".join(s[0] for s in syllables), 8)
+        out["code"] += prefixes(g.item_code, 10)
+        out["chinese"] += prefixes(g.name, 8)
+    return out
 
 
 def bench_sync(folder: Path, n: int = 10_000) -> None:

@@ -64,11 +64,9 @@ class Baseline:
         self.db = sqlite3.connect(":memory:")
         self.db.execute("CREATE VIRTUAL TABLE t USING fts5(code UNINDEXED, name, department, materials, "
                         "tokenize='trigram')")
-        rows = cat._db().execute("SELECT body FROM guides").fetchall()
-        for (body,) in rows:
-            g = json.loads(body)
-            self.db.execute("INSERT INTO t VALUES (?, ?, ?, ?)", (g["item_code"], g["name"], g["department"],
-                                                                  " ".join(m["name"] for m in g["materials"])))
+        for g in cat.guides():
+            self.db.execute("INSERT INTO t VALUES (?, ?, ?, ?)", (g.item_code, g.name, g.department,
+                                                                  " ".join(m.name for m in g.materials)))
 
     def search(self, q: str) -> list[str]:
         words = [w for w in q.split() if w]

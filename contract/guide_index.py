@@ -16,8 +16,8 @@ chosen so that a prefix match is the match a citizen expects:
 - the item code's words.
 
 Suffix keys are cut at ``KEY_CHARS`` characters; a longer reading searches by its first
-``KEY_CHARS`` and ranking checks the whole text. Keys of the name, keywords and code are indexed
-a second time behind a marker letter (``NAME``), and what the name, code or a keyword *starts*
+``KEY_CHARS`` and ranking checks the whole text. Keys of the name and keywords are indexed
+a second time behind a marker letter (``NAME``), and what the name or a keyword *starts*
 with a third time (``HEAD``), so "guides whose name has it" and "guides whose name starts with it"
 are index queries of their own.
 
@@ -30,50 +30,60 @@ by the number of readings, not by how many guides match.
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 import threading
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from contract.aliases import AliasTable, sound
 from contract.models import SEARCH_COUNT_CAP, Guide, GuidePage, GuideSummary, SearchAliases
 from contract.query import COUNT_CAP, Query, analyse
-from contract.ranking import SEP, Row, columns, importance, score
+from contract.ranking import SEP, Row, columns, department_text, importance, materials_text, score
 from contract.textkeys import name_forms, normalise, pinyin_syllables, words
 
 KEY_CHARS = 10  # suffix keys longer than this are cut (longer readings are checked on the text)
 PINYIN_KEY_CHARS = 24
-CANDIDATES = 120  # guides read per index query; ranking picks the page among them
+CANDIDATES = 80  # guides read per index query; ranking picks the page among them
+READ_CACHE, WRITE_CACHE = -4096, -32768  # page cache per connection, KiB: a search reads a few
+# pages, a sync writes rows all over the order (32 MB then, given back after the transaction)
 DF_CAP = 2000  # names counted for a segment's importance: beyond this a word is common anyway
-FORMAT = 3  # PRAGMA user_version of the file; another value means a copy to drop and fetch again
+FORMAT = 6  # PRAGMA user_version of the file; another value means a copy to drop and fetch again
 # Letters no guide or query contains, put before a key to make a term of its own class.
 HEAD, NAME = "\u02ad", "\u02ae"
-_ROW_COLUMNS = ("forms", "pinyin", "keywords", "keyword_pinyin", "code", "department", "materials",
-                "popularity", "complete")
+# Ranking columns stored as such; the department and materials are read from the body (they are
+# only needed for the few candidates of a search, and would double the file).
+_ROW_COLUMNS = ("forms", "pinyin", "keywords", "keyword_pinyin", "code", "popularity", "complete")
+# A preset dictionary for the bodies: a guide's JSON is too short to compress well on its own.
+# Changing it makes stored bodies unreadable: bump FORMAT with it.
+_ZDICT = ('{"item_code":"","name":"","department":"","main_item":"","task_type":"","detail_complete":true,'
+          '"legal_limit_days":,"promised_limit_days":,"limit_note":"","handling_type":"承诺件","visits":,'
+          '"fee":"不收费","place":"","hours":"","phone":"","basis":"","conditions":"","source":"","keywords":[],'
+          '"popularity":,"area_code":"","link":"","updated_at":"T00:00:00Z","materials":[{"name":"居民身份证",'
+          '"form":"原件","copies":1,"required":"必要"},{"name":"","form":"原件及复印件","copies":1,'
+          '"required":"非必要","note":""}]}').encode()
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS guides (
     id INTEGER PRIMARY KEY,       -- rank_id(): the order among equally good results
-    item_code TEXT NOT NULL UNIQUE,
     forms TEXT NOT NULL,          -- contract.ranking.columns()
     pinyin TEXT NOT NULL,
     keywords TEXT NOT NULL,
     keyword_pinyin TEXT NOT NULL,
-    code TEXT NOT NULL,
-    department TEXT NOT NULL,
-    materials TEXT NOT NULL,
+    code TEXT NOT NULL,           -- the item code's letters and digits: lookups and code prefixes
     popularity INTEGER NOT NULL,
     complete INTEGER NOT NULL,
-    updated_at TEXT NOT NULL,
-    body TEXT NOT NULL            -- the Guide as contract JSON
+    body BLOB NOT NULL            -- the Guide as contract JSON, compressed (``_pack``)
 );
 CREATE INDEX IF NOT EXISTS guides_browse ON guides (complete DESC, id);
+CREATE INDEX IF NOT EXISTS guides_code ON guides (code);
 -- detail=column although there is one column: FTS5 merges the terms of a prefix query four
--- times faster than with detail=none. Contentless: the keys are made again from the body to
--- delete a row.
+-- times faster than with detail=none. One prefix index, of two characters: a marker and the
+-- first letter, what a first keystroke searches ('1 2 3' tripled the file). Contentless: the keys are made again
+-- from the body to delete a row.
 CREATE VIRTUAL TABLE IF NOT EXISTS guides_fts USING fts5(
-    keys, content='', detail=column, prefix='1 2 3', tokenize='unicode61 remove_diacritics 0');
+    keys, content='', detail=column, prefix='2', tokenize='unicode61 remove_diacritics 0');
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 PRAGMA user_version = {FORMAT};
 """
@@ -107,8 +117,8 @@ def _word_keys(word: str) -> tuple[set[str], set[str]]:
 
 
 def fts_text(guide: Guide) -> str:
-    """Every key plain (any reading matches it), the name's once more behind NAME, what the
-    name, code and keywords start with once more behind HEAD."""
+    """The name's and keywords' keys behind NAME, what they start with once more behind HEAD,
+    the department's and materials' plain (``_any`` searches both)."""
     head: set[str] = set()
     name: set[str] = set()
     strong = [*name_forms(guide.name)[:1], *(normalise(k) for k in guide.keywords)]
@@ -117,36 +127,62 @@ def fts_text(guide: Guide) -> str:
         if i < len(strong):
             head |= h
         name |= k
-    code = words(guide.item_code)
-    head.update(k for k in (_key("".join(code)), *code[:1]) if k)
-    name.update(code)
     other = set().union(*map(_text_keys, (guide.department, *(m.name for m in guide.materials)))) - name
     name.discard("")
-    return " ".join([*sorted(name | other), *(HEAD + k for k in sorted(head)), *(NAME + k for k in sorted(name))])
+    return " ".join([*sorted(other), *(HEAD + k for k in sorted(head)), *(NAME + k for k in sorted(name))])
 
 
 def rank_id(guide: Guide, probe: int = 0) -> int:
     """The rowid that orders a guide among equally good results: popular items first, complete
-    guides before stubs, shorter names, then by the name's first two characters (names that start
-    alike sit together), then a hash of the item code; ``probe`` steps past a taken slot."""
+    guides before stubs, shorter names, then a hash of the item code; ``probe`` steps past a taken
+    slot. Kept to 33 bits: the index stores each posting as the gap to the previous rowid, and
+    small gaps are small numbers (a wider id, ordering alike names together, doubled the index)."""
     name = name_forms(guide.name)[0] if name_forms(guide.name) else normalise(guide.name)
-    c1 = min(ord(name[0]), _CHAR) if name else 0
-    c2 = min(ord(name[1]), _CHAR) if len(name) > 1 else 0
     slot = (zlib.crc32(guide.item_code.encode()) + probe) & _SLOT_MASK
-    return ((63 - min(guide.popularity, 63)) << 57 | (not guide.detail_complete) << 56
-            | min(len(name), 63) << 50 | c1 << 32 | c2 << 14 | slot)
+    return (63 - min(guide.popularity, 63)) << 27 | (not guide.detail_complete) << 26 | min(len(name), 63) << 20 | slot
 
 
-_SLOT_MASK = (1 << 14) - 1
-_CHAR = (1 << 18) - 1
+_SLOT_MASK = (1 << 20) - 1
 
 
 def _bucket(rowid: int) -> int:
-    return rowid >> 14
+    return rowid >> 20
 
 
 def _key(word: str) -> str:
     return word[:PINYIN_KEY_CHARS] if word.isascii() else word[:KEY_CHARS]
+
+
+def _pack(guide: Guide) -> bytes:
+    """The guide's JSON without fields at their defaults (reading fills them in), compressed."""
+    c = zlib.compressobj(9, zdict=_ZDICT)
+    return c.compress(guide.model_dump_json(exclude_defaults=True).encode()) + c.flush()
+
+
+def _unpack(body: bytes) -> bytes:
+    d = zlib.decompressobj(zdict=_ZDICT)
+    return d.decompress(body) + d.flush()
+
+
+def _details(raw: bytes) -> tuple[str, str]:
+    """(department, materials) as ranking compares them, from a guide's JSON."""
+    g = json.loads(raw)
+    return department_text(g["department"]), materials_text(m["name"] for m in g.get("materials", ()))
+
+
+def _code(item_code: str) -> str:
+    return "".join(words(item_code))
+
+
+def _is_code(text: str) -> bool:
+    """A reading looked up among item codes: ASCII with a digit in it."""
+    return text.isascii() and any(c.isdigit() for c in text)
+
+
+def _any(texts: Iterable[str]) -> str:
+    """An FTS expression: a reading anywhere (name, keywords, department, materials)."""
+    texts = list(texts)
+    return f"{_or(NAME, texts)} OR {_or('', texts)}"
 
 
 def _or(marker: str, texts: Iterable[str]) -> str:
@@ -181,7 +217,7 @@ class GuideIndex:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # a copy: losing the last page costs one re-sync
-            conn.execute("PRAGMA cache_size=-32768")  # 32 MB: sync writes rows all over the order
+            conn.execute(f"PRAGMA cache_size={READ_CACHE}")
             self._local.conn = conn
         return conn
 
@@ -229,7 +265,8 @@ class GuideIndex:
         for g in latest.values():
             old = self._remove(conn, g.item_code)
             cols = columns(g)
-            values = (g.item_code, *(cols[c] for c in _ROW_COLUMNS), g.updated_at.isoformat(), g.model_dump_json())
+            # Fields at their defaults are left out of the stored JSON: reading fills them in again.
+            values = (*(cols[c] for c in _ROW_COLUMNS), _pack(g))
             if old is not None and _bucket(old) == _bucket(rank_id(g)):
                 slots: Iterable[int] = [old]  # the same place in the order: keep it
             else:
@@ -243,7 +280,7 @@ class GuideIndex:
     @staticmethod
     def _insert(conn: sqlite3.Connection, values: tuple, rowids: Iterable[int]) -> int:
         """Insert the guide row at the first free rowid of ``rowids``; that rowid."""
-        cols = ("item_code", *_ROW_COLUMNS, "updated_at", "body")
+        cols = (*_ROW_COLUMNS, "body")
         stmt = f"INSERT INTO guides (id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})"
         for rowid in rowids:
             try:
@@ -251,48 +288,63 @@ class GuideIndex:
                 return rowid
             except sqlite3.IntegrityError:
                 continue  # another guide of the same rank and first characters has it
-        raise IndexFull(f"more than {_SLOT_MASK + 1} guides share the rank and first characters of {values[0]}")
+        raise IndexFull(f"more than {_SLOT_MASK + 1} guides share the rank of {values[0]}")
 
     @staticmethod
-    def _remove(conn: sqlite3.Connection, item_code: str) -> int | None:
+    def _find(conn: sqlite3.Connection, item_code: str) -> tuple[int, Guide] | None:
+        """(rowid, guide) of ``item_code``: by its letters and digits, then the exact code."""
+        for rowid, body in conn.execute("SELECT id, body FROM guides WHERE code = ?", (_code(item_code),)):
+            guide = Guide.model_validate_json(_unpack(body))
+            if guide.item_code == item_code:
+                return rowid, guide
+        return None
+
+    @classmethod
+    def _remove(cls, conn: sqlite3.Connection, item_code: str) -> int | None:
         """Delete a guide and its keys; its old rowid, or None if it was not here."""
-        row = conn.execute("SELECT id, body FROM guides WHERE item_code = ?", (item_code,)).fetchone()
-        if row is None:
+        found = cls._find(conn, item_code)
+        if found is None:
             return None
-        keys = fts_text(Guide.model_validate_json(row[1]))
-        conn.execute("INSERT INTO guides_fts (guides_fts, rowid, keys) VALUES ('delete', ?, ?)", (row[0], keys))
-        conn.execute("DELETE FROM guides WHERE id = ?", (row[0],))
-        return row[0]
+        rowid, guide = found
+        conn.execute("INSERT INTO guides_fts (guides_fts, rowid, keys) VALUES ('delete', ?, ?)", (rowid, fts_text(guide)))
+        conn.execute("DELETE FROM guides WHERE id = ?", (rowid,))
+        return rowid
 
     def delete(self, conn: sqlite3.Connection, codes: Iterable[str]) -> int:
         return sum(self._remove(conn, code) is not None for code in codes)
 
     # -- reading ----------------------------------------------------------------------------
     def get(self, item_code: str) -> Guide | None:
-        row = self._db().execute("SELECT body FROM guides WHERE item_code = ?", (item_code,)).fetchone()
-        return Guide.model_validate_json(row[0]) if row else None
+        found = self._find(self._db(), item_code)
+        return found[1] if found else None
+
+    def guides(self) -> Iterator[Guide]:
+        """Every guide of the copy (for exports and benchmarks)."""
+        for (body,) in self._db().execute("SELECT body FROM guides ORDER BY id"):
+            yield Guide.model_validate_json(_unpack(body))
 
     def analyse(self, q: str) -> Query:
         return analyse(q, self.aliases(), self._frequency, self._present_sound)
 
     def search(self, q: str = "", limit: int = 20, offset: int = 0, department: str | None = None) -> GuidePage:
         if not q.strip():
-            return self._browse(limit, offset, department)
+            return self._browse(limit, offset)
         query = self.analyse(q)  # (punctuation alone reads as nothing: nothing is found)
         need = offset + limit
-        ranked = []
+        ranked, bodies, total = [], {}, 0
         if query.segments:
-            ids, weights = self._candidates(query, max(CANDIDATES, need))
-            scored = (score(query, r, weights) for r in self._rows(ids))
+            ids, weights, total = self._candidates(query, max(CANDIDATES, need))
+            rows = self._rows(ids)
+            bodies = {row.rowid: raw for row, raw in rows}
+            scored = (score(query, row, weights) for row, _ in rows)
             ranked = sorted((s for s in scored if s is not None), key=lambda s: s.key)
         if department:
             dept = "".join(words(department))
             ranked = [s for s in ranked if s.row.department == dept]
-        total = len(ranked) if len(ranked) < CANDIDATES or department else self._count(query)
-        chosen = ranked[offset:need]
-        bodies = self._bodies([s.row.rowid for s in chosen])
-        items = [GuideSummary.model_validate_json(b).model_copy(update={"matched": s.matched})
-                 for s, b in zip(chosen, bodies, strict=True)]
+        if len(ranked) < CANDIDATES or department:
+            total = len(ranked)
+        items = [GuideSummary.model_validate_json(bodies[s.row.rowid]).model_copy(update={"matched": s.matched})
+                 for s in ranked[offset:need]]
         suggestions = self.suggest(query) if not total else []
         return GuidePage(total=total, offset=offset, limit=limit, items=items, suggestions=suggestions)
 
@@ -305,29 +357,32 @@ class GuideIndex:
             out += aliases.like_ascii(heard, limit=n)
         return [w for w in dict.fromkeys(out) if w not in {s.typed for s in query.segments}][:n]
 
-    def _browse(self, limit: int, offset: int, department: str | None) -> GuidePage:
-        conn = self._db()
-        if department:
-            dept = "".join(words(department))
-            total = conn.execute("SELECT COUNT(*) FROM guides WHERE department = ?", (dept,)).fetchone()[0]
-            rows = conn.execute("SELECT body FROM guides WHERE department = ? ORDER BY complete DESC, id "
-                                "LIMIT ? OFFSET ?", (dept, limit, offset)).fetchall()
-        else:
-            total = self.count()
-            rows = conn.execute("SELECT body FROM guides ORDER BY complete DESC, id LIMIT ? OFFSET ?",
-                                (limit, offset)).fetchall()
-        items = [GuideSummary.model_validate_json(r[0]) for r in rows]
-        return GuidePage(total=total, offset=offset, limit=limit, items=items)
+    def _browse(self, limit: int, offset: int) -> GuidePage:
+        """Browsing: full guides first, then the catalogue's order. (A department's list is the
+        platform's: the kiosk browses by life event, not by department.)"""
+        rows = self._db().execute("SELECT body FROM guides ORDER BY complete DESC, id LIMIT ? OFFSET ?",
+                                  (limit, offset)).fetchall()
+        items = [GuideSummary.model_validate_json(_unpack(r[0])) for r in rows]
+        return GuidePage(total=self.count(), offset=offset, limit=limit, items=items)
 
     def _frequency(self, text: str) -> int:
         """In how many guides ``text`` occurs (any field), counted up to COUNT_CAP."""
         key = ("count", text)
         n = self._seen.get(key)
         if n is None:
-            n = self._db().execute(f"SELECT COUNT(*) FROM (SELECT rowid FROM guides_fts WHERE guides_fts MATCH ? "
-                                   f"LIMIT {COUNT_CAP})", (_or("", [text]),)).fetchone()[0]
+            if _is_code(text):
+                n = len(self._codes(text, COUNT_CAP))
+            else:
+                n = self._db().execute(f"SELECT COUNT(*) FROM (SELECT rowid FROM guides_fts WHERE guides_fts "
+                                       f"MATCH ? LIMIT {COUNT_CAP})", (_any([text]),)).fetchone()[0]
             self._remember(key, n)
         return int(n)
+
+    def _codes(self, prefix: str, limit: int) -> list[int]:
+        """Rowids of guides whose item code starts with ``prefix`` (letters and digits)."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return [r[0] for r in self._db().execute(
+            "SELECT id FROM guides WHERE code >= ? AND code < ? LIMIT ?", (prefix, end, limit))]
 
     def _present_sound(self, syllables: tuple[str, ...]) -> bool:
         """Some name has these syllables in a row (bu jiao: 补缴), whole: "ge zhen" is not in
@@ -359,12 +414,14 @@ class GuideIndex:
             self._seen.clear()
         self._seen[key] = value
 
-    def _candidates(self, query: Query, k: int) -> tuple[list[int], list[float]]:
-        """(rowids worth ranking, each segment's importance). Candidates: guides whose name, code
-        or keywords hold every segment, then those that start with or hold each one, then (if
-        that found few) any field at all. A segment's importance comes from how many names hold
-        it, counted up to DF_CAP while its candidates are read."""
-        segs = [[t.text for t in s.terms] for s in query.segments]
+    def _candidates(self, query: Query, k: int) -> tuple[list[int], list[float], int]:
+        """(rowids worth ranking, each segment's importance, about how many guides answer).
+        Candidates: guides whose name, code or keywords hold every segment, then those that start
+        with or hold each one, then (if that found few) any field at all. A segment's importance
+        comes from how many names hold it, counted up to DF_CAP while its candidates are read; the
+        count shown is the largest of a segment's, up to SEARCH_COUNT_CAP ("1000+")."""
+        segs = [[t.text for t in s.terms if not _is_code(t.text)] for s in query.segments]
+        codes = [[t.text for t in s.terms if _is_code(t.text)] for s in query.segments]
         found: dict[int, None] = {}
         conn = self._db()
 
@@ -372,19 +429,25 @@ class GuideIndex:
             return [r[0] for r in conn.execute(
                 "SELECT rowid FROM guides_fts WHERE guides_fts MATCH ? ORDER BY rowid LIMIT ?", (expr, limit))]
 
-        if len(segs) > 1:
+        if len(segs) > 1 and all(segs):
             found.update(dict.fromkeys(read(" AND ".join(f"({_or(NAME, ts)})" for ts in segs), k)))
         guides = self._guides()
-        weights = []
-        for ts in segs:
-            found.update(dict.fromkeys(read(_or(HEAD, ts), k)))
-            named = read(_or(NAME, ts), DF_CAP)
+        weights, total = [], 0
+        for ts, cs in zip(segs, codes, strict=True):
+            named = [i for c in cs for i in self._codes(c, DF_CAP)]
+            if ts:
+                found.update(dict.fromkeys(read(_or(HEAD, ts), k)))
+                named += read(_or(NAME, ts), DF_CAP)
             found.update(dict.fromkeys(named[:k]))
             weights.append(importance(len(named), guides))
+            total = max(total, len(named))
         if len(found) < k:
             for ts in segs:
-                found.update(dict.fromkeys(read(_or("", ts), k)))
-        return list(found), weights
+                if ts:
+                    anywhere = read(_any(ts), SEARCH_COUNT_CAP)
+                    found.update(dict.fromkeys(anywhere[:k]))
+                    total = max(total, len(anywhere))
+        return list(found), weights, min(total, SEARCH_COUNT_CAP)
 
     def _guides(self) -> int:
         n = self._seen.get(("guides", ""))
@@ -393,37 +456,18 @@ class GuideIndex:
             self._remember(("guides", ""), n)
         return int(n)
 
-    def _count(self, query: Query) -> int:
-        expr = " OR ".join(f"({_or('', [t.text for t in s.terms])})" for s in query.segments)
-        return self._db().execute(f"SELECT COUNT(*) FROM (SELECT rowid FROM guides_fts WHERE guides_fts MATCH ? "
-                                  f"LIMIT {SEARCH_COUNT_CAP})", (expr,)).fetchone()[0]
-
-    def _rows(self, ids: list[int]) -> list[Row]:
+    def _rows(self, ids: list[int]) -> list[tuple[Row, bytes]]:
+        """Each candidate's ranking row, and its body (read once: the page is made from it)."""
         out = []
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
-            out += [Row.from_columns(*r) for r in self._db().execute(
-                f"SELECT id, {', '.join(_ROW_COLUMNS)} FROM guides WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk)]
+            for rowid, forms, py, kw, kwpy, code, pop, complete, body in self._db().execute(
+                    f"SELECT id, {', '.join(_ROW_COLUMNS)}, body FROM guides WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk):
+                raw = _unpack(body)
+                out.append((Row.from_columns(rowid, forms, py, kw, kwpy, code, pop, complete,
+                                             functools.partial(_details, raw)), raw))
         return out
-
-    def _bodies(self, ids: list[int]) -> list[str]:
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        found = dict(self._db().execute(f"SELECT id, body FROM guides WHERE id IN ({marks})", ids).fetchall())
-        return [found[i] for i in ids]
-
-    def like_search(self, q: str, limit: int = 20) -> int:
-        """The naive scan the benchmark compares with: LIKE over the same text, count plus one
-        page ordered by name length. Returns the count."""
-        pattern = f"%{''.join(words(q))}%"
-        hay = "forms || ' ' || pinyin || ' ' || keywords || ' ' || department || ' ' || materials || ' ' || code"
-        conn = self._db()
-        total = conn.execute(f"SELECT COUNT(*) FROM guides WHERE {hay} LIKE ?", (pattern,)).fetchone()[0]
-        conn.execute(f"SELECT body FROM guides WHERE {hay} LIKE ? ORDER BY length(forms), id LIMIT ?",
-                     (pattern, limit)).fetchall()
-        return total
 
 
 def set_meta(conn: sqlite3.Connection, **values: str) -> None:
@@ -439,6 +483,7 @@ class _Tx:
 
     def __enter__(self) -> sqlite3.Connection:
         self.lock.acquire()
+        self.conn.execute(f"PRAGMA cache_size={WRITE_CACHE}")
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
@@ -446,5 +491,6 @@ class _Tx:
         try:
             self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
         finally:
+            self.conn.execute(f"PRAGMA cache_size={READ_CACHE}")
             self.changed()
             self.lock.release()

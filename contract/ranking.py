@@ -22,7 +22,9 @@ inside one form of the name (never across a bracket), and item codes by prefix.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from contract.models import Guide
@@ -34,9 +36,12 @@ DEPARTMENT, MATERIAL = 0.3, 0.2
 SEP = "\x1f"  # between the parts of a stored column
 
 
-@dataclass(frozen=True)
+@dataclass
 class Row:
-    """What ranking needs of one guide (stored as columns by the index: see ``columns``)."""
+    """What ranking needs of one guide (stored as columns by the index: see ``columns``).
+
+    The department and materials may come late: ``details`` gives (department, materials) when a
+    word is not in the name or keywords, so the index need not read them for most candidates."""
 
     rowid: int
     forms: tuple[str, ...]            # contract.textkeys.name_forms
@@ -45,16 +50,29 @@ class Row:
     keyword_pinyin: tuple[tuple[str, ...], ...]
     code: str                         # the item code's letters and digits, lowercase
     code_words: tuple[str, ...]
-    department: str
-    materials: str
     popularity: int
     complete: bool
+    details: Callable[[], tuple[str, str]]
 
     @classmethod
-    def from_columns(cls, rowid: int, forms: str, pinyin: str, keywords: str, keyword_pinyin: str,
-                     code: str, department: str, materials: str, popularity: int, complete: int) -> Row:
+    def from_columns(cls, rowid: int, forms: str, pinyin: str, keywords: str, keyword_pinyin: str, code: str,
+                     popularity: int, complete: int, details: Callable[[], tuple[str, str]]) -> Row:
         return cls(rowid, tuple(forms.split(SEP)), _syllables(pinyin), _split(keywords), _syllables(keyword_pinyin),
-                   code, words(code), department, materials, popularity, bool(complete))
+                   code, words(code), popularity, bool(complete), details)
+
+    @functools.cached_property
+    def _details(self) -> tuple[str, str]:
+        return self.details()
+
+    @property
+    def department(self) -> str:
+        """department_text() of the guide's department."""
+        return self._details[0]
+
+    @property
+    def materials(self) -> str:
+        """materials_text() of the guide's materials."""
+        return self._details[1]
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -63,6 +81,17 @@ def _split(text: str) -> tuple[str, ...]:
 
 def _syllables(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(p.split("'")) for p in text.split(SEP)) if text else ()
+
+
+@functools.lru_cache(maxsize=16384)
+def department_text(name: str) -> str:
+    """A department's or material's name as ranking compares it (cached: they repeat across a
+    catalogue, and the index makes them again for every candidate it reads)."""
+    return "".join(words(name))
+
+
+def materials_text(names: Iterable[str]) -> str:
+    return SEP.join(map(department_text, names))
 
 
 def columns(guide: Guide) -> dict[str, str | int]:
@@ -75,8 +104,8 @@ def columns(guide: Guide) -> dict[str, str | int]:
         "keywords": SEP.join(keywords),
         "keyword_pinyin": SEP.join("'".join(pinyin_syllables(k)) for k in keywords),
         "code": "".join(words(guide.item_code)),
-        "department": "".join(words(guide.department)),
-        "materials": SEP.join("".join(words(m.name)) for m in guide.materials),
+        "department": department_text(guide.department),
+        "materials": materials_text(m.name for m in guide.materials),
         "popularity": guide.popularity,
         "complete": int(guide.detail_complete),
     }
