@@ -27,8 +27,14 @@ class Background:
     def call(self, fn: Callable[[], Any], on_done: Callable[[Any], Any], on_error: Callable[[CentralError], Any]) -> None:
         self._pending.append((self._pool.submit(fn), on_done, on_error))
 
-    def once(self, name: str, fn: Callable[[], Any], on_done: Callable[[Any], Any]) -> None:
-        """Run ``fn`` unless the previous run of ``name`` is still going (a failure is logged)."""
+    def answered(self) -> bool:
+        """A call has finished and waits for ``apply_finished`` (cheap enough for every frame)."""
+        return any(p[0].done() for p in self._pending)
+
+    def once(self, name: str, fn: Callable[[], Any], on_done: Callable[[Any], Any],
+             on_error: Callable[[CentralError], Any] | None = None) -> None:
+        """Run ``fn`` unless the previous run of ``name`` is still going (a failure is logged,
+        then given to ``on_error``)."""
         if name in self._busy:
             return
         self._busy.add(name)
@@ -40,6 +46,8 @@ class Background:
         def failed(exc: CentralError):
             self._busy.discard(name)
             log.warning("%s failed: %s", name, exc.message)
+            if on_error is not None:
+                on_error(exc)
 
         self.call(fn, done, failed)
 

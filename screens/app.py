@@ -13,11 +13,11 @@ from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import ListProperty, NumericProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk.collector import IdleCollector
 from kiosk.journeys import JOURNEYS  # noqa: F401  (registers every journey's pages)
-from kiosk.pages import PAGES
 from kiosk.shell import Shell
+from screens.kivy_setup import peak_memory_mb, process_age
 
 log = logging.getLogger("kiosk.ui")
 HERE = Path(__file__).parent
@@ -55,6 +55,7 @@ class KioskApp(App):
         self.title = "hall-kiosk"
         self.hall = shell.config.terminal.hall
         self.tr = shell.tr
+        self.collector = IdleCollector(shell)
 
     def build(self):
         _load_screen_modules()
@@ -62,18 +63,36 @@ class KioskApp(App):
         for name in (*FIRST_KV, *rest):
             Builder.load_file(str(HERE / name))
         root = Factory.KioskRoot()
-        sm: ScreenManager = root.ids.sm
-        sm.transition = NoTransition()  # software GL: shader transitions stall the first frame
-        for name in PAGES:
-            sm.add_widget(Factory.get(screen_class(name))(name=name))
+        sm = root.ids.sm
+        sm.make_screen = lambda name: Factory.get(screen_class(name))(name=name)  # built when first shown
         self.sm = sm
         self.shell.subscribe(self._sync)
-        Window.bind(on_touch_down=lambda *_: self.shell.touch())
+        Window.bind(on_touch_down=self._touched)
         Window.bind(on_key_down=self._on_key)
         Window.bind(on_request_close=lambda *a, **k: True)  # no closing the kiosk from a WM
         Clock.schedule_interval(lambda _dt: self.shell.tick(), 0.1)
+        # An answer from the platform is applied in the frame it arrives in, not at the next tick
+        # (scheduling from the worker thread instead delayed it by up to half a second).
+        Clock.schedule_interval(self._answers, 0)
+        Window.bind(on_flip=self._first_frame)
         self._sync()
         return root
+
+    def _touched(self, *_):
+        self.collector.touched()
+        self.shell.touch()
+
+    def _answers(self, _dt):
+        if self.shell.background.answered():
+            self.shell.tick()
+
+    def _first_frame(self, *_):
+        """Start-up time in the log (staff see a slow start; bench/ui_bench.py reads it)."""
+        Window.unbind(on_flip=self._first_frame)
+        self.collector.started()  # full garbage collections only while nobody is here
+        Clock.schedule_interval(lambda _dt: self.collector.tick(), 1)
+        log.info("first frame drawn %.3f s after the process started (screen %s, peak memory %.0f MB)",
+                 process_age(), self.screen, peak_memory_mb())
 
     def on_start(self):
         # systemd stops us with SIGTERM; SDL would turn it into a close request that we ignore.
@@ -94,7 +113,7 @@ class KioskApp(App):
         screen = self.sm.get_screen(page.screen)
         screen.page = page  # before the switch: the new screen is drawn with its page, not the last one
         screen.refresh(page)
-        if self.screen != page.screen:
+        if self.sm.current != page.screen:
             self.screen = page.screen
             self.sm.current = page.screen
 

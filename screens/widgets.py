@@ -6,6 +6,7 @@ from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
@@ -23,6 +24,33 @@ class PageScreen(Screen):
 
     def refresh(self, page) -> None:
         """Screens with rows built in Python override this; the rest bind in their .kv rule."""
+
+
+class Pages(FloatLayout):
+    """Shows one screen, by name; each screen is built the first time it is asked for.
+
+    A ScreenManager (even with NoTransition) draws a frame with the old and the new, not yet
+    laid out, screen together, and a tap in that frame is lost. Here the switch is one step: the
+    new screen replaces the old before the next frame, and Kivy lays it out before drawing it."""
+
+    current = StringProperty("")
+
+    def __init__(self, make_screen=None, **kw):
+        super().__init__(**kw)
+        self.make_screen = make_screen
+        self._screens: dict[str, Screen] = {}
+
+    def get_screen(self, name: str) -> Screen:
+        screen = self._screens.get(name)
+        if screen is None:
+            screen = self._screens[name] = self.make_screen(name)
+        return screen
+
+    def on_current(self, _pages, name: str) -> None:
+        screen = self.get_screen(name)
+        if screen.parent is not self:
+            self.clear_widgets()
+            self.add_widget(screen)
 
 
 class DeviceChip(Label):

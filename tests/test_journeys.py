@@ -167,3 +167,19 @@ def test_after_an_idle_sign_out_the_welcome_page_returns_by_itself(platform):
         assert isinstance(shell.page, WelcomePage) and shell.notice is None  # ...and nobody has to tap OK
     finally:
         shell.shutdown()
+
+
+def test_keys_typed_while_a_search_runs_are_searched_together(platform):
+    """A fast typist's keystrokes do not queue one search each behind a slow answer: the one in
+    flight ends, then what is typed by then is searched once, and that is what shows."""
+    shell, proxy = slow_shell(platform, 0.4)
+    try:
+        shell.start("guide")  # the empty query: a first search, in flight
+        for key in "hunyin":
+            shell.act("type", text=key)
+        run_until(shell, lambda: not shell.page.loading, timeout=10)
+        assert shell.page.query == "hunyin" and any("婚姻" in i.name for i in shell.page.items)
+        assert proxy.seen["delay"] == 2, proxy.seen  # the first search and one for all six keys
+    finally:
+        shell.shutdown()
+        proxy.close()

@@ -9,6 +9,7 @@ and from a partial copy if the platform cannot answer.
 
 from __future__ import annotations
 
+from contract.models import SEARCH_COUNT_CAP
 from kiosk import slips
 from kiosk.central_client import CentralError
 from kiosk.journeys.base import NEEDS_IDENTITY, Journey, Notice, Result, Start
@@ -48,6 +49,7 @@ class GuideJourney(Journey):
         self.query = query
         self.results = None  # the last page of results
         self.loading = False
+        self._searching = False
         self.error: CentralError | None = None
         self.guide = None
         self.direct = bool(code)  # opened straight at a guide: back leaves the journey
@@ -73,20 +75,32 @@ class GuideJourney(Journey):
     # -- search -------------------------------------------------------------------------------
     def do_search(self, query: str) -> Result:
         self.query, self.loading, self.error = query[:MAX_QUERY], True, None
-        asked = self.query
+        if not self._searching:  # else the search in flight starts the next one when it ends
+            self._search()
+        return None
+
+    def _search(self) -> None:
+        """One search at a time: keys typed while it runs are searched together afterwards, so
+        a fast typist's keystrokes do not queue up (or compete) behind each other."""
+        asked, self._searching = self.query, True
 
         def done(page) -> Result:
-            if asked == self.query:  # an answer to a query since edited is stale
+            self._searching = False
+            if asked != self.query:  # typed on meanwhile: this answer is stale, search what is there
+                self._search()
+            else:
                 self.results, self.loading = page, False
             return None
 
         def failed(exc: CentralError) -> Result:
-            if asked == self.query:
+            self._searching = False
+            if asked != self.query:
+                self._search()
+            else:
                 self.results, self.loading, self.error = None, False, exc
             return None
 
         self.call(lambda: find_guides(self.shell.central, self.shell.catalogue, asked), done, failed)
-        return None
 
     def do_type(self, text: str) -> Result:
         return self.do_search(self.query + text)
@@ -110,7 +124,7 @@ class GuideJourney(Journey):
         elif page is not None and page.total == 0:
             status = "" if self.query else tr("guides.none")  # a query that found nothing gets the help below
         elif page is not None:
-            status = tr("guides.found", n=page.total)
+            status = tr("guides.found", n=f"{page.total}+" if page.total >= SEARCH_COUNT_CAP else page.total)
         else:
             status = ""
         found = page.items if page else []

@@ -1,0 +1,47 @@
+"""When the garbage collector may pause the app: not while someone is at the kiosk.
+
+A full collection walks every object the process holds (Kivy's, pydantic's, the search's
+dictionaries): ~150 ms, and a tap made during it waits (it was most of the slowest touch → screen
+times). So: what start-up made is frozen for good, automatic collections keep to the young
+generations, and full ones run once a person has gone (the sign-out page is up: nobody waits)
+and every minute of an idle kiosk. Memory stays flat over hundreds of sessions
+(bench/ui_bench.py).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+
+IDLE_AFTER_S, IDLE_EVERY_S = 1.0, 60.0
+NO_AUTOMATIC_FULL = 1_000_000  # gen-1 collections between two full ones: never, in practice
+
+
+class IdleCollector:
+    def __init__(self, shell, monotonic: Callable[[], float] = time.monotonic):
+        self.shell, self.monotonic = shell, monotonic
+        self._touched = self._collected = monotonic()
+        self._after = shell.sessions_ended
+
+    def started(self) -> None:
+        """Once, when the app shows its first frame."""
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(700, 10, NO_AUTOMATIC_FULL)
+        self._touched = self._collected = self.monotonic()
+
+    def touched(self) -> None:
+        self._touched = self.monotonic()
+
+    def tick(self) -> bool:
+        """Call every second or so; True if it collected."""
+        now, shell = self.monotonic(), self.shell
+        if shell.session.active:
+            return False
+        gone = shell.sessions_ended != self._after
+        if gone or (now - self._touched >= IDLE_AFTER_S and now - self._collected >= IDLE_EVERY_S):
+            self._collected, self._after = now, shell.sessions_ended
+            gc.collect()
+            return True
+        return False
