@@ -155,12 +155,14 @@ class DeviceManager:
         self._deadlines: dict[str, tuple[float, str, str]] = {}  # request id -> (deadline, device, action)
         self._lock = threading.Lock()
         self._backlog: list[Event] = []  # events drained by call() that belong to the caller of drain()
+        self.started = False
         for name, table in devices_config.items():
             driver = build_driver(name, table, self.events.put)
             self.drivers[name] = table["driver"]
             self.workers[name] = DeviceWorker(driver, self.events.put, backoff)
 
     def start(self) -> None:
+        self.started = True
         for w in self.workers.values():
             w.start()
 

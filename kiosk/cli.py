@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from kiosk import config as cfgmod
+from kiosk.embedded import EMBEDDED_PARENT
 
 log = logging.getLogger("kiosk")
 
@@ -98,6 +99,10 @@ def cmd_outbox(args) -> int:
 def cmd_central_serve(args) -> int:
     from central.server import serve
 
+    if os.environ.get(EMBEDDED_PARENT):
+        from kiosk.embedded import die_with_parent
+
+        die_with_parent(int(os.environ[EMBEDDED_PARENT]))
     serve(host=args.host, port=args.port, db_path=args.db if "://" in args.db else Path(args.db))
     return 0
 

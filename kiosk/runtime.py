@@ -12,6 +12,7 @@ from kiosk.catalogue import Catalogue
 from kiosk.catalogue import default_path as catalogue_path
 from kiosk.central_client import CentralClient
 from kiosk.config import KioskConfig
+from kiosk.embedded import EmbeddedPlatform
 from kiosk.outbox import Outbox, Sender
 from kiosk.outbox import default_path as outbox_path
 from kiosk.shell import Shell
@@ -35,12 +36,9 @@ def running_kiosk(config: KioskConfig, device_overrides: dict[str, dict[str, Any
     with ExitStack() as stack:
         url = config.central.url
         if url == "embedded":
-            from central.server import BackgroundServer
-
             config.var_dir.mkdir(parents=True, exist_ok=True)
-            server = stack.enter_context(BackgroundServer(config.var_dir / "central.db"))
-            url = server.url
-            log.info("embedded central platform at %s", url)
+            url = stack.enter_context(EmbeddedPlatform(config.var_dir / "central.db",
+                                                       config.var_dir / "central.log")).url
         terminal_id, secret = config.central_credentials()
         central = CentralClient(url, timeout=(3.05, config.central.timeout_s), terminal_id=terminal_id,
                                 secret=secret)
@@ -54,8 +52,7 @@ def running_kiosk(config: KioskConfig, device_overrides: dict[str, dict[str, Any
             log.warning("no [central] secret configured: requests are unsigned, the outbox cannot deliver")
         tables = {name: {**table, **(device_overrides or {}).get(name, {})}
                   for name, table in config.devices.items()}
-        devices = DeviceManager(tables)
-        devices.start()
+        devices = DeviceManager(tables)  # started by the shell's first tick (Shell.tick)
         stack.callback(devices.stop)
         shell = Shell(config, central, devices, catalogue=Catalogue(catalogue_path(config.var_dir), config.search.aliases),
                       outbox=outbox, sender=sender, version=version())

@@ -78,6 +78,7 @@ class Shell(CardRules):
         self.notice: Notice | None = None
         self._signed_out_at: float | None = None
         self._generation = 0  # a new session, a new generation: older answers are dropped
+        self.sessions_ended = 0  # the UI collects garbage once a person has gone
         self.page: Page = self.stack[0].page()
 
     # -- rendering ------------------------------------------------------------------------
@@ -215,6 +216,7 @@ class Shell(CardRules):
         ``keep``: journeys usable without a card that stay (in the language, with their answers)."""
         for journey in self.stack:
             journey.on_session_end()
+        self.sessions_ended += 1
         self.session.end(reason)
         self.card.released()
         del self.stack[1:]
@@ -252,6 +254,10 @@ class Shell(CardRules):
     # -- the tick and device events --------------------------------------------------------
     def tick(self) -> None:
         """Called on the UI clock: device events, finished calls, journeys' waits, idle timer."""
+        if self.devices is not None and not self.devices.started:
+            # Only now, after the first frame: opening devices (imports, ports, a printer's
+            # database) would compete with drawing it, and they report "unknown" until they answer.
+            self.devices.start()
         if self.devices is not None:
             for event in self.devices.drain():
                 self.on_device_event(event)

@@ -1,5 +1,5 @@
 """What a terminal does in the background whoever stands at it: keep the guide catalogue fresh
-(at start and every ``guides_sync_min``) and report to the platform (a heartbeat every
+(at start and every ``guides_sync_min``; a failed sync again soon) and report to the platform (a heartbeat every
 ``heartbeat_s`` with device statuses and outbox depth), never more than one of each at a time; and
 the same device statuses for the status bar."""
 
@@ -15,6 +15,7 @@ from kiosk.i18n import catalogue
 
 log = logging.getLogger("kiosk.upkeep")
 PAPER = ("full", "low", "out", "jammed", "unknown")
+SYNC_RETRY_S, SYNC_RETRY_MAX_S = 2.0, 300.0  # a failed sync is tried again after 2, 4, 8 ... s
 
 
 class Upkeep:
@@ -24,6 +25,7 @@ class Upkeep:
         self.catalogue, self.outbox, self.devices, self.version = catalogue, outbox, devices, version
         self.device_states = device_states if device_states is not None else {}
         self._next_sync = self._next_beat = 0.0  # both due at the first tick
+        self._sync_retry = SYNC_RETRY_S
         self._seen_commands: set[int] = set()
 
     def tick(self) -> None:
@@ -32,13 +34,22 @@ class Upkeep:
         if self.catalogue is not None and now >= self._next_sync:
             every = central_cfg.guides_sync_min * 60
             self._next_sync = now + every if every else float("inf")
-            self.background.once("guide sync", lambda: self.catalogue.sync(self.central),
-                                 lambda r: log.info("guide catalogue synced: %d changed, %d deleted in %.1f s",
-                                                    r.changed, r.deleted, r.seconds))
+            self.background.once("guide sync", lambda: self.catalogue.sync(self.central), self._synced,
+                                 self._sync_failed)
         if getattr(self.central, "terminal_id", None) and now >= self._next_beat:
             self._next_beat = now + central_cfg.heartbeat_s
             beat = self.heartbeat_message()
             self.background.once("heartbeat", lambda: self.central.heartbeat(beat), self._heartbeat_answer)
+
+    def _synced(self, r) -> None:
+        self._sync_retry = SYNC_RETRY_S
+        log.info("guide catalogue synced: %d changed, %d deleted in %.1f s", r.changed, r.deleted, r.seconds)
+
+    def _sync_failed(self, _exc) -> None:
+        """A platform away at boot (or a network blip) should not leave the copy stale until the
+        next regular sync: try again soon, less often each time."""
+        self._next_sync = min(self._next_sync, self.monotonic() + self._sync_retry)
+        self._sync_retry = min(self._sync_retry * 2, SYNC_RETRY_MAX_S)
 
     def heartbeat_message(self) -> Heartbeat:
         devices = []

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from contextlib import contextmanager
 
+from kiosk.children import stop
+
 
 class XvfbMissing(RuntimeError):
     pass
@@ -41,8 +43,4 @@ def virtual_display(width: int = 1280, height: int = 800):
             else:
                 os.environ["DISPLAY"] = old
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 
 def configure(width: int, height: int, fullscreen: bool, font_scale: float, font_regular: str,
@@ -36,3 +37,21 @@ def configure(width: int, height: int, fullscreen: bool, font_scale: float, font
         Config.remove_option("input", key)
     # One touch route only: X pointer emulation. Adding probesysfs too would double every touch.
     Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux: /proc), for the start-up time."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+    return uptime - ticks / os.sysconf("SC_CLK_TCK")
+
+
+def peak_memory_mb() -> float:
+    try:
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return float("nan")
+    return int(line.split()[1]) / 1024

@@ -8,8 +8,9 @@ from kiosk.shell import Shell
 from screens.kivy_setup import configure
 
 
-def run_ui(shell: Shell, config: KioskConfig, demo=None, tour_out=None) -> tuple[int, str]:
-    """Run the UI until it stops; with ``tour_out`` run the headless tour. Returns (exit code, failure)."""
+def run_ui(shell: Shell, config: KioskConfig, demo=None, tour_out=None, on_started=None) -> tuple[int, str]:
+    """Run the UI until it stops; with ``tour_out`` run the headless tour, with ``on_started``
+    call it with the app once it runs (bench/ui_bench.py drives it). Returns (exit code, failure)."""
     headless = tour_out is not None
     d = config.display
     configure(d.width + (240 if demo is not None and config.demo.panel else 0), d.height, d.fullscreen,
@@ -23,6 +24,6 @@ def run_ui(shell: Shell, config: KioskConfig, demo=None, tour_out=None) -> tuple
 
         tour = Tour(tour_out, demo)
     app = KioskApp(shell, demo=demo if config.demo.panel else None,
-                   on_started=tour.start if tour is not None else None)
+                   on_started=tour.start if tour is not None else on_started)
     app.run()
     return (tour.exit_code, tour.failure) if tour is not None else (0, "")

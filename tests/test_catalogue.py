@@ -192,3 +192,37 @@ def test_a_copy_in_an_older_format_is_dropped_and_fetched_again(tmp_path, caplog
     assert c.count() == 0 and not c.ready and "older format (1)" in caplog.text
     c.upsert([guide("N1", "新格式事项")])
     assert names(c.search("xgssx")) == ["新格式事项"]
+
+
+def test_a_failed_sync_is_tried_again_soon_not_at_the_next_regular_one(platform, tmp_path):
+    """The platform is away when the kiosk starts (the demo's starts beside it; a hall's network
+    may be late): the copy is fetched seconds after it answers, not guides_sync_min later."""
+    from kiosk.background import Background
+    from kiosk.upkeep import Upkeep
+
+    cfg = config.load(REPO / "config" / "demo.toml")
+    now = [100.0]
+    cat = Catalogue(tmp_path / "catalogue.db")
+    background = Background()
+    upkeep = Upkeep(cfg, CentralClient("http://127.0.0.1:9", retries=1), background, lambda: now[0], cat)
+    try:
+        upkeep.tick()
+        deadline = time.monotonic() + 10
+        while not background.answered() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        background.apply_finished()  # failed: tried again in 2 s, then 4, 8 ...
+        assert not cat.ready
+        upkeep.central = CentralClient(platform.url)
+        now[0] += 1
+        upkeep.tick()
+        assert not background._pending  # not yet
+        now[0] += 1.5
+        upkeep.tick()
+        deadline = time.monotonic() + 30
+        while not background.answered() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        background.apply_finished()
+        assert cat.ready and cat.count() > 1000
+    finally:
+        background.shutdown()
+        cat.close()

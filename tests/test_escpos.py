@@ -26,6 +26,7 @@ from devices.status import CoverState, DeviceState, PaperState
 from drivers.escpos import encoder
 from drivers.escpos.driver import EscposPrinter
 from drivers.escpos.emulator import VirtualPrinter
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -472,3 +473,20 @@ def test_document_that_cannot_be_encoded_is_refused_without_printing(vp, printer
         printer.print_document(huge, "job-huge")
     assert err.value.code == "bad_document"
     assert printer.state() is DeviceState.ONLINE  # the printer is fine
+
+
+def test_the_printer_database_is_parsed_once_and_leaves_no_temporary_folder(tmp_path):
+    """python-escpos parses its capabilities YAML and makes a temporary folder on every start
+    unless given a cache folder: the driver gives it one of ours (0700) and cleans up after it."""
+    import subprocess
+    import sys
+
+    cache, tmp = tmp_path / "cache", tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(cache), "TMPDIR": str(tmp), "HOME": str(tmp_path)}
+    code = "from drivers.escpos.driver import _cache_capabilities as c; c(); import escpos.printer"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=str(REPO), timeout=60)
+    folder = cache / "hall-kiosk" / "escpos"
+    assert list(folder.glob("*.capabilities.pickle")) and (folder.stat().st_mode & 0o777) == 0o700
+    assert list(tmp.iterdir()) == [] and list((folder / "scratch").iterdir()) == []

@@ -18,8 +18,11 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import socket
 import stat
+import sys
+import tempfile
 import termios
 import threading
 import time
@@ -221,6 +224,7 @@ class EscposPrinter(Printer):
     # --- lifecycle -----------------------------------------------------------------------------
 
     def open(self) -> None:
+        _cache_capabilities()
         from escpos.exceptions import DeviceNotFoundError
         from escpos.printer import File, Network, Serial
 
@@ -435,3 +439,36 @@ class EscposPrinter(Printer):
         except (OSError, termios.error) as exc:  # OSError includes serial.SerialException
             self._state = DeviceState.NO_DEVICE
             raise DeviceGone(f"{self.name}: port error: {exc}", zh=ZH["unknown"]) from exc
+
+
+def _cache_capabilities() -> None:
+    """Where python-escpos keeps its parsed printer database. Left alone it parses the YAML
+    (~220 ms) on every start and leaves a new temporary folder behind each time: give it a folder
+    of our own that lasts. The cache is a pickle, so the folder must be ours alone (0700, owned by
+    us); if no such folder can be had, the library's default stands."""
+    if "escpos.capabilities" in sys.modules or "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ:
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    for folder in (os.path.join(base, "hall-kiosk", "escpos"),
+                   os.path.join(tempfile.gettempdir(), f"hall-kiosk-escpos-{os.getuid()}")):
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            os.makedirs(os.path.join(folder, "scratch"), mode=0o700, exist_ok=True)
+            st = os.stat(folder, follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077:
+            break
+    else:
+        return
+    os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = folder
+    # It makes a temporary folder on import even when told where to cache (an eager default
+    # argument): let that one land in our scratch folder, and empty it.
+    scratch, saved = os.path.join(folder, "scratch"), tempfile.tempdir
+    tempfile.tempdir = scratch
+    try:
+        import escpos.capabilities  # noqa: F401
+    finally:
+        tempfile.tempdir = saved
+        for name in os.listdir(scratch):
+            shutil.rmtree(os.path.join(scratch, name), ignore_errors=True)
