@@ -1,0 +1,307 @@
+"""The app at the speed of touch, under Xvfb (software GL): start-up, touch → next screen, memory.
+
+- start-up: a new process to its first drawn frame, the kiosk (`kiosk demo`: emulated reader and
+  printer, the reference platform) against a bare Kivy app showing one label, configured alike;
+  median of 5 after one warm-up run each (the kiosk's log line "first frame drawn X s after the
+  process started", the same measure in the bare app). Peak memory at that frame too.
+- touch → next screen drawn: the demo driven in-process by taps dispatched through the window as a
+  finger's (press and release at the widget's centre), each timed from the press to the first
+  frame drawn once the app shows the page it leads to; ≥ 30 taps per step of the guide journey.
+- memory: resident size after sessions 10 and 200 (a card placed, a guide searched and opened,
+  the card taken away), after a full garbage collection.
+
+Run: .venv/bin/python bench/ui_bench.py [--runs 5] [--taps 30] [--sessions 200] [--only startup|taps|memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kiosk.children import stop  # noqa: E402
+
+FIRST_FRAME = re.compile(r"first frame drawn ([0-9.]+) s after the process started .*peak memory ([0-9]+) MB")
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def rss_mb() -> float:
+    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def bench_config(folder: Path) -> Path:
+    """The demo's configuration with its state in ``folder``."""
+    text = (ROOT / "config" / "demo.toml").read_text("utf-8")
+    text = re.sub(r'(?m)^var = .*$', f'var = "{folder / "var"}"', text)
+    path = folder / "kiosk.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+# -- start-up ------------------------------------------------------------------------------------
+def _first_frame(cmd: list[str], env: dict) -> tuple[float, float]:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        for line in proc.stderr:
+            m = FIRST_FRAME.search(line)
+            if m:
+                return float(m.group(1)), float(m.group(2))
+            if time.monotonic() > deadline:
+                break
+        raise SystemExit(f"no first frame from {cmd}")
+    finally:
+        stop(proc, 20)
+
+
+def bench_startup(folder: Path, runs: int) -> None:
+    env = dict(os.environ, KIOSK_CONFIG=str(bench_config(folder)))
+    kiosk = [str(Path(sys.executable).parent / "kiosk"), "demo"]
+    bare = [sys.executable, __file__, "--bare"]
+    results: dict[str, list[tuple[float, float]]] = {"bare": [], "kiosk": []}
+    for i in range(runs + 1):
+        for name, cmd in (("bare", bare), ("kiosk", kiosk)):
+            t = _first_frame(cmd, env)
+            if i:  # the first run of each warms the disk cache and seeds the demo's databases
+                results[name].append(t)
+    b = statistics.median(t for t, _ in results["bare"])
+    k = statistics.median(t for t, _ in results["kiosk"])
+    bm = statistics.median(m for _, m in results["bare"])
+    km = statistics.median(m for _, m in results["kiosk"])
+    print(f"start-up to the first frame (median of {runs}): kiosk {k:.2f} s, bare Kivy {b:.2f} s: "
+          f"{k / b:.2f}x (target ≤ 1.5x); peak memory {km:.0f} MB vs {bm:.0f} MB")
+
+
+def bare_app() -> None:
+    """A Kivy app showing one label, configured as the kiosk configures Kivy (window of the demo's
+    size, the CJK font); it imports nothing of the kiosk but the Kivy set-up."""
+    import logging
+
+    from devices.fonts import cjk_font
+    from screens.kivy_setup import configure, peak_memory_mb, process_age
+
+    logging.basicConfig(level=logging.INFO)
+    configure(1280 + 240, 800, False, 1.0, str(cjk_font("regular")), str(cjk_font("bold")))
+    from kivy.app import App
+    from kivy.core.window import Window
+    from kivy.uix.label import Label
+
+    def first(*_):
+        Window.unbind(on_flip=first)
+        logging.getLogger("bare").info("first frame drawn %.3f s after the process started (peak memory %.0f MB)",
+                                       process_age(), peak_memory_mb())
+
+    class Bare(App):
+        def build(self):
+            Window.bind(on_flip=first)
+            return Label(text="政务服务自助终端", font_size="40sp")
+
+    Bare().run()
+
+
+# -- driving the app in-process ----------------------------------------------------------------
+class Driver:
+    """Taps like a finger and times each tap to the first frame that shows where it leads."""
+
+    def __init__(self, hw, taps: int, sessions: int):
+        self.hw, self.taps, self.sessions = hw, taps, sessions
+        self.sessions_done = 0
+        self.times: dict[str, list[float]] = {}
+        self.memory: dict[int, float] = {}
+        self.flips = 0
+        self.failure = ""
+
+    def start(self, app) -> None:
+        from kivy.clock import Clock
+        from kivy.core.window import Window
+
+        self.app, self.shell = app, app.shell
+        Window.bind(on_flip=self._flip)
+        self._gen = self.script()
+        self._event = Clock.schedule_interval(self._step, 0)
+
+    def _flip(self, *_):
+        self.flips += 1
+        self.last_flip = time.perf_counter()
+
+    def _step(self, _dt):
+        try:
+            next(self._gen)
+        except StopIteration:
+            self._event.cancel()
+            self.app.stop()
+        except Exception as exc:  # noqa: BLE001 (reported, then the app stops)
+            self.failure = (f"{type(exc).__name__}: {exc} (screen {self.shell.page.screen}, devices "
+                            f"{self.shell.device_states}, session {self.sessions_done})")
+            self._event.cancel()
+            self.app.stop()
+
+    def tap(self, widget) -> None:
+        from kivy.tests.common import UnitTestTouch
+
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+
+    def wait(self, cond, timeout: float = 15.0):
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {timeout:.0f} s")
+            yield
+
+    def timed(self, label: str, widget, cond):
+        """Tap ``widget``; the time to the first frame drawn after ``cond`` holds."""
+        t0 = time.perf_counter()
+        self.tap(widget)
+        try:
+            yield from self.wait(cond)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{label}: {exc}") from None
+        seen = self.flips
+        yield from self.wait(lambda: self.flips > seen)
+        self.times.setdefault(label, []).append(self.last_flip - t0)
+        yield from self.settle()
+
+    def settle(self):
+        """A finger's next tap comes later than the frame that shows the page (0.2 s)."""
+        later = time.monotonic() + 0.2
+        yield from self.wait(lambda: time.monotonic() > later)
+
+    def on(self, screen: str, **data):
+        return lambda: (self.app.sm.current == screen and self.shell.page.screen == screen
+                        and all(getattr(self.shell.page, k) == v for k, v in data.items()))
+
+    def entry(self, journey: str):
+        screen = self.app.sm.get_screen(self.app.sm.current)
+        return next(w for w in screen.walk() if getattr(w, "journey", None) == journey)
+
+    def script(self):
+        yield from self.wait(lambda: self.shell.catalogue is not None and self.shell.catalogue.ready, 60)
+        yield from self.wait(lambda: all(ok for _n, _t, ok in self.shell.device_summary()), 30)
+        for _ in range(20):  # settle
+            yield
+        if self.taps:
+            for _ in range(self.taps):
+                yield from self.guide_round()
+        for n in range(1, self.sessions + 1):
+            yield from self.session()
+            if n in (10, self.sessions):
+                gc.collect()
+                self.memory[n] = rss_mb()
+
+    def guide_round(self):
+        sm = self.app.sm
+        yield from self.timed("welcome → guides", self.entry("guide"), self.on("guides", loading=False))
+        keyboard = sm.get_screen("guides").ids.keyboard
+        keys = {b.text: b for row in keyboard.children for b in row.children if hasattr(b, "text")}
+        typed = ""
+        for ch in "hun":
+            typed += ch
+            yield from self.timed("keystroke → results", keys[ch],
+                                  self.on("guides", query=typed, loading=False))
+        rows = sm.get_screen("guides").ids.results.layout_manager.children
+        first = self.shell.page.items[0].code
+        row = next(r for r in rows if getattr(r, "code", None) == first)
+        yield from self.timed("result → guide", row, lambda: self.on("guide")() and self.shell.page.code == first)
+        yield from self.timed("guide → back to results", self._back(), self.on("guides"))
+        yield from self.timed("results → back to welcome", self._back(), self.on("welcome"))
+
+    def _back(self):
+        screen = self.app.sm.get_screen(self.app.sm.current)
+        return screen.ids.back
+
+    def session(self):
+        self.hw.place_card(self.sessions_done % 4)
+        self.sessions_done += 1
+        yield from self.wait(self.on("personal"))
+        yield from self.settle()
+        self.tap(self.entry("guide"))
+        yield from self.wait(self.on("guides", loading=False))
+        self.shell.act("search", query="hunyin")
+        yield from self.wait(lambda: self.on("guides", query="hunyin", loading=False)() and self.shell.page.items)
+        self.shell.act("open", code=self.shell.page.items[0].code)
+        yield from self.wait(self.on("guide"))
+        self.shell.logout()  # the sign-out button
+        self.hw.remove_card()
+        yield from self.wait(lambda: self.shell.session.identity is None and not self.shell.card.left)
+        for _ in range(3):
+            yield
+
+
+def run_driven(folder: Path, taps: int, sessions: int) -> Driver:
+    from kiosk import config as kconfig
+    from kiosk.demo import DemoHardware
+    from kiosk.runtime import running_kiosk
+    from kiosk.xvfb import virtual_display
+    from screens.run import run_ui
+
+    cfg = kconfig.load(bench_config(folder))
+    with virtual_display(cfg.display.width + 240, cfg.display.height), \
+            DemoHardware(cfg, folder / "slips") as hw, running_kiosk(cfg, hw.device_overrides()) as shell:
+        driver = Driver(hw, taps, sessions)
+        run_ui(shell, cfg, demo=hw, on_started=driver.start)
+    if driver.failure:
+        raise SystemExit(f"the bench run failed: {driver.failure}")
+    return driver
+
+
+def bench_taps(folder: Path, taps: int) -> None:
+    d = run_driven(folder, taps, 0)
+    print(f"touch → next screen drawn ({taps} rounds; target p95 ≤ 100 ms):")
+    for label, xs in d.times.items():
+        ms = [x * 1000 for x in xs]
+        print(f"  {label:<36} p50 {pct(ms, 50):6.1f} ms  p95 {pct(ms, 95):6.1f} ms  (n={len(ms)})")
+
+
+def bench_memory(folder: Path, sessions: int) -> None:
+    d = run_driven(folder, 0, sessions)
+    m10, mend = d.memory[10], d.memory[sessions]
+    print(f"resident memory: session 10 {m10:.1f} MB, session {sessions} {mend:.1f} MB: "
+          f"{mend - m10:+.1f} MB (target ≤ 5 MB)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--taps", type=int, default=30)
+    ap.add_argument("--sessions", type=int, default=200)
+    ap.add_argument("--only", choices=["startup", "taps", "memory"])
+    args = ap.parse_args()
+    if args.bare:
+        return bare_app()
+    folder = Path(tempfile.mkdtemp(prefix="ui-bench-", dir=ROOT / "var"))
+    try:
+        if args.only in (None, "startup"):
+            from kiosk.xvfb import virtual_display
+
+            with virtual_display(1520, 800):
+                bench_startup(folder, args.runs)
+        if args.only in (None, "taps"):
+            bench_taps(folder, args.taps)
+        if args.only in (None, "memory"):
+            bench_memory(folder, args.sessions)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
