@@ -35,12 +35,13 @@ class IdleCollector:
         self._touched = self.monotonic()
 
     def tick(self) -> bool:
-        """Call every second or so; True if it collected."""
+        """Call twice a second or so; True if it collected. A session that ended since the last
+        call is collected after even if the next person has begun (their card is still being
+        read: nobody waits on the screen)."""
         now, shell = self.monotonic(), self.shell
-        if shell.session.active:
-            return False
         gone = shell.sessions_ended != self._after
-        if gone or (now - self._touched >= IDLE_AFTER_S and now - self._collected >= IDLE_EVERY_S):
+        idle = not shell.session.active and now - self._touched >= IDLE_AFTER_S
+        if gone or (idle and now - self._collected >= IDLE_EVERY_S):
             self._collected, self._after = now, shell.sessions_ended
             gc.collect()
             return True

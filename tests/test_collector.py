@@ -35,6 +35,7 @@ def test_full_collections_only_once_the_person_has_gone_or_the_kiosk_is_idle(ful
     full_collections.clear()
 
     shell.session.active = True  # someone is here: never, however long
+    c.touched()
     for _ in range(200):
         now[0] += 1
         assert not c.tick()
@@ -48,4 +49,6 @@ def test_full_collections_only_once_the_person_has_gone_or_the_kiosk_is_idle(ful
     now[0] += 5
     assert not c.tick()  # not again, until a minute of nobody
     now[0] += 60
+    assert c.tick()
+    shell.session.active, shell.sessions_ended = True, 2  # gone, and the next person already here
     assert c.tick()
