@@ -50,6 +50,7 @@ class Pages(FloatLayout):
         screen = self.get_screen(name)
         if screen.parent is not self:
             self.clear_widgets()
+            screen.pos_hint = {"x": 0, "y": 0}  # a FloatLayout places only what has a pos_hint
             self.add_widget(screen)
 
 
