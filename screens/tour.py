@@ -86,6 +86,11 @@ class Tour:
     def shot(self, journey: str, page: str) -> Path:
         """``<journey>-<NN>-<page>-<lang>.png``, numbered per journey in the order taken."""
         self._counts[journey] = n = self._counts.get(journey, 0) + 1
+        pages = self.app.sm
+        screen = pages.get_screen(pages.current)
+        if [round(v) for v in (*screen.pos, *screen.size)] != [round(v) for v in (*pages.pos, *pages.size)]:
+            raise TourFailed(f"screen {pages.current!r} at {screen.pos} {screen.size}, not where the pages are "
+                             f"({pages.pos} {pages.size})")
         return self._save(f"{journey}-{n:02d}-{page}-{self.shell.tr.lang}")
 
     def _save(self, name: str) -> Path:
