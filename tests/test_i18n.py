@@ -36,7 +36,7 @@ def test_every_key_used_in_code_exists():
 
 
 @pytest.mark.parametrize(("lang", "text"), [("zh_CN", "找到 3 个事项"), ("zh_TW", "找到 3 個事項"),
-                                            ("en", "3 services found")])
+                                            ("en", "Services found: 3")])
 def test_translation_with_values(lang, text):
     assert Translator(lang)("guides.found", n=3) == text
 
