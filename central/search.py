@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-from contract.guide_index import GuideIndex, set_meta
+from contract.guide_index import GuideIndex
 from contract.models import Guide, GuidePage, SearchAliases
 
 log = logging.getLogger("central.search")
@@ -67,11 +67,8 @@ class PlatformSearch:
                 ch = self.store.changes(since, after, 1000)
                 if not ch["guides"] and not ch["deleted"]:
                     break
-                with index.transaction() as conn:
-                    index.write(conn, [Guide.model_validate(g) for g in ch["guides"]])
-                    index.delete(conn, ch["deleted"])
-                    since, after = ch["next_since"], ch["next_after"]
-                    set_meta(conn, since=since, after=after)
+                since, after = ch["next_since"], ch["next_after"]
+                index.apply_changes([Guide.model_validate(g) for g in ch["guides"]], ch["deleted"], since, after)
                 if not ch["more"]:
                     break
             return index

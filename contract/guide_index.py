@@ -164,9 +164,9 @@ def _unpack(body: bytes) -> bytes:
     return d.decompress(body) + d.flush()
 
 
-def _details(raw: bytes) -> tuple[str, str]:
-    """(department, materials) as ranking compares them, from a guide's JSON."""
-    g = json.loads(raw)
+def _details(body: bytes) -> tuple[str, str]:
+    """(department, materials) as ranking compares them, from a guide's stored body."""
+    g = json.loads(_unpack(body))
     return department_text(g["department"]), materials_text(m["name"] for m in g.get("materials", ()))
 
 
@@ -313,6 +313,15 @@ class GuideIndex:
     def delete(self, conn: sqlite3.Connection, codes: Iterable[str]) -> int:
         return sum(self._remove(conn, code) is not None for code in codes)
 
+    def apply_changes(self, guides: Iterable[Guide], deleted: Iterable[str], since: str, after: str,
+                      **meta: str) -> tuple[int, int]:
+        """One page of the platform's change feed, with its cursor (and ``meta``), in one
+        transaction: a crash resumes from the last page applied. (changed, deleted)."""
+        with self.transaction() as conn:
+            changed, gone = self.write(conn, guides), self.delete(conn, deleted)
+            set_meta(conn, since=since, after=after, **meta)
+        return changed, gone
+
     # -- reading ----------------------------------------------------------------------------
     def get(self, item_code: str) -> Guide | None:
         found = self._find(self._db(), item_code)
@@ -343,7 +352,7 @@ class GuideIndex:
             ranked = [s for s in ranked if s.row.department == dept]
         if len(ranked) < CANDIDATES or department:
             total = len(ranked)
-        items = [GuideSummary.model_validate_json(bodies[s.row.rowid]).model_copy(update={"matched": s.matched})
+        items = [GuideSummary.model_validate_json(_unpack(bodies[s.row.rowid])).model_copy(update={"matched": s.matched})
                  for s in ranked[offset:need]]
         suggestions = self.suggest(query) if not total else []
         return GuidePage(total=total, offset=offset, limit=limit, items=items, suggestions=suggestions)
@@ -457,16 +466,17 @@ class GuideIndex:
         return int(n)
 
     def _rows(self, ids: list[int]) -> list[tuple[Row, bytes]]:
-        """Each candidate's ranking row, and its body (read once: the page is made from it)."""
+        """Each candidate's ranking row, and its body as stored (read once: the page is made
+        from it; it is unpacked only for the candidates that reach the page or need their
+        department and materials)."""
         out = []
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
             for rowid, forms, py, kw, kwpy, code, pop, complete, body in self._db().execute(
                     f"SELECT id, {', '.join(_ROW_COLUMNS)}, body FROM guides WHERE id IN ({','.join('?' * len(chunk))})",
                     chunk):
-                raw = _unpack(body)
                 out.append((Row.from_columns(rowid, forms, py, kw, kwpy, code, pop, complete,
-                                             functools.partial(_details, raw)), raw))
+                                             functools.partial(_details, body)), body))
         return out
 
 

@@ -104,12 +104,9 @@ class Catalogue(GuideIndex):
                 pages += 1
                 if ch.more:
                     ahead = fetcher.submit(client.guide_changes, ch.next_since, ch.next_after, limit=page)
-                with self.transaction() as conn:
-                    changed += self.write(conn, ch.guides)
-                    deleted += self.delete(conn, ch.deleted)
-                    set_meta(conn, since=ch.next_since.isoformat(), after=ch.next_after)
-                    if not ch.more:
-                        set_meta(conn, complete="1", synced_at=dt.datetime.now(dt.UTC).isoformat())
+                done = {} if ch.more else {"complete": "1", "synced_at": dt.datetime.now(dt.UTC).isoformat()}
+                c, d = self.apply_changes(ch.guides, ch.deleted, ch.next_since.isoformat(), ch.next_after, **done)
+                changed, deleted = changed + c, deleted + d
                 if not ch.more:
                     break
         return SyncReport(changed, deleted, pages, time.monotonic() - t0)

@@ -10,7 +10,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 
-from screens.widgets import PageScreen
+from screens.widgets import PageScreen, act
 
 # QWERTY because most citizens type pinyin on phones with it; digits for item codes.
 KEY_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -22,7 +22,7 @@ class ResultRow(ButtonBehavior, BoxLayout):
     department = StringProperty("")
 
     def on_release(self):
-        App.get_running_app().shell.act("open", code=self.code)
+        act("open", code=self.code)
 
 
 class PinyinKeyboard(GridLayout):
@@ -33,18 +33,15 @@ class PinyinKeyboard(GridLayout):
         for row in KEY_ROWS:
             line = BoxLayout(spacing=6)
             for ch in row:
-                line.add_widget(Factory.KeyButton(text=ch, on_release=lambda b: _act("type", text=b.text)))
+                line.add_widget(Factory.KeyButton(text=ch, on_release=lambda b: act("type", text=b.text)))
             self.add_widget(line)
         line = BoxLayout(spacing=6)
-        self.backspace = Factory.KeyButton(on_release=lambda _b: _act("backspace"))
-        self.clear = Factory.KeyButton(on_release=lambda _b: _act("clear"))
+        self.backspace = Factory.KeyButton(on_release=lambda _b: act("backspace"))
+        self.clear = Factory.KeyButton(on_release=lambda _b: act("clear"))
         line.add_widget(self.backspace)
         line.add_widget(self.clear)
         self.add_widget(line)
 
-
-def _act(action: str, **args) -> None:
-    App.get_running_app().shell.act(action, **args)
 
 
 def _row(item) -> dict:

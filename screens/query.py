@@ -9,14 +9,11 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
-from screens.widgets import PageScreen
+from screens.widgets import PageScreen, act
 
 DIGITS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "-", "0")
 LETTER_COLS = 3
 
-
-def _act(action: str, **args) -> None:
-    App.get_running_app().shell.act(action, **args)
 
 
 class CaseRowButton(ButtonBehavior, BoxLayout):
@@ -30,7 +27,7 @@ class CaseRowButton(ButtonBehavior, BoxLayout):
     attention = BooleanProperty(False)
 
     def on_release(self):
-        _act("open", case_no=self.case_no)
+        act("open", case_no=self.case_no)
 
 
 class TimelineStep(BoxLayout):
@@ -52,16 +49,16 @@ class QueryNumberScreen(PageScreen):
         digits = self.ids.digits
         if not digits.children:
             for ch in DIGITS:
-                digits.add_widget(Factory.QueryKey(text=ch, on_release=lambda b: _act("type", text=b.text)))
-            self.backspace = Factory.QueryKey(font_size="24sp", on_release=lambda _b: _act("backspace"))
+                digits.add_widget(Factory.QueryKey(text=ch, on_release=lambda b: act("type", text=b.text)))
+            self.backspace = Factory.QueryKey(font_size="24sp", on_release=lambda _b: act("backspace"))
             digits.add_widget(self.backspace)
         if page.letters != self._letters:
             self._letters = page.letters
             letters = self.ids.letters
             letters.clear_widgets()
             for ch in page.letters:
-                letters.add_widget(Factory.QueryKey(text=ch, on_release=lambda b: _act("type", text=b.text)))
-            self.clear = Factory.QueryKey(font_size="24sp", on_release=lambda _b: _act("clear"))
+                letters.add_widget(Factory.QueryKey(text=ch, on_release=lambda b: act("type", text=b.text)))
+            self.clear = Factory.QueryKey(font_size="24sp", on_release=lambda _b: act("clear"))
             letters.add_widget(self.clear)
             # The two pads side by side, row for row.
             rows = max(-(-len(letters.children) // LETTER_COLS), 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -11,6 +12,11 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from kiosk.pages import PAGES
+
+
+def act(action: str, **args) -> None:
+    """A touch forwarded to the journey on screen (screens only render and forward)."""
+    App.get_running_app().shell.act(action, **args)
 
 
 class PageScreen(Screen):

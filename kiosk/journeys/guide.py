@@ -84,22 +84,15 @@ class GuideJourney(Journey):
         a fast typist's keystrokes do not queue up (or compete) behind each other."""
         asked, self._searching = self.query, True
 
-        def done(page) -> Result:
+        def finish(page, error: CentralError | None) -> Result:
             self._searching = False
             if asked != self.query:  # typed on meanwhile: this answer is stale, search what is there
                 self._search()
             else:
-                self.results, self.loading = page, False
+                self.results, self.loading, self.error = page, False, error
             return None
 
-        def failed(exc: CentralError) -> Result:
-            self._searching = False
-            if asked != self.query:
-                self._search()
-            else:
-                self.results, self.loading, self.error = None, False, exc
-            return None
-
+        done, failed = (lambda page: finish(page, None)), (lambda exc: finish(None, exc))
         self.call(lambda: find_guides(self.shell.central, self.shell.catalogue, asked), done, failed)
 
     def do_type(self, text: str) -> Result:
