@@ -75,7 +75,7 @@ class CardRules:
         """Handle a reader's event; False: not one of them."""
         if isinstance(event, IdentityRead):
             self.card.placed(event.device)
-            self._identified(event)
+            self._identified(event.identity, event.device)
         elif isinstance(event, CardRemoved):
             self.card.taken(event.device)  # the identity ends once the grace is over (card_tick)
             self._changed()
@@ -93,11 +93,14 @@ class CardRules:
         if self.card.grace_over():
             self._card_taken()
 
-    def _identified(self, event: IdentityRead) -> None:
-        identity, known = event.identity, self.session.identity
+    def _identified(self, identity, device: str = "") -> None:
+        """Someone proved who they are: a card read on ``device``, or a citizen code the platform
+        verified (no device: nothing to take away; the session ends by sign-out or idle)."""
+        known = self.session.identity
         if known is not None and known.id_number == identity.id_number:
             # The same card number: put back within the grace, or read again. Go on where they were.
-            self.card.held(event.device)
+            if device:
+                self.card.held(device)
             return self._changed()
         if self.session.active and known is not None:
             self.end_session("another card")
@@ -105,7 +108,8 @@ class CardRules:
             lang = self.tr.lang
             self.session.begin(identity)
             self.session.language = lang
-        self.card.held(event.device)
+        if device:
+            self.card.held(device)
         if isinstance(self.journey, Identify):  # asked for by a journey: it goes on
             self.notice = None
             return self._leave(self.journey)

@@ -108,6 +108,12 @@ class Search(_Section):
     help_desk: Annotated[str, _line(100)] = ""
 
 
+class Codes(_Section):
+    # How the province app's citizen code begins (the reference platform's: "GAC1."); such a code
+    # is sent to the platform to verify. Empty: citizen codes are not taken at this kiosk.
+    citizen_prefix: Annotated[str, _line(32)] = "GAC1."
+
+
 class Paths(_Section):
     # State: catalogue copy, outbox, logs; relative to the working directory.
     var: Annotated[str, _line(4096)] = "var"
@@ -127,6 +133,7 @@ class KioskConfig(_Section):
     display: Display = Display()
     outbox: Outbox = Outbox()
     search: Search = Search()
+    codes: Codes = Codes()
     paths: Paths = Paths()
     demo: Demo = Demo()
     # Device names end up in thread names, events and CLI columns.

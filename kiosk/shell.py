@@ -36,6 +36,7 @@ from kiosk.journeys.identify import Identify
 from kiosk.journeys.printing import job_notice
 from kiosk.pages import NoticePage, Page
 from kiosk.print_jobs import PrintDispatcher, PrintQueue
+from kiosk.scanned import ScanRules
 from kiosk.session import IdleState, Session
 from kiosk.upkeep import Upkeep
 
@@ -45,7 +46,7 @@ CASE_WAIT_S = 3.0  # how long the citizen waits for the case number before the r
 SIGNED_OUT_S = 10.0  # a "signed out" notice, then the welcome page is back for the next person
 
 
-class Shell(CardRules):
+class Shell(CardRules, ScanRules):
     def __init__(self, config: KioskConfig, central: CentralClient, devices=None,
                  clock: Callable[[], dt.datetime] = dt.datetime.now, session: Session | None = None,
                  print_queue: PrintQueue | None = None, catalogue: Catalogue | None = None,
@@ -280,7 +281,7 @@ class Shell(CardRules):
         if self.card_event(event):  # kiosk.card: placed, taken, asked again
             return
         if isinstance(event, CodeScanned):
-            self._scanned(event)
+            self.code_scanned(event)  # kiosk.scanned: what the code means here
         elif isinstance(event, StatusChanged):
             self.device_states[event.device] = {"state": event.state.value, **event.detail}
             self._changed()
@@ -288,12 +289,6 @@ class Shell(CardRules):
             log.info("device %s: %s failed: %s", event.device, event.action, event.error)
         elif isinstance(event, ErrorEvent):
             log.warning("device %s: %s (%s)", event.device, event.message, event.code)
-
-    def _scanned(self, event: CodeScanned) -> None:
-        """A receipt's QR held to this (or any) terminal's scanner opens the query journey."""
-        number = receipts.number_from_code(event.text, receipts.track_url(self.config, self.central))
-        if number and "query" in self.journeys:
-            self.start("query", number=number)
 
     def _job_changed(self, job) -> None:
         for journey in list(self.stack):

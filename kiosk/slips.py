@@ -88,8 +88,10 @@ def guide_slip(guide, tr: Translator, hall: str, terminal_id: str, now: dt.datet
         els += [Rule(), KeyValue(tr("guide.place"), guide.place), KeyValue(tr("guide.hours"), guide.hours)]
     else:
         els += [Rule(), Text(tr("guide.ask_window"))]
-    if guide.link:
-        els += [Feed(1), QRCode(guide.link), Text(tr("slip.scan_full_guide"), align=Align.CENTER)]
+    # The portal link opens the full guide on a phone, and a kiosk reads the item code in it;
+    # without a link the code alone still opens the guide on any kiosk of the province.
+    els += [Feed(1), QRCode(guide.link or guide.item_code),
+            Text(tr("slip.scan_full_guide" if guide.link else "slip.scan_guide_kiosk"), align=Align.CENTER)]
     els += _footer(tr, terminal_id, now)
     return Document(kind="guide", elements=tuple(els))
 

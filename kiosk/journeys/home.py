@@ -29,7 +29,7 @@ class Home(Journey):
             # the page asks for it to be taken, or to be used again with a tap.
             return WelcomePage(entries=self.entries(False),
                                prompt=tr("welcome.take_card" if left else "welcome.prompt"),
-                               prompt_sub=tr("welcome.take_card_sub" if left else "welcome.prompt_sub"),
+                               prompt_sub=tr("welcome.take_card_sub") if left else self._prompt_sub(),
                                use_card=tr("welcome.use_card") if left else "")
         return PersonalPage(
             greeting=tr("personal.greeting", name=ident.masked_name),
@@ -37,6 +37,11 @@ class Home(Journey):
             card=tr(f"card.{ident.card_type.value}") if ident.card_type != CardType.CITIZEN_CODE else "",
             take_card=tr("personal.take_card") if left else "",
             entries=self.entries(True))
+
+    def _prompt_sub(self) -> str:
+        if not self.shell.takes_citizen_codes:
+            return self.tr("welcome.prompt_sub")
+        return self.tr("code.or_code")
 
     def do_use_card(self) -> Result:
         """The button "使用此证件": the reader reports its card again; that IdentityRead begins a session."""

@@ -28,4 +28,6 @@ class Identify(Journey):
         # A card left on the reader is somebody's who signed out: never taken for this person's
         # by itself. Lifted and put back, it is read.
         message = self._say("card_again" if self.shell.card.left else "card")
+        if self.shell.takes_citizen_codes:
+            message += (" " if self.tr.lang == "en" else "") + self.tr("code.or_code")
         return NoticePage(kind="info", title=self._say("card_title"), message=message)
