@@ -56,6 +56,8 @@ def cmd_devices(args) -> int:
         return devices_cli.devices_list(cfg, args.wait, args.json)
     if args.devices_command == "check":
         return devices_cli.devices_check(cfg, args.name, args.level, args.wait)
+    if args.devices_command == "scan":
+        return devices_cli.devices_scan(cfg, args.device, args.duration, args.reveal, args.json)
     return devices_cli.devices_watch(cfg, args.duration)
 
 
@@ -204,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--wait", type=float, default=3.0)
     wt = dvsub.add_parser("watch", help="print device events as JSON lines until Ctrl-C")
     wt.add_argument("--duration", type=float, help="stop after this many seconds")
+    sc = dvsub.add_parser("scan", help="print codes from the configured scanners as they arrive (stop the kiosk first)")
+    sc.add_argument("--device", help="one configured scanner (default: all)")
+    sc.add_argument("--duration", type=float, help="stop after this many seconds")
+    sc.add_argument("--reveal", action="store_true", help="show citizen codes in full (default: masked)")
+    sc.add_argument("--json", action="store_true")
     ri = dvsub.add_parser("read-id", help="read the ID card on the reader once (stop the kiosk first)")
     rc = dvsub.add_parser("read-card", help="read the smart card in a PC/SC slot once")
     for rp in (ri, rc):

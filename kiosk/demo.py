@@ -20,6 +20,7 @@ log = logging.getLogger("kiosk.demo")
 # Keys 1-9 place the sample cards, F5 removes, F6 paper, F7 cover (SDL key codes).
 _CARD_KEYS = {ord(str(n)): n - 1 for n in range(1, 10)}
 _KEY_REMOVE, _KEY_PAPER, _KEY_COVER = 286, 287, 288
+PRODUCT_BARCODE = "6901234567892"  # a shop's EAN-13: a code that means nothing at a kiosk
 
 
 class DemoHardware:
@@ -29,6 +30,8 @@ class DemoHardware:
         self._stack = ExitStack()
         self.reader = None
         self.printer = None
+        self.scanner = None
+        self.shown = ""  # what the last code held to the scanner was, for the panel
         self.card_index: int | None = None
 
     def __enter__(self) -> DemoHardware:
@@ -44,6 +47,11 @@ class DemoHardware:
             elif driver == "escpos":
                 self.printer = self._stack.enter_context(VirtualPrinter())
                 self._printer_device = name
+            elif driver == "serial-scanner":
+                from drivers.serialscan.emulator import SerialScannerEmulator
+
+                self.scanner = self._stack.enter_context(SerialScannerEmulator())
+                self._scanner_device = name
             else:
                 raise ValueError(f"demo.emulate: no emulator for driver {driver!r} (device {name})")
         return self
@@ -59,6 +67,8 @@ class DemoHardware:
             out[self._reader_device] = {"port": self.reader.port}
         if self.printer is not None:
             out[self._printer_device] = {"connection": "serial", "port": self.printer.port}
+        if self.scanner is not None:
+            out[self._scanner_device] = {"port": self.scanner.port}
         return out
 
     # -- the hands --------------------------------------------------------------------
@@ -85,6 +95,52 @@ class DemoHardware:
         if self.printer is not None:
             self.printer.set_cover(not self.printer.cover_open)
 
+    # -- codes held to the scanner -------------------------------------------------------
+    def code_labels(self) -> list[tuple[str, str]]:
+        """(what, label) of the codes a visitor can hold up; empty without an emulated scanner."""
+        if self.scanner is None:
+            return []
+        return [("citizen", mask_name(self._cards[0].name)), ("receipt", ""), ("guide", ""), ("other", "")]
+
+    def show_code(self, what: str) -> bool:
+        """Hold a code to the scanner: the first sample person's citizen code from the province
+        app, or the QR of the last receipt or guide slip the printer gave out (read off the printed
+        picture, as a phone camera would). False when there is no such code yet."""
+        payload = (self._citizen_code() if what == "citizen" else PRODUCT_BARCODE if what == "other"
+                   else self._printed_code(what))
+        if self.scanner is None or not payload:
+            self.shown = f"{what}: —"
+            return False
+        self.scanner.scan(payload.encode("utf-8"))
+        self.shown = what
+        return True
+
+    def _citizen_code(self) -> str:
+        from contract import auth
+
+        card = self._cards[0]
+        return auth.make_citizen_code(card.id_number, card.name)
+
+    def _printed_code(self, what: str) -> str:
+        from devices.imagecodes import decode
+        from kiosk import scanned
+
+        if self.printer is None:
+            return ""
+        wanted = {"receipt": "case", "guide": "guide"}[what]
+        for slip in reversed(self.printer.slips):
+            for code in decode(slip.image):
+                if scanned.meaning(code.text, self._track_url(code.text), "", lambda c: None).kind == wanted:
+                    return code.text
+        return ""
+
+    def _track_url(self, text: str) -> str:
+        """The receipts' track URL: configured, or the embedded platform's (its port changes each run)."""
+        if self.config.central.track_url:
+            return self.config.central.track_url
+        head, found, _ = text.partition("/track/")
+        return f"{head}/track/{{number}}" if found else ""
+
     def on_key(self, key: int) -> bool:
         if key in _CARD_KEYS and _CARD_KEYS[key] < len(self._cards):
             self.place_card(_CARD_KEYS[key])
@@ -107,6 +163,8 @@ class DemoHardware:
             lines.append(f"paper: {self.printer.paper}")
             lines.append(f"cover: {'open' if self.printer.cover_open else 'closed'}")
             lines.append(f"slips: {len(self.printer.slips)}")
+        if self.scanner is not None:
+            lines.append(f"code: {self.shown or '—'}")
         return "\n".join(lines)
 
     def save_slips(self) -> list[Path]:

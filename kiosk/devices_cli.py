@@ -8,8 +8,9 @@ import sys
 import time
 
 from devices import registry
+from devices.codes import MAX_CODE_BYTES, printable
 from devices.contracts import HealthLevel
-from devices.events import IdentityRead, RequestDone, StatusChanged, to_json
+from devices.events import CodeScanned, IdentityRead, RequestDone, StatusChanged, to_json
 from devices.manager import DeviceManager
 from devices.status import DeviceState
 from kiosk.config import KioskConfig
@@ -163,16 +164,71 @@ def _test_slip(cfg: KioskConfig):
 
 def devices_watch(cfg: KioskConfig, duration: float | None) -> int:
     manager = _manager(cfg)
-    deadline = time.monotonic() + duration if duration else None
     try:
-        while deadline is None or time.monotonic() < deadline:
-            for event in manager.drain():
-                if isinstance(event, RequestDone):
-                    continue
-                print(json.dumps(to_json(event), ensure_ascii=False), flush=True)
-            time.sleep(0.05)
-    except KeyboardInterrupt:
-        pass
+        for event in _events(manager, duration):
+            if isinstance(event, RequestDone):
+                continue
+            out = to_json(event)
+            if isinstance(event, CodeScanned):  # a citizen code is a person's identity
+                out |= _code_fields(cfg, event, reveal=False)
+            print(json.dumps(out, ensure_ascii=False), flush=True)
     finally:
         manager.stop()
     return 0
+
+
+def devices_scan(cfg: KioskConfig, device: str | None, duration: float | None, reveal: bool,
+                 as_json: bool) -> int:
+    """Codes from the configured scanners as they arrive, with what the kiosk would do with each."""
+    scanners = [n for n, t in cfg.devices.items() if _kind(t) == "code_scanner"]
+    if device is not None and device not in scanners:
+        raise SystemExit(f"{device!r} is not a configured code scanner (scanners: {', '.join(scanners) or 'none'})")
+    if not scanners:
+        raise SystemExit("no code scanner is configured ([devices.*] with a code_scanner driver)")
+    manager = _manager(cfg, [device] if device else scanners)
+    print(f"scan codes on {', '.join(manager.workers)} (Ctrl-C ends) …", file=sys.stderr)
+    try:
+        for event in _events(manager, duration):
+            if isinstance(event, StatusChanged):
+                print(f"{event.device}: {event.state.value}", file=sys.stderr)
+            elif isinstance(event, CodeScanned):
+                fields = _code_fields(cfg, event, reveal)
+                if as_json:
+                    print(json.dumps({"device": event.device, "symbology": event.symbology, **fields},
+                                     ensure_ascii=False), flush=True)
+                else:
+                    print(f"{dt.datetime.now():%H:%M:%S} {event.device} {event.symbology or '-'} "
+                          f"{fields['text'] or 'hex:' + fields['data']}  → {fields['meaning']}", flush=True)
+    finally:
+        manager.stop()
+    return 0
+
+
+def _kind(table: dict) -> str:
+    try:
+        return registry.load(str(table.get("driver", ""))).kind
+    except registry.DriverNotFound:
+        return ""
+
+
+def _events(manager: DeviceManager, duration: float | None):
+    """The manager's events until ``duration`` seconds have passed (None: until Ctrl-C)."""
+    deadline = time.monotonic() + duration if duration else None
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            yield from manager.drain()
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
+
+
+def _code_fields(cfg: KioskConfig, event: CodeScanned, reveal: bool) -> dict[str, str]:
+    from kiosk import scanned
+
+    prefix = cfg.codes.citizen_prefix
+    track = cfg.central.track_url or f"{cfg.central.url.rstrip('/')}/track/{{number}}"
+    found = scanned.meaning(event.text, track, prefix, lambda code: None)
+    secret = found.kind == "citizen" and not reveal
+    return {"text": scanned.masked(event.text, prefix) if secret else printable(event.text, MAX_CODE_BYTES),
+            "data": "" if secret else event.data.hex(), "bytes": str(len(event.data)),
+            "meaning": found.describe() if secret else f"{found.kind} {printable(found.value, MAX_CODE_BYTES)}".rstrip()}

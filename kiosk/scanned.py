@@ -48,11 +48,19 @@ class Meaning:
     def describe(self) -> str:
         """For the log: what it was, never a citizen code's content."""
         if self.kind == "citizen":
-            return f"citizen code ({len(self.value)} characters)"
+            return f"citizen code ({len(self.value)} characters, masked)"
         return f"{self.kind} {printable(self.value, 60)}".rstrip()
 
 
 UNUSABLE = Meaning("unusable")
+
+
+def masked(text: str, citizen_prefix: str) -> str:
+    """A code as staff may see it: a citizen code only by its prefix and length; anything else on
+    one safe line."""
+    if citizen_prefix and text.strip().startswith(citizen_prefix):
+        return f"{citizen_prefix}…({len(text.strip())} characters, masked)"
+    return printable(text, 200)
 
 
 def meaning(text: str, track_pattern: str, citizen_prefix: str,
@@ -64,7 +72,7 @@ def meaning(text: str, track_pattern: str, citizen_prefix: str,
         return UNUSABLE
     if citizen_prefix and text.startswith(citizen_prefix):
         return Meaning("citizen", text)
-    if number := receipts.number_from_code(text, track_pattern):
+    if "{number}" in track_pattern and (number := receipts.number_from_code(text, track_pattern)):
         return Meaning("case", number)
     if "://" in text:
         return _guide_link(text)

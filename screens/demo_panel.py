@@ -23,4 +23,7 @@ class DemoPanel(BoxLayout):
             self.ids.cards.add_widget(Factory.DemoButton(
                 text=f"{i}  {name}  {app.tr('demo.card.' + card_type)}",
                 on_release=lambda _b, n=i - 1: app.demo.place_card(n)))
+        for what, name in app.demo.code_labels():
+            self.ids.codes.add_widget(Factory.DemoButton(
+                text=app.tr("demo.code." + what, name=name), on_release=lambda _b, w=what: app.demo.show_code(w)))
         Clock.schedule_interval(lambda _dt: setattr(self, "state_text", app.demo.describe()), 0.5)

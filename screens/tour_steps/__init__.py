@@ -7,6 +7,7 @@ from __future__ import annotations
 from screens.tour_steps import (
     apply,
     certificate,
+    codes,
     guide,
     identify,
     idle,
@@ -28,4 +29,5 @@ STEPS = [
     certificate.script,
     lifeevent.script,
     signout.script,
+    codes.script,
 ]
