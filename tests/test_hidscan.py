@@ -15,6 +15,8 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
+from pathlib import Path
 
 import evdev
 import pytest
@@ -328,6 +330,14 @@ def test_options_take_usb_ids_as_hex_strings_or_ints_and_one_way_to_find_the_sca
                      ({"vendor_id": True, "product_id": 1}, "vendor_id: Input should be a valid integer")]:
         with pytest.raises(DeviceConfigError, match=why.replace("(", r"\(")):
             build_driver("qr", {"driver": "hid-scanner", **bad}, lambda e: None)
+
+
+def test_the_example_in_the_shipped_config_is_valid():
+    text = (Path(__file__).resolve().parent.parent / "config" / "kiosk.toml").read_text(encoding="utf-8")
+    block = text.split("# [devices.qr]\n", 1)[1].split("\n\n", 1)[0]
+    table = tomllib.loads("\n".join(line.removeprefix("# ") for line in block.splitlines()))
+    drv = build_driver("qr", table, lambda e: None)
+    assert (drv.options.vendor_id, drv.options.product_id, drv.options.suffix) == (*SCANNER_ID, "enter")
 
 
 # ------------------------------------------------------------------ the real kernel
