@@ -1,0 +1,1 @@
+"""USB barcode/QR scanner in keyboard-wedge (HID) mode, read through Linux evdev (see driver.py)."""
