@@ -4,6 +4,7 @@ conformance kit for two framings, and what a hall would notice about codes and l
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import pytest
@@ -20,6 +21,8 @@ from devices.testing import DriverConformance
 from drivers.serialscan.driver import SerialScanner, framing_bytes
 from drivers.serialscan.emulator import SerialScannerEmulator
 from drivers.serialscan.harness import SerialScanHarness
+from kiosk import config
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -208,7 +211,7 @@ def test_an_unplugged_scanner_is_no_device(line):
 
 @pytest.mark.parametrize(("value", "expected"), [
     ("cr", b"\r"), ("CRLF", b"\r\n"), ("lf", b"\n"), ("none", b""),
-    (r"\x03", b"\x03"), ("\x03", b"\x03"), (r"\x0d\x0A", b"\r\n"), ("#", b"#"), (r"END\x03", b"END\x03"),
+    (r"\x03", b"\x03"), ("\x03", b"\x03"), (r"\x0d\x0A", b"\r\n"), (r"\x23", b"#"), ("\r\n", b"\r\n"),
 ])
 def test_suffix_option_forms(value, expected):
     SerialScanner.Options(port="/dev/ttyACM0", suffix=value)
@@ -220,6 +223,8 @@ def test_suffix_option_forms(value, expected):
                         "scanner's suffix as \\x escapes such as \"\\x03\" (at most 8 bytes) (got 'crl')"),
     ({"suffix": r"\x0"}, "devices.scanner.suffix: must be"),
     ({"suffix": "。"}, "devices.scanner.suffix: must be"),
+    ({"suffix": ""}, "devices.scanner.suffix: must be"),
+    ({"suffix": "#"}, "devices.scanner.suffix: must be"),  # printable bytes are written as \x escapes too
     ({"prefix": "stx"}, "devices.scanner.prefix: must be \"\" or the scanner's prefix as \\x escapes"),
     ({"prefix": r"\x02" * 9}, "devices.scanner.prefix: must be"),
     ({"max_length": MAX_CODE_BYTES + 1}, "devices.scanner.max_length: "),
@@ -231,6 +236,17 @@ def test_config_mistakes_are_one_clear_line(table, message):
         build_driver("scanner", {"driver": "serial-scanner", "port": "/dev/ttyACM0", **table}, lambda e: None)
     text = str(exc.value)
     assert text.startswith(message) and "\n" not in text, text
+
+
+def test_the_commented_example_in_kiosk_toml_is_valid(tmp_path):
+    shipped = (REPO / "config" / "kiosk.toml").read_text(encoding="utf-8")
+    block = shipped[shipped.index("# [devices.scanner]"):].split("\n\n")[0]
+    (tmp_path / "kiosk.toml").write_text(shipped + "\n" + re.sub(r"(?m)^# ", "", block) + "\n", encoding="utf-8")
+    assert config.load(tmp_path / "kiosk.toml").devices["scanner"]["suffix"] == "cr"
+    (tmp_path / "kiosk.toml").write_text(shipped + "\n[devices.scanner]\ndriver = 'serial-scanner'\n"
+                                         "port = '/dev/ttyACM0'\nsuffix = 'CR LF'\n", encoding="utf-8")
+    with pytest.raises(config.ConfigError, match=r"devices\.scanner\.suffix: must be .* \(got 'CR LF'\)$"):
+        config.load(tmp_path / "kiosk.toml")
 
 
 # --- framing, whatever the pieces the port hands over -------------------------------------------

@@ -47,41 +47,43 @@ _GONE_ZH = "扫码器未连接"
 
 
 def framing_bytes(value: str, names: dict[str, bytes] | None = None) -> bytes:
-    """A prefix or suffix option as bytes: one of ``names``, or the bytes themselves written as
-    ``\\x`` escapes and ASCII characters ("\\x03", "\\x02", "#"). Letters alone are a misspelt
-    name, not bytes: "crl" is an error, not the three bytes c, r, l. ValueError when invalid."""
+    """A prefix or suffix option as bytes: one of ``names``, or the bytes themselves as ``\\x``
+    escapes ("\\x03", "\\x0d\\x0a"; the control characters themselves are taken too, as TOML's
+    "\\u0003" gives them). Printable characters are not bytes here: "crl" or "CR LF" is a misspelt
+    name, not bytes to wait for. ValueError when invalid."""
     names = names or {}
     if value.lower() in names:
         return names[value.lower()]
-    if value.isalpha():
-        raise ValueError("unknown name")
     out = bytearray()
     for i, piece in enumerate(_ESCAPE.split(value)):
         if i % 2:  # an escape: split() puts what the group matched at odd places
             out.append(int(piece[2:], 16))
-        elif "\\" in piece or not piece.isascii():
-            raise ValueError("not \\x escapes or ASCII")
-        else:
+        elif all(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in piece):
             out += piece.encode("ascii")
+        else:
+            raise ValueError("neither a name nor \\x escapes")
     if len(out) > _MAX_FRAMING_BYTES:
         raise ValueError("too long")
     return bytes(out)
 
 
-def _checked(names: dict[str, bytes], what: str):
+def _checked(names: dict[str, bytes], what: str, empty_ok: bool):
+    """A pydantic check that the option is ``framing_bytes``; the message is ``what``."""
     def check(value: str) -> str:
         try:
             framing_bytes(value, names)
         except ValueError:
             raise PydanticCustomError("framing", what) from None
+        if not value and not empty_ok:  # no suffix is written "none", not left out by mistake
+            raise PydanticCustomError("framing", what)
         return value
     return AfterValidator(check)
 
 
 Suffix = Annotated[str, _checked(SUFFIXES, 'must be "cr", "crlf", "lf", "none" or the scanner\'s suffix '
-                                 f'as \\x escapes such as "\\x03" (at most {_MAX_FRAMING_BYTES} bytes)')]
+                                 f'as \\x escapes such as "\\x03" (at most {_MAX_FRAMING_BYTES} bytes)', False)]
 Prefix = Annotated[str, _checked({}, 'must be "" or the scanner\'s prefix as \\x escapes such as "\\x02" '
-                                 f'(at most {_MAX_FRAMING_BYTES} bytes)')]
+                                 f'(at most {_MAX_FRAMING_BYTES} bytes)', True)]
 
 
 class SerialScanner(CodeScanner):
