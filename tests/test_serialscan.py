@@ -143,10 +143,10 @@ def test_two_codes_in_one_burst_arrive_as_two(line):
 def test_chinese_and_binary_payloads_arrive_exact(line, suffix):
     ln = line(sends=(b"", b"\r" if suffix == "cr" else b""), suffix=suffix, gap_ms=100)
     sent = [GB.encode("gb18030"), UTF8.encode(), b"\x00\x01\x1d01\xff\xfe\x80\n"]
-    for data in sent:
+    for n, data in enumerate(sent, 1):
         ln.emu.scan(data)
         if suffix == "none":
-            ln.poll_for(0.25)  # without a suffix, codes are told apart by the silence between them
+            ln.until(n)  # without a suffix, codes are told apart by the silence between them
     assert ln.until(3) and ln.codes() == [(sent[0], GB), (sent[1], UTF8), (sent[2], "")]
     assert all(e.symbology == "" and e.device == "qr" for e in ln.events)
 
@@ -156,7 +156,7 @@ def test_an_overlong_code_is_dropped_and_reported_and_the_next_one_arrives(line,
     ln = line(sends=(b"", b"\r" if suffix == "cr" else b""), suffix=suffix, max_length=max_length,
               gap_ms=100)
     ln.emu.scan(b"x" * (max_length + 1))
-    ln.poll_for(0.25)
+    ln.until(1)
     ln.emu.scan(b"y" * max_length)  # exactly the limit is fine
     assert ln.until(2) and ln.codes() == [(b"y" * max_length, "y" * max_length)]
     [error] = ln.errors()
@@ -168,7 +168,7 @@ def test_an_overlong_code_is_dropped_and_reported_and_the_next_one_arrives(line,
 def test_garbage_without_suffix_is_dropped_after_the_gap_and_does_not_glue(line):
     ln = line(gap_ms=100)
     ln.emu.send_garbage(b"\x00\xffhalf a co")
-    ln.poll_for(0.25)
+    ln.until(1)
     ln.emu.scan(b"6901234567892")
     assert ln.until(2) and ln.codes() == [(b"6901234567892", "6901234567892")]
     [error] = ln.errors()
@@ -253,13 +253,16 @@ def test_the_commented_example_in_kiosk_toml_is_valid(tmp_path):
 
 
 @settings(max_examples=200, deadline=None)
-@given(codes=st.lists(st.binary(min_size=1, max_size=40).filter(lambda b: b"\r" not in b), max_size=5),
-       cuts=st.lists(st.integers(0, 300), max_size=10), crlf=st.booleans())
+@given(codes=st.lists(st.binary(min_size=1, max_size=60).filter(lambda b: b"\r" not in b), max_size=5),
+       cuts=st.lists(st.integers(0, 400), max_size=10), crlf=st.booleans())
 def test_framer_is_blind_to_how_the_bytes_are_cut(codes, cuts, crlf):
+    """However the port cuts the stream: every code once, exact; each over-long one reported once,
+    never eating into the next."""
     framer = CodeFramer("qr", suffix=b"\r", prefix=b"\x02", gap=0.1, max_length=40)
     stream = b"".join(b"\x02" + c + (b"\r\n" if crlf else b"\r") for c in codes)
     bounds = sorted({0, len(stream), *(c for c in cuts if c < len(stream))})
     events = []
     for a, b in zip(bounds, bounds[1:], strict=False):
         events += framer.feed(stream[a:b], now=0.0)
-    assert [e.data for e in events] == codes
+    assert [e.data for e in events if isinstance(e, CodeScanned)] == [c for c in codes if len(c) <= 40]
+    assert [e.code for e in events if isinstance(e, ErrorEvent)] == ["code_too_long"] * sum(len(c) > 40 for c in codes)
