@@ -188,6 +188,17 @@ def test_a_code_scanned_before_the_port_opened_is_not_delivered():
             ln.driver.close()
 
 
+def test_a_second_reader_of_the_port_is_refused(line):
+    """Two readers would each get part of the bytes: a code read by both arrives as neither."""
+    ln = line()
+    other = SerialScanner("qr2", SerialScanner.Options(port=ln.emu.port), lambda e: None)
+    with pytest.raises(DeviceGone, match="lock"):
+        other.open()
+    other.close()
+    ln.emu.scan(b"6901234567892")
+    assert ln.until(1) and ln.codes() == [(b"6901234567892", "6901234567892")]
+
+
 def test_the_log_never_holds_a_whole_code(line, caplog):
     ln = line(max_length=20)
     caplog.set_level(logging.DEBUG, logger="kiosk.drivers.serialscan")

@@ -115,10 +115,9 @@ class SerialScanner(CodeScanner):
         try:
             # exclusive: a second reader of the port (another kiosk process, a modem manager's
             # probe) would take bytes out of the middle of codes.
+            # pyserial's open() also flushes what is waiting: stale codes (see the module doc).
             self._serial = serial.Serial(self.options.port, self.options.baud, timeout=0, exclusive=True)
-            self._serial.reset_input_buffer()  # stale codes: see the module doc
         except (*_PORT_ERRORS, ValueError) as exc:
-            self.close()
             raise DeviceGone(f"cannot open {self.options.port}: {exc}", zh=_GONE_ZH) from exc
         self._state = DeviceState.ONLINE  # port open: all a send-only device can tell (module doc)
 
