@@ -2,7 +2,8 @@
 
 Such a scanner appears as /dev/ttyACM0 and sends every code it reads as raw bytes followed by a
 CR or CR LF suffix (configured on the scanner, usually by scanning a setup code). It answers no
-questions: there is no status command.
+questions: there is no status command. Cutting the bytes into codes is the kiosk's
+``devices.framing.CodeFramer``; this driver reads the port and hands it what arrives.
 
 What ONLINE means here: the port opened and reading it has not failed. That is all a send-only
 device lets us know. A scanner whose decoder hung while its USB link stayed up looks exactly like
@@ -20,23 +21,13 @@ from typing import Any, ClassVar
 import serial
 from pydantic import Field
 
+from devices.codes import MAX_CODE_BYTES
 from devices.contracts import CodeScanner, DriverOptions, HealthLevel, HealthReport
 from devices.errors import DeviceGone
-from devices.events import CodeScanned, ErrorEvent
+from devices.framing import CodeFramer
 from devices.status import DeviceState
 
-CR, LF = 0x0D, 0x0A
 _PORT_ERRORS = (serial.SerialException, OSError)
-
-
-def decode(data: bytes) -> str:
-    """UTF-8 (most QR codes), else GB18030 (older Chinese systems), else "" (the bytes remain)."""
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            pass
-    return ""
 
 
 class SerialLineScanner(CodeScanner):
@@ -44,7 +35,7 @@ class SerialLineScanner(CodeScanner):
         port: str
         baud: int = Field(9600, ge=1200, le=921_600)  # CDC ignores it; a real RS-232 line does not
         gap_ms: int = Field(200, ge=10, le=5000)  # a code arrives in one burst: a stale part is noise
-        max_length: int = Field(4096, ge=16, le=65_536)
+        max_length: int = Field(MAX_CODE_BYTES, ge=16, le=MAX_CODE_BYTES)
 
     can_be_queried: ClassVar[bool] = False
     poll_interval = 0.05  # reading a port is cheap; a citizen is waiting for the screen to react
@@ -54,10 +45,10 @@ class SerialLineScanner(CodeScanner):
         self.options: SerialLineScanner.Options = options
         self._serial: serial.Serial | None = None
         self._state = DeviceState.UNKNOWN
-        self._buf = bytearray()
-        self._last_byte = 0.0
-        self._after_cr = False  # an LF right after a CR is the rest of a CR LF suffix
-        self._skipping = False  # an over-long line is dropped up to its CR
+        # A CR ends a code (an LF right after it is the rest of a CR LF suffix); bytes left without
+        # one for gap_ms are noise, dropped; so is a code longer than max_length.
+        self._framer = CodeFramer(name, suffix=b"\r", gap=options.gap_ms / 1000,
+                                  max_length=options.max_length)
 
     def open(self) -> None:
         self.close()
@@ -70,8 +61,7 @@ class SerialLineScanner(CodeScanner):
     def close(self) -> None:
         ser, self._serial = self._serial, None
         self._state = DeviceState.UNKNOWN
-        self._buf.clear()
-        self._after_cr = self._skipping = False
+        self._framer.reset()
         if ser is not None:
             with contextlib.suppress(*_PORT_ERRORS):
                 ser.close()
@@ -89,12 +79,8 @@ class SerialLineScanner(CodeScanner):
             self._state = DeviceState.NO_DEVICE
             raise DeviceGone(f"{self.options.port}: {exc}", zh="扫码器已断开") from exc
         now = time.monotonic()
-        if chunk:
-            self._last_byte = now
-            self._feed(chunk)
-        elif (self._buf or self._skipping) and now - self._last_byte > self.options.gap_ms / 1000:
-            self._discard("no CR within gap_ms")
-            self._skipping = False
+        for event in self._framer.feed(chunk, now) if chunk else self._framer.idle(now):
+            self.emit(event)  # CodeScanned (exact bytes, text per devices.codes.payload_text) or ErrorEvent
 
     def check_health(self, level: HealthLevel, args: dict[str, Any]) -> HealthReport:
         """Only the port can be checked here; ``kiosk devices check --level interactive`` waits
@@ -103,29 +89,3 @@ class SerialLineScanner(CodeScanner):
         return HealthReport(level, ok, self._state,
                             f"code scanner {self.name}: port {'open' if ok else 'not open'}; a scanner "
                             "cannot be asked for its status: scan a code (interactive check) to test it")
-
-    def _feed(self, chunk: bytes) -> None:
-        for b in chunk:
-            if b == LF and self._after_cr:
-                self._after_cr = False
-                continue
-            self._after_cr = b == CR
-            if b == CR:
-                line, self._buf = bytes(self._buf), bytearray()
-                if line and not self._skipping:
-                    self.emit(CodeScanned(device=self.name, data=line, text=decode(line)))
-                self._skipping = False
-            elif self._skipping:
-                continue
-            elif len(self._buf) >= self.options.max_length:
-                self._discard(f"longer than {self.options.max_length} bytes")
-                self._skipping = True
-            else:
-                self._buf.append(b)
-
-    def _discard(self, why: str) -> None:
-        if self._buf:
-            self.emit(ErrorEvent(device=self.name, code="garbled", will_retry=True,
-                                 message=f"{len(self._buf)} bytes discarded: {why}",
-                                 message_zh="扫码数据不完整，请重新扫码"))
-        self._buf.clear()
