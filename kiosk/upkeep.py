@@ -86,6 +86,8 @@ class Upkeep:
                 ok = st["paper"] != "out"
             if st.get("cover") == "open":
                 text, ok = tr("cover.open"), False
-            label = catalogue(tr.lang).get(f"device.{name}", name)
+            # By the hall's name for it if the catalogue has one, else by what kind of device it is.
+            words, kind = catalogue(tr.lang), self.devices.workers[name].driver.kind
+            label = words.get(f"device.{name}") or words.get(f"device.{kind}", name)
             out.append((label + tr("common.colon"), text, ok))
         return out

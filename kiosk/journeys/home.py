@@ -41,7 +41,7 @@ class Home(Journey):
     def _prompt_sub(self) -> str:
         if not self.shell.takes_citizen_codes:
             return self.tr("welcome.prompt_sub")
-        return self.tr("code.or_code")
+        return f"{self.tr('code.or_code')}\n{self.tr('welcome.prompt_sub')}"
 
     def do_use_card(self) -> Result:
         """The button "使用此证件": the reader reports its card again; that IdentityRead begins a session."""
