@@ -15,7 +15,7 @@ from devices.manager import DeviceManager
 from devices.status import DeviceState
 from drivers.pcsc.driver import PcscCardReader
 from drivers.pcsc.virtual_card import DEFAULT_ATR, VPCD_PORT, VirtualSocialSecurityCard
-from tests.pcsc_support import Pcscd, card_present, wait_for
+from drivers.pcsc.pcscd import Pcscd, card_present, wait_for
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -1,4 +1,5 @@
-"""pcscd for the PC/SC tests: reuse a running one, or start `pcscd --foreground` and stop it after.
+"""pcscd for the PC/SC tests, the conformance harness and the demo: reuse a running one, or start
+`pcscd --foreground` and stop it after.
 
 The Debian package vsmartcard-vpcd makes pcscd load libifdvpcd, which offers the readers
 "Virtual PCD 00 00" (vpcd port 35963) and "Virtual PCD 00 01" (35964) for virtual cards.
