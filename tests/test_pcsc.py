@@ -15,7 +15,7 @@ from devices.events import CardInserted, CardRemoved, StatusChanged
 from devices.manager import DeviceManager
 from devices.status import DeviceState
 from drivers.pcsc.driver import PcscCardReader
-from drivers.pcsc.pcscd import READERS, Pcscd, card_present, wait_for
+from drivers.pcsc.emulator import READERS, Pcscd, card_present, wait_for
 from drivers.pcsc.virtual_card import DEFAULT_ATR, EF05_RECORDS, VPCD_PORT, VirtualSocialSecurityCard
 
 pytestmark = pytest.mark.timeout(30)

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from drivers.pcsc.pcscd import VirtualReader
+from drivers.pcsc.emulator import VirtualReader
 from drivers.pcsc.virtual_card import EF05_RECORDS, VirtualSocialSecurityCard
 
 # Different cards of one issuer: same ATR and application, their own card numbers.

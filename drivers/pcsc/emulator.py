@@ -1,5 +1,6 @@
-"""pcscd for the PC/SC tests, the conformance harness and the demo: reuse a running one, or start
-`pcscd --foreground` and stop it after.
+"""The emulated PC/SC reader for the tests, the conformance harness and the demo: pcscd (reuse a
+running one, or start `pcscd --foreground` and stop it after) and a vpcd reader to put the virtual
+社保卡 (virtual_card.py) in and take it out (``VirtualReader``).
 
 The Debian package vsmartcard-vpcd makes pcscd load libifdvpcd, which offers the readers
 "Virtual PCD 00 00" (vpcd port 35963) and "Virtual PCD 00 01" (35964) for virtual cards.
