@@ -16,6 +16,21 @@ pytest then collects the kit's checks in that class. They load the driver throug
 (so the packaging is tested too), talk to the emulator over the real OS interface, and run the
 driver both alone and under a ``DeviceManager``, as the kiosk does. Every wait is bounded by the
 constants below; they are the contract, not tuning knobs. One driver's kit runs in seconds.
+
+Not every device is a serial port behind a symlink. The kit only ever hands the harness a path
+(``link_path``, and a path where nothing is for ``test_unknown_port``) and configures the driver
+with ``harness.options(path)``; what that path stands for is the harness's business. A pty device
+keeps a symlink there (``PtyHarness``); an evdev node or a camera can do the same with its
+``/dev/input/eventN`` or ``/dev/videoN``; a device with no path at all (a PC/SC reader, found by
+name through pcscd) maps the kit's path to what the driver is configured with, e.g. a reader-name
+pattern, and any other path to one that finds nothing, so that ``test_unknown_port`` still proves
+that a device that is not there gives ``DeviceGone``.
+
+A harness method whose fault the device or its emulation cannot produce calls
+``pytest.skip(reason)``: ``trigger()`` for a device with no data events (the checks that need one
+check everything else), ``garbage()`` for a device with no byte stream to the driver,
+``silence()`` for a device that cannot be made mute. The check that called it is reported as
+skipped with that reason; no other check is affected.
 """
 
 from __future__ import annotations
@@ -63,20 +78,29 @@ DEVICE = "dut"  # the device name the kit configures
 class Harness(Protocol):
     """The test side of one emulated device, reached by the driver through a stable port path.
 
-    The kit gives the harness ``link_path`` (a path in a temporary folder) when it makes it. The
-    harness keeps a symlink there to its emulator's current port (use ``point_link`` /
+    The kit gives the harness ``link_path`` (a path in a temporary folder) when it makes it. A
+    device with a port keeps a symlink there to its emulator's current port (use ``point_link`` /
     ``remove_link``), as udev keeps ``/dev/serial/by-id/usb-...`` pointing at whichever
     ``/dev/ttyUSBn`` the device got this time. Unplugging removes the link and stops the port
     behind it; plugging in again makes a new port and points the link at it. The driver is only
     ever configured with the link, so it has to survive its port changing underneath it.
 
-    The kit calls ``plug()`` once before each check and ``close()`` after it.
+    A device the driver finds without a path (a PC/SC reader by its name) ignores the link and
+    maps ``link_path`` to its own address in ``options()``; unplugging then makes the device
+    vanish the way the driver would see on hardware.
+
+    The kit calls ``plug()`` once before each check and ``close()`` after it. ``trigger()``,
+    ``garbage()`` and ``silence()`` may call ``pytest.skip(reason)`` when the device cannot do
+    that; the check is then reported skipped (see the module's docstring).
     """
 
     def options(self, port_path: str) -> dict[str, Any]:
         """The driver's options (without "driver") for a device at ``port_path``, as a hall's
-        config would give them. Keep its timeouts short (a few hundred ms): the kit's bounds
-        assume that a request to a silent device fails in well under REQUEST_TIMEOUT."""
+        config would give them. ``port_path`` is ``link_path`` or, for ``test_unknown_port``, a
+        path where no device is: the options for it must find no device, whatever the driver is
+        configured with (a port, a reader-name pattern). Keep its timeouts short (a few hundred
+        ms): the kit's bounds assume that a request to a silent device fails in well under
+        REQUEST_TIMEOUT."""
         ...
 
     def plug(self) -> None:
@@ -84,16 +108,19 @@ class Harness(Protocol):
         ...
 
     def unplug(self) -> None:
-        """Remove the link and stop the emulator: to the driver the port vanishes (EIO, ENOENT)."""
+        """Remove the link and stop the emulator: to the driver the port vanishes (EIO, ENOENT),
+        or the device is no longer found where ``options()`` points."""
         ...
 
     def silence(self, on: bool) -> None:
         """The device stops answering (True) or answers again (False); the port stays.
-        Stays in force across unplug/plug."""
+        Stays in force across unplug/plug. ``pytest.skip(reason)`` when the device (or its
+        emulation) cannot be silenced: the status-honesty and timeout checks are then skipped."""
         ...
 
     def garbage(self, data: bytes) -> None:
-        """The device sends ``data`` unsolicited, as line noise or confused firmware would."""
+        """The device sends ``data`` unsolicited, as line noise or confused firmware would.
+        ``pytest.skip(reason)`` when the device has no byte stream to the driver."""
         ...
 
     def trigger(self) -> None:
@@ -252,7 +279,8 @@ class DriverConformance:
     garbage_bytes: ClassVar[bytes] = GARBAGE
 
     def make_harness(self, link_path: Path) -> Harness:
-        """Return the harness for your emulator, keeping its port link at ``link_path``."""
+        """Return the harness for your emulator, keeping its port link at ``link_path`` (or
+        mapping that path to the device in ``options()`` when the device has no path)."""
         raise NotImplementedError(f"{type(self).__name__} must implement make_harness(link_path)")
 
     def device_request(self, kind: str) -> tuple[str, dict[str, Any]] | None:
@@ -394,7 +422,8 @@ class DriverConformance:
                        since)
 
     def test_unknown_port(self, harness: Harness, tmp_path: Path) -> None:
-        """A port path that does not exist: open() raises DeviceGone, close() is still safe."""
+        """A device that is not there (a port path to nothing, as ``options()`` maps it): open()
+        raises DeviceGone, close() is still safe."""
         drv = self._build(harness, tmp_path / "no-such-port", [])
         with pytest.raises(DeviceGone):
             drv.open()

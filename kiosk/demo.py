@@ -32,28 +32,41 @@ class DemoHardware:
         self.printer = None
         self.scanner = None
         self.shown = ""  # what the last code held to the scanner was, for the panel
+        self.ss_reader = None  # the virtual PC/SC reader for the 社保卡 (social security card)
         self.card_index: int | None = None
 
     def __enter__(self) -> DemoHardware:
         from drivers.escpos.emulator import VirtualPrinter
+        from drivers.pcsc.emulator import VirtualReader
         from drivers.samv.emulator import SAMPLE_CARDS, SamEmulator
 
         self._cards = list(SAMPLE_CARDS.values())
-        for name in self.config.demo.emulate:
-            driver = self.config.devices[name].get("driver")
-            if driver == "sam-serial":
-                self.reader = self._stack.enter_context(SamEmulator(baud=self.config.devices[name].get("baud", 115200)))
-                self._reader_device = name
-            elif driver == "escpos":
-                self.printer = self._stack.enter_context(VirtualPrinter())
-                self._printer_device = name
-            elif driver == "serial-scanner":
-                from drivers.serialscan.emulator import SerialScannerEmulator
+        try:
+            for name in self.config.demo.emulate:
+                driver = self.config.devices[name].get("driver")
+                if driver == "sam-serial":
+                    baud = self.config.devices[name].get("baud", 115200)
+                    self.reader = self._stack.enter_context(SamEmulator(baud=baud))
+                    self._reader_device = name
+                elif driver == "escpos":
+                    self.printer = self._stack.enter_context(VirtualPrinter())
+                    self._printer_device = name
+                elif driver == "serial-scanner":
+                    from drivers.serialscan.emulator import SerialScannerEmulator
 
-                self.scanner = self._stack.enter_context(SerialScannerEmulator())
-                self._scanner_device = name
-            else:
-                raise ValueError(f"demo.emulate: no emulator for driver {driver!r} (device {name})")
+                    self.scanner = self._stack.enter_context(SerialScannerEmulator())
+                    self._scanner_device = name
+                elif driver == "pcsc":
+                    # pcscd and its vpcd reader, as the tests run them (pcscd started if not running).
+                    self.ss_reader = VirtualReader()
+                    self._stack.callback(self.ss_reader.stop)
+                    self.ss_reader.start()
+                    self._ss_device = name
+                else:
+                    raise ValueError(f"demo.emulate: no emulator for driver {driver!r} (device {name})")
+        except BaseException:
+            self._stack.close()  # what started before the failure stops again
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
@@ -69,6 +82,8 @@ class DemoHardware:
             out[self._printer_device] = {"connection": "serial", "port": self.printer.port}
         if self.scanner is not None:
             out[self._scanner_device] = {"port": self.scanner.port}
+        if self.ss_reader is not None:
+            out[self._ss_device] = {"readers": [self.ss_reader.name]}
         return out
 
     # -- the hands --------------------------------------------------------------------
@@ -86,6 +101,15 @@ class DemoHardware:
         if self.reader is not None:
             self.reader.remove_card()
         self.card_index = None
+
+    def insert_ss_card(self) -> None:
+        """Put the sample 社保卡 in the virtual reader (the one in it comes out first)."""
+        if self.ss_reader is not None:
+            self.ss_reader.insert()
+
+    def remove_ss_card(self) -> None:
+        if self.ss_reader is not None:
+            self.ss_reader.remove()
 
     def toggle_paper(self) -> None:
         if self.printer is not None:
@@ -159,6 +183,8 @@ class DemoHardware:
         if self.reader is not None:
             card = "—" if self.card_index is None else self.card_labels()[self.card_index][0]
             lines.append(f"ID: {card}")
+        if self.ss_reader is not None:
+            lines.append(f"社保卡: {'in' if self.ss_reader.has_card else '—'}")
         if self.printer is not None:
             lines.append(f"paper: {self.printer.paper}")
             lines.append(f"cover: {'open' if self.printer.cover_open else 'closed'}")

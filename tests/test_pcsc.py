@@ -8,18 +8,19 @@ from __future__ import annotations
 import time
 
 import pytest
+from smartcard import scard
 
 from devices.errors import DeviceGone
 from devices.events import CardInserted, CardRemoved, StatusChanged
 from devices.manager import DeviceManager
 from devices.status import DeviceState
 from drivers.pcsc.driver import PcscCardReader
-from drivers.pcsc.virtual_card import DEFAULT_ATR, VPCD_PORT, VirtualSocialSecurityCard
-from tests.pcsc_support import Pcscd, card_present, wait_for
+from drivers.pcsc.emulator import READERS, Pcscd, card_present, wait_for
+from drivers.pcsc.virtual_card import DEFAULT_ATR, EF05_RECORDS, VPCD_PORT, VirtualSocialSecurityCard
 
 pytestmark = pytest.mark.timeout(30)
 
-SLOT0, SLOT1 = "Virtual PCD 00 00", "Virtual PCD 00 01"
+SLOT0, SLOT1 = READERS
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,9 @@ class Cards:
         return card
 
     def close(self):
-        for card, reader in self.made:
+        for card, _ in self.made:
             card.remove()
+        for reader in {reader for _, reader in self.made}:
             wait_for(lambda r=reader: not card_present(r), 5.0)
 
 
@@ -107,6 +109,38 @@ def test_insert_reads_atr_and_the_social_security_application(cards, events):
         assert gone.reader == SLOT0
         card.insert()  # the same card again is a new insertion
         poll_until(drv, events, CardInserted, count=2)
+    finally:
+        drv.close()
+
+
+def card_events(reader: str) -> int:
+    """How many insertions and removals pcscd has counted in ``reader`` (dwEventState's high word)."""
+    hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    try:
+        hr, states = scard.SCardGetStatusChange(ctx, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+        return states[0][1] >> 16
+    finally:
+        scard.SCardReleaseContext(ctx)
+
+
+def test_a_card_swapped_between_two_polls_is_another_card(cards, events):
+    """Cards of one issuer share their ATR. One taken out and the next put in between two polls is
+    still that card gone and a new one in, never taken for the first citizen's card."""
+    first = cards()
+    first.insert()
+    drv = make_reader(events)
+    try:
+        poll_until(drv, events, CardInserted)
+        counted = card_events(SLOT0)
+        first.remove()
+        assert wait_for(lambda: not card_present(SLOT0))  # seen by pcscd, not by the driver
+        cards(ef05={**EF05_RECORDS, 7: b"B23456789"}).insert()
+        assert wait_for(lambda: card_events(SLOT0) == counted + 2 and card_present(SLOT0))
+        drv.poll()
+        assert [(type(e).__name__, getattr(e, "info", {}).get("card_number")) for e in events] == [
+            ("CardInserted", "A12345678"), ("CardRemoved", None), ("CardInserted", "B23456789")]
+        drv.poll()
+        assert len(events) == 3  # the second card is reported once
     finally:
         drv.close()
 

@@ -56,7 +56,9 @@ class PcscCardReader(CardReader):
         self.poll_interval = options.poll_interval_ms / 1000
         self._ctx: int | None = None
         self._state = DeviceState.UNKNOWN
-        self._present: dict[str, bytes] = {}  # reader → ATR of the card reported in it
+        # reader → (ATR, pcscd's count of card events there) of the card reported in it. Cards of
+        # one issuer share their ATR: only the count tells a card swapped between two polls.
+        self._present: dict[str, tuple[bytes, int]] = {}
         self._lock = threading.Lock()  # one exchange with pcscd at a time
 
     # ------------------------------------------------------------ lifecycle
@@ -93,7 +95,7 @@ class PcscCardReader(CardReader):
             readers = self._readers()
             if not readers:
                 raise DeviceGone(self._no_reader_text(), zh="社保卡读卡器未连接")
-            for reader, atr in self._status(readers).items():
+            for reader, (atr, _) in self._status(readers).items():
                 if atr:
                     try:
                         return {"reader": reader, "atr": atr.hex().upper(), **self._read_info(reader)}
@@ -114,12 +116,13 @@ class PcscCardReader(CardReader):
                 self._forget(set(self._present))
                 raise DeviceGone(self._no_reader_text(), zh="社保卡读卡器已断开")
             states = self._status(readers)
-            self._forget({r for r in self._present if not states.get(r)})  # removed, or reader unplugged
-            for reader, atr in states.items():
-                if not atr or (not again and self._present.get(reader) == atr):
+            # Taken out, reader unplugged, or swapped for another card since the last look.
+            self._forget({r for r, seen in self._present.items() if states.get(r) != seen})
+            for reader, (atr, count) in states.items():
+                if not atr or (not again and reader in self._present):
                     continue
                 was = self._present.pop(reader, None) if again else None
-                self._insert(reader, atr)
+                self._insert(reader, atr, count)
                 if was is not None and reader not in self._present:  # pulled out as we read it
                     self.emit(CardRemoved(device=self.name, reader=reader))
             return len(self._present)
@@ -133,18 +136,18 @@ class PcscCardReader(CardReader):
 
     # ------------------------------------------------------------ internals
 
-    def _insert(self, reader: str, atr: bytes) -> None:
+    def _insert(self, reader: str, atr: bytes, count: int) -> None:
         try:
             info = self._read_info(reader)
         except CardGone:
             return  # pulled out while we read: nothing to announce, the next poll sees it absent
         except DeviceError as exc:
-            if not self._status([reader]).get(reader):
+            if not self._status([reader])[reader][0]:
                 return  # the failure was the card leaving (pcscd words that several ways)
             self.emit(ErrorEvent(device=self.name, code=exc.code, message=str(exc), message_zh=exc.zh,
                                  will_retry=False))
             info = {"application": "unreadable"}
-        self._present[reader] = atr
+        self._present[reader] = atr, count
         log.info("%s: card in %s, ATR %s, %s", self.name, reader, atr.hex(), info.get("application"))
         self.emit(CardInserted(device=self.name, reader=reader, atr=atr.hex().upper(), info=info))
 
@@ -169,19 +172,20 @@ class PcscCardReader(CardReader):
         want = f" matching {self.options.readers}" if self.options.readers else ""
         return f"no PC/SC reader{want}"
 
-    def _status(self, readers: list[str]) -> dict[str, bytes]:
-        """reader → ATR of the card in it, b"" when empty (or mute)."""
+    def _status(self, readers: list[str]) -> dict[str, tuple[bytes, int]]:
+        """reader → (ATR of the card in it, b"" when empty or mute; how many insertions and
+        removals pcscd has counted there, the high word of the event state)."""
         hr, states = scard.SCardGetStatusChange(self._ctx, 0,
                                                 [(r, scard.SCARD_STATE_UNAWARE) for r in readers])
         if hr in _NO_SERVICE:
             self._state = DeviceState.NO_DEVICE
             raise DeviceGone(f"pcscd went away: {scard.SCardGetErrorMessage(hr)}", zh="读卡器服务未运行")
         if hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
-            return dict.fromkeys(readers, b"")
+            return dict.fromkeys(readers, (b"", 0))
         out = {}
         for reader, event, atr in states:
             usable = event & scard.SCARD_STATE_PRESENT and not event & scard.SCARD_STATE_MUTE
-            out[reader] = bytes(atr) if usable else b""
+            out[reader] = (bytes(atr) if usable else b""), event >> 16
         return out
 
     def _read_info(self, reader: str) -> dict[str, str]:

@@ -1,4 +1,6 @@
-"""pcscd for the PC/SC tests: reuse a running one, or start `pcscd --foreground` and stop it after.
+"""The emulated PC/SC reader for the tests, the conformance harness and the demo: pcscd (reuse a
+running one, or start `pcscd --foreground` and stop it after) and a vpcd reader to put the virtual
+社保卡 (virtual_card.py) in and take it out (``VirtualReader``).
 
 The Debian package vsmartcard-vpcd makes pcscd load libifdvpcd, which offers the readers
 "Virtual PCD 00 00" (vpcd port 35963) and "Virtual PCD 00 01" (35964) for virtual cards.
@@ -14,8 +16,11 @@ from pathlib import Path
 
 from smartcard import scard
 
+from drivers.pcsc.virtual_card import VPCD_PORT, VirtualSocialSecurityCard
+
 SOCKET = Path("/run/pcscd/pcscd.comm")
 VIRTUAL = "Virtual PCD"
+READERS = (f"{VIRTUAL} 00 00", f"{VIRTUAL} 00 01")  # by vpcd slot: the card connects to VPCD_PORT + slot
 
 
 def reader_names() -> list[str]:
@@ -85,3 +90,42 @@ class Pcscd:
             proc.wait(5)
         with contextlib.suppress(FileNotFoundError):
             wait_for(lambda: not SOCKET.exists(), 2.0)
+
+
+class VirtualReader:
+    """One vpcd reader with a virtual 社保卡 to put in and take out: the hands of the demo and of
+    the conformance harness. ``start()`` makes sure pcscd runs (starting it if need be), ``stop()``
+    takes the card out and stops pcscd if this reader started it."""
+
+    def __init__(self, slot: int = 0) -> None:
+        self.name = READERS[slot]
+        self.port = VPCD_PORT + slot
+        self.pcscd = Pcscd()
+        self.card: VirtualSocialSecurityCard | None = None
+
+    def start(self) -> None:
+        self.pcscd.start()
+
+    def stop(self) -> None:
+        self.remove()
+        self.pcscd.stop()
+
+    @property
+    def has_card(self) -> bool:
+        return self.card is not None
+
+    def insert(self, card: VirtualSocialSecurityCard | None = None) -> None:
+        """Put ``card`` (default: the sample card) in; a card in the slot comes out first. vpcd can
+        take a card connected straight after another for the same one (pcscd never sees the slot
+        empty, which no real reader does), so the new card waits until the slot was seen empty."""
+        self.remove()
+        self.card = card or VirtualSocialSecurityCard(self.port)
+        self.card.insert()
+
+    def remove(self) -> None:
+        """Take the card out and wait (bounded) until pcscd has seen the slot empty, as a person
+        takes a moment before the next card goes in."""
+        card, self.card = self.card, None
+        if card is not None:
+            card.remove()
+            wait_for(lambda: not card_present(self.name), 5.0)
