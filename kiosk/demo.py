@@ -111,6 +111,10 @@ class DemoHardware:
         if self.ss_reader is not None:
             self.ss_reader.remove()
 
+    def toggle_ss_card(self) -> None:
+        if self.ss_reader is not None:
+            self.remove_ss_card() if self.ss_reader.has_card else self.insert_ss_card()
+
     def toggle_paper(self) -> None:
         if self.printer is not None:
             self.printer.set_paper("full" if self.printer.paper == "out" else "out")

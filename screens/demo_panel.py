@@ -26,4 +26,7 @@ class DemoPanel(BoxLayout):
         for what, name in app.demo.code_labels():
             self.ids.codes.add_widget(Factory.DemoButton(
                 text=app.tr("demo.code." + what, name=name), on_release=lambda _b, w=what: app.demo.show_code(w)))
+        if app.demo.ss_reader is not None:
+            self.ids.codes.add_widget(Factory.DemoButton(text=app.tr("demo.ss_card"),
+                                                         on_release=lambda _b: app.demo.toggle_ss_card()))
         Clock.schedule_interval(lambda _dt: setattr(self, "state_text", app.demo.describe()), 0.5)
