@@ -79,8 +79,8 @@ def decode(image: Any, engines: Sequence[str] = ENGINES,
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
         raise ValueError(f"unknown engine {unknown[0]!r} (known: {', '.join(ENGINES)})")
+    formats = check_formats(formats)
     grey = to_grey(image)
-    formats = tuple(formats)
     for engine in engines:
         try:
             found = read_zxing(grey, formats) if engine == "zxing-cpp" else read_pyzbar(grey, formats)
