@@ -174,3 +174,13 @@ def test_no_camera_at_the_path(tmp_path: Path):
     with pytest.raises(DeviceGone, match="no camera at"):
         drv.open()
     drv.close()
+
+
+def test_a_path_that_is_no_camera_is_a_clear_error():
+    drv = build_driver("cam", {"driver": "camera-scanner", "device": "/dev/null"}, [].append)
+    from devices.errors import DeviceError
+
+    with pytest.raises(DeviceError, match="/dev/null is not a V4L2 camera") as err:
+        drv.open()
+    assert err.value.code == "unsupported"
+    drv.close()

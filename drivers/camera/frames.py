@@ -204,6 +204,8 @@ class V4L2Source:
             self._capture = capture
         except OSError as exc:
             self.close()
+            if exc.errno == errno.ENOTTY:  # it answers no V4L2 ioctl: a wrong path, not a gone camera
+                raise SourceError(f"{self.path} is not a V4L2 camera") from exc
             raise SourceGone(f"{self.path}: {exc.strerror or exc}") from exc
 
     def close(self) -> None:
