@@ -43,7 +43,7 @@ log = logging.getLogger("kiosk.devices.imagecodes")
 
 ENGINES = ("zxing-cpp", "pyzbar")
 # What a hall is shown: QR codes (phones, e-licences, appointment slips). Each format costs time on
-# every frame: adding Code 128 doubles a 1280x720 frame's time, all formats is 10x (bench/README.md).
+# every frame: all of zxing-cpp's formats take 12-15x the time of these two (bench/README.md).
 DEFAULT_FORMATS = ("QRCode", "MicroQRCode")
 MAX_PIXELS = 40_000_000  # an 8K photo is 33 Mpx; more is a decompression bomb, not a picture
 ZBAR_TIMEOUT = 5.0  # s for the pyzbar child to answer one image before it is killed
@@ -79,8 +79,8 @@ def decode(image: Any, engines: Sequence[str] = ENGINES,
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
         raise ValueError(f"unknown engine {unknown[0]!r} (known: {', '.join(ENGINES)})")
+    formats = check_formats(formats)
     grey = to_grey(image)
-    formats = tuple(formats)
     for engine in engines:
         try:
             found = read_zxing(grey, formats) if engine == "zxing-cpp" else read_pyzbar(grey, formats)

@@ -51,6 +51,8 @@ def cmd_devices(args) -> int:
     if args.devices_command == "read-card":
         return read_cli.read_card(load, args.device, args.driver, args.reader, args.json, args.reveal,
                                   args.wait)
+    if args.devices_command == "scan-image":
+        return devices_cli.scan_image(args.files, args.json, args.formats, args.engines)
     cfg = _load(args.config)
     if args.devices_command == "list":
         return devices_cli.devices_list(cfg, args.wait, args.json)
@@ -224,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
     ri.add_argument("--baud", help="with --driver: 115200 (default), 57600, 38400, 19200, 9600 or auto")
     rc.add_argument("--reader", action="append", default=[],
                     help="with --driver: part of a PC/SC reader name (repeatable; default: all)")
+    si = dvsub.add_parser("scan-image", help="read the codes in image files (a camera's view, a photo)")
+    si.add_argument("files", nargs="+", metavar="FILE")
+    si.add_argument("--json", action="store_true")
+    si.add_argument("--formats", default=None,
+                    help="comma-separated zxing-cpp format names (default: QRCode,MicroQRCode)")
+    si.add_argument("--engines", default="zxing-cpp,pyzbar",
+                    help="engines in order; the next is asked only when one finds nothing")
     dv.set_defaults(func=cmd_devices)
 
     pr = sub.add_parser("print", help="sample slips; receipts waiting; reprints")

@@ -232,3 +232,40 @@ def _code_fields(cfg: KioskConfig, event: CodeScanned, reveal: bool) -> dict[str
     return {"text": scanned.masked(event.text, prefix) if secret else printable(event.text, MAX_CODE_BYTES),
             "data": "" if secret else event.data.hex(), "bytes": str(len(event.data)),
             "meaning": found.describe() if secret else f"{found.kind} {printable(found.value, MAX_CODE_BYTES)}".rstrip()}
+
+
+def scan_image(files: list[str], as_json: bool, formats: str | None, engines: str) -> int:
+    """Each file's codes: the text, or hex when the payload is binary; ``none`` when it has none.
+    A file that cannot be read gets one error line; the exit code is then 1."""
+    from devices import imagecodes
+
+    kw = {"engines": tuple(e.strip() for e in engines.split(",") if e.strip())}
+    if formats:
+        kw["formats"] = tuple(f.strip() for f in formats.split(",") if f.strip())
+    try:  # an unknown engine or format is the same mistake for every file: say it once
+        imagecodes.decode(b"", **kw)
+    except imagecodes.ImageError:
+        pass
+    except ValueError as exc:
+        raise SystemExit(f"scan-image: {exc}") from exc
+    failed = 0
+    rows = []
+    for name in files:
+        try:
+            found = imagecodes.decode(name, **kw)
+        except imagecodes.ImageError as exc:
+            failed += 1
+            rows.append({"file": name, "error": str(exc)})
+            if not as_json:
+                print(f"{printable(name, 200)}: error: {exc}", file=sys.stderr)
+            continue
+        rows.append({"file": name, "codes": [
+            {"symbology": r.symbology, "engine": r.engine, "text": r.text, "hex": r.data.hex()} for r in found]})
+        if not as_json:
+            for r in found or [None]:
+                what = "none" if r is None else \
+                    f"{r.symbology} " + (printable(r.text, 10_000) if r.text else f"hex:{r.data.hex()}")
+                print(f"{printable(name, 200)}: {what}")
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    return 1 if failed else 0

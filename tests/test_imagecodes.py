@@ -4,8 +4,10 @@ pyzbar fallback's guard against wrong payloads, and its isolation in a child pro
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -17,6 +19,7 @@ from PIL import Image, ImageOps
 
 from devices import imagecodes
 from devices.imagecodes import CodeResult, ImageError, decode
+from tests.conftest import KIOSK
 
 FIXTURES = Path(__file__).parent / "fixtures" / "qr-zxing"
 
@@ -210,3 +213,48 @@ def test_pyzbar_child_that_hangs_is_killed(monkeypatch):
     assert time.monotonic() - started < 2
     assert decode(qr("next"), engines=("pyzbar",))[0].data == b"next"
     assert imagecodes._ZBAR.pid != pid
+
+
+# ---------------------------------------------------------------- kiosk devices scan-image
+
+
+def scan(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([KIOSK, "devices", "scan-image", *map(str, args)], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_scan_image_prints_each_files_payloads(tmp_path):
+    binary = tmp_path / "binary.png"
+    qr(b"\x00\x01\xfe\xff").save(binary)
+    empty = tmp_path / "empty.png"
+    frame().save(empty)
+    two = tmp_path / "two.jpg"
+    frame(qr("first"), qr("第二个")).save(two, quality=90)
+    r = scan(FIXTURES / "30.png", binary, empty, two)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"{FIXTURES / '30.png'}: QRCode MECARD:N:測試;;"
+    assert lines[1] == f"{binary}: QRCode hex:0001feff"
+    assert lines[2] == f"{empty}: none"
+    assert sorted(lines[3:]) == [f"{two}: QRCode first", f"{two}: QRCode 第二个"]
+
+
+def test_scan_image_reports_an_unreadable_file_and_goes_on(tmp_path):
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(200))
+    r = scan(junk, tmp_path / "missing.png", FIXTURES / "128.png")
+    assert r.returncode == 1
+    assert r.stdout == f"{FIXTURES / '128.png'}: QRCode M$K0YGV0G\n"
+    errors = r.stderr.splitlines()
+    assert len(errors) == 2 and "Traceback" not in r.stderr
+    assert errors[0].startswith(f"{junk}: error: not a readable image")
+    assert errors[1] == f"{tmp_path / 'missing.png'}: error: cannot read {tmp_path / 'missing.png'}: No such file or directory"
+
+
+def test_scan_image_json(tmp_path):
+    r = scan(FIXTURES / "128.png", tmp_path / "missing.png", "--json")
+    assert r.returncode == 1
+    rows = json.loads(r.stdout)
+    assert rows[0]["codes"] == [{"symbology": "QRCode", "engine": "zxing-cpp", "text": "M$K0YGV0G",
+                                 "hex": b"M$K0YGV0G".hex()}]
+    assert "No such file" in rows[1]["error"]
