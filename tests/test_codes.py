@@ -12,7 +12,9 @@ themselves are tested on their emulators in test_serialscan, test_hidscan and te
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
 import time
 from contextlib import ExitStack
 
@@ -21,10 +23,14 @@ import zxingcpp
 
 from contract import auth
 from devices.events import CodeScanned
+from devices.manager import DeviceManager
 from drivers.samv.emulator import SAMPLE_CARDS
+from drivers.serialscan.emulator import SerialScannerEmulator
 from kiosk import receipts, slips
 from kiosk.central_client import CentralClient
 from kiosk.scanned import meaning
+from kiosk.shell import Shell
+from tests.conftest import KIOSK
 from tests.test_apply import Hall, identify
 from tests.test_shell import run_until
 
@@ -209,3 +215,53 @@ def test_the_guide_slip_qr_decodes_to_what_the_kiosk_reads(hall):
     [slip] = hall.printer.slips
     found = [r.text for r in zxingcpp.read_barcodes(slip.image)]
     assert any(meaning(t, TRACK, "GAC1.", lambda code: None).value == ITEM for t in found), found
+
+
+# -- through a real scanner: the serial scanner's emulator on a pty -------------------------------------
+@pytest.fixture
+def scanner():
+    with SerialScannerEmulator() as emulator:
+        yield emulator
+
+
+def test_a_citizen_code_held_to_the_serial_scanner_signs_the_person_in(hall, scanner):
+    devices = DeviceManager({"scanner": {"driver": "serial-scanner", "port": scanner.port}})
+    c = Shell(hall.cfg, hall.client, devices)
+    hall.stack.callback(c.shutdown)
+    hall.stack.callback(devices.stop)
+    run_until(c, lambda: c.device_states.get("scanner", {}).get("state") == "online")
+    assert "电子证照码" in c.page.prompt_sub  # the welcome page says a code works too
+    scanner.scan(citizen_code().encode())
+    run_until(c, lambda: c.page.screen == "personal")
+    assert c.session.identity.id_number == PERSON.id_number
+
+
+def test_kiosk_devices_scan_masks_citizen_codes_and_says_what_each_code_is(tmp_path, kiosk_env, scanner):
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text('[central]\nurl = "https://platform.example"\n'
+                   f'[devices.scanner]\ndriver = "serial-scanner"\nport = "{scanner.port}"\n'
+                   '[devices.reader]\ndriver = "sam-serial"\nport = "/dev/null-reader"\n')
+    code = citizen_code()
+    proc = subprocess.Popen([KIOSK, "devices", "--config", str(cfg), "scan", "--duration", "6", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kiosk_env)
+    try:
+        assert "scanner: online" in _line_with(proc.stderr, "scanner: ")  # the port is open: scan now
+        for payload in (code, "https://platform.example/track/GA20270101AB12CD34", "4006381333931"):
+            scanner.scan(payload.encode())
+        rows = [json.loads(proc.stdout.readline()) for _ in range(3)]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert [r["meaning"].split()[0] for r in rows] == ["citizen", "case", "unusable"]
+    assert rows[1]["meaning"] == "case GA20270101AB12CD34"
+    assert code not in json.dumps(rows) and code.split(".")[1] not in json.dumps(rows)
+    assert rows[0]["text"].startswith("GAC1.…") and rows[0]["data"] == ""
+
+
+def _line_with(stream, text: str) -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if text in line:
+            return line
+    raise AssertionError(f"no line with {text!r}")

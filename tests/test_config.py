@@ -16,7 +16,8 @@ from tests.conftest import KIOSK, REPO
 @pytest.mark.parametrize("name", ["kiosk.toml", "demo.toml"])
 def test_shipped_configs_are_valid(name):
     cfg = config.load(REPO / "config" / name)
-    assert set(cfg.devices) == {"id_reader", "printer"}
+    assert {"id_reader", "printer"} <= set(cfg.devices)
+    assert set(cfg.demo.emulate) <= set(cfg.devices)
     assert cfg.session.warning_s < cfg.session.idle_timeout_s
 
 
@@ -189,7 +190,7 @@ def test_an_unusable_secret_file_is_one_line_not_a_traceback(tmp_path, kiosk_env
     assert "central.secret_file: cannot read a secret" in one_line(r)
 
 
-BUILTIN = ["sam-serial", "escpos", "pcsc"]
+BUILTIN = ["sam-serial", "escpos", "pcsc", "serial-scanner", "hid-scanner", "camera-scanner"]
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -199,11 +200,12 @@ def test_builtin_driver_options_are_strict_and_bounded(name):
     options = registry.load(name).Options
     assert options.model_config.get("strict") and options.model_config.get("allow_inf_nan") is False
     for key, prop in options.model_json_schema()["properties"].items():
-        if "enum" in prop or prop.get("type") == "boolean":
-            continue
-        need = {"integer": {"minimum", "maximum"}, "number": {"minimum", "maximum"},
-                "string": {"maxLength"}, "array": {"maxItems"}}[prop["type"]]
-        assert need <= set(prop), f"{name}.{key} is unbounded: {prop}"
+        for alt in prop.get("anyOf", [prop]):  # an optional or either-typed option: each way bounded
+            if "enum" in alt or "const" in alt or alt.get("type") in ("boolean", "null"):
+                continue
+            need = {"integer": {"minimum", "maximum"}, "number": {"minimum", "maximum"},
+                    "string": {"maxLength"}, "array": {"maxItems"}}[alt["type"]]
+            assert need <= set(alt), f"{name}.{key} is unbounded: {prop}"
 
 
 def test_kiosk_drivers_shows_the_bounds():

@@ -23,7 +23,7 @@ from tests.conftest import KIOSK, REPO
 
 SHIPPED_TEXT = (REPO / "config" / "kiosk.toml").read_text(encoding="utf-8")
 SHIPPED = tomllib.loads(SHIPPED_TEXT)
-DRIVERS = ["escpos", "sam-serial", "pcsc"]
+DRIVERS = ["escpos", "sam-serial", "pcsc", "serial-scanner", "hid-scanner", "camera-scanner"]
 OPTION_KEYS = sorted({k for d in DRIVERS for k in registry.load(d).Options.model_fields})
 FUZZ = settings(max_examples=100, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -26,7 +26,7 @@ import time
 from typing import Annotated, Any, ClassVar, Literal
 
 import serial
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from devices.codes import MAX_CODE_BYTES, printable
@@ -80,9 +80,11 @@ def _checked(names: dict[str, bytes], what: str, empty_ok: bool):
     return AfterValidator(check)
 
 
-Suffix = Annotated[str, _checked(SUFFIXES, 'must be "cr", "crlf", "lf", "none" or the scanner\'s suffix '
+# A bound in the schema (kiosk drivers shows it), loose enough that the check below says what is wrong.
+_FRAMING_TEXT = StringConstraints(max_length=64)
+Suffix = Annotated[str, _FRAMING_TEXT, _checked(SUFFIXES, 'must be "cr", "crlf", "lf", "none" or the scanner\'s suffix '
                                  f'as \\x escapes such as "\\x03" (at most {_MAX_FRAMING_BYTES} bytes)', False)]
-Prefix = Annotated[str, _checked({}, 'must be "" or the scanner\'s prefix as \\x escapes such as "\\x02" '
+Prefix = Annotated[str, _FRAMING_TEXT, _checked({}, 'must be "" or the scanner\'s prefix as \\x escapes such as "\\x02" '
                                  f'(at most {_MAX_FRAMING_BYTES} bytes)', True)]
 
 

@@ -17,6 +17,7 @@ def script(tour):
     demo.show_code("citizen")
     yield from tour.wait("signed in by citizen code", tour.on_screen("personal"), timeout=15)
     tour.shot("codes", "personal")
+    yield from tour.in_other_languages("codes", "personal")
 
     for what, page in (("receipt", "query_timeline"), ("guide", "guide")):
         if not demo.show_code(what):
