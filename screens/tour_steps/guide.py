@@ -40,7 +40,9 @@ def script(tour):
         yield
     yield from tour.wait(f"results for {tour.query!r}",
                          lambda: shell.page.screen == "guides" and shell.page.query == tour.query
-                         and not shell.page.loading and bool(shell.page.items))
+                         and not shell.page.loading)
+    if not shell.page.items:
+        raise TourFailed(f"no results for {tour.query!r}")
     tour.shot("guide", "results")
     yield from tour.in_other_languages("guide", "results")
 
