@@ -7,9 +7,13 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kiosk import config as cfgmod
 from kiosk.embedded import EMBEDDED_PARENT
+from kiosk.startup import DEFAULT_CONFIG, DEMO_CONFIG, first_frame
+
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
 
 log = logging.getLogger("kiosk")
 
@@ -19,7 +23,9 @@ def _setup_logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def _load(path: str) -> cfgmod.KioskConfig:
+def _load(path: str) -> KioskConfig:
+    from kiosk import config as cfgmod
+
     try:
         return cfgmod.load(path)
     except cfgmod.ConfigError as exc:
@@ -126,48 +132,60 @@ def cmd_central_add_terminal(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from kiosk.runtime import running_kiosk
     from screens.run import run_ui
 
-    cfg = _load(args.config)
-    with running_kiosk(cfg) as shell:
-        return run_ui(shell, cfg)[0]
+    def assemble(stack):  # after the first frame (kiosk.startup)
+        from kiosk import config as cfgmod
+        from kiosk.runtime import running_kiosk
+
+        return stack.enter_context(running_kiosk(cfgmod.load(args.config))), None
+
+    code, failure = run_ui(args.config, first_frame(args.config), assemble)
+    if failure:
+        print(failure, file=sys.stderr)
+    return code
 
 
 def cmd_demo(args) -> int:
-    cfg = _load(args.config)
+    first = first_frame(args.config)
     headless = args.headless or not os.environ.get("DISPLAY")
-    out = Path(args.out or (cfg.var_dir / "tour"))
-    slips_dir = out if headless else cfg.var_dir / "slips"
+    out = Path(args.out or (Path(first.var) / "tour"))
+    slips_dir = out if headless else Path(first.var) / "slips"
     if headless:
         if os.environ.get("DISPLAY"):
-            code = _demo(cfg, slips_dir, out, tour=True)
+            code = _demo(args.config, first, slips_dir, out, tour=True)
         else:
             from kiosk.xvfb import virtual_display
 
-            with virtual_display(cfg.display.width + 240, cfg.display.height):
-                code = _demo(cfg, slips_dir, out, tour=True)
+            with virtual_display(first.width + 240, first.height):
+                code = _demo(args.config, first, slips_dir, out, tour=True)
         if code == 0:
             print(f"Tour finished: the screens and printed slips are PNG files in {out.resolve()}")
         return code
-    return _demo(cfg, slips_dir, out, tour=False)
+    return _demo(args.config, first, slips_dir, out, tour=False)
 
 
-def _demo(cfg, slips_dir: Path, out: Path, tour: bool) -> int:
-    from kiosk.demo import DemoHardware
-    from kiosk.runtime import running_kiosk
+def _demo(config_path: str, first, slips_dir: Path, out: Path, tour: bool) -> int:
     from screens.run import run_ui
 
-    with DemoHardware(cfg, slips_dir) as hw, running_kiosk(cfg, hw.device_overrides()) as shell:
-        code, failure = run_ui(shell, cfg, demo=hw, tour_out=out if tour else None)
-        if failure:
-            print(f"Tour failed: {failure}", file=sys.stderr)
-        return code
+    def assemble(stack):  # after the first frame (kiosk.startup)
+        from kiosk import config as cfgmod
+        from kiosk.demo import DemoHardware
+        from kiosk.runtime import running_kiosk
+
+        cfg = cfgmod.load(config_path)
+        hw = stack.enter_context(DemoHardware(cfg, slips_dir))
+        return stack.enter_context(running_kiosk(cfg, hw.device_overrides())), hw
+
+    code, failure = run_ui(config_path, first, assemble, demo=True, tour_out=out if tour else None)
+    if failure:
+        print(failure if failure.startswith("config error") else f"Tour failed: {failure}", file=sys.stderr)
+    return code
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
     """--config, defaulting to $KIOSK_CONFIG and then the shipped config/kiosk.toml."""
-    parser.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(cfgmod.DEFAULT_CONFIG)))
+    parser.add_argument("--config", default=os.environ.get("KIOSK_CONFIG", str(DEFAULT_CONFIG)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="run the kiosk on emulated hardware with the reference central platform")
-    d.add_argument("--config", default=str(cfgmod.DEMO_CONFIG))
+    d.add_argument("--config", default=str(DEMO_CONFIG))
     d.add_argument("--headless", action="store_true", help="run the scripted tour under Xvfb and save PNGs")
     d.add_argument("--out", help="folder for the tour's screenshots and slips (default: VAR/tour)")
     d.set_defaults(func=cmd_demo)
@@ -307,8 +325,12 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         return args.func(args) or 0
-    except cfgmod.ConfigError as exc:  # found after loading, e.g. an unreadable central.secret_file
-        print(f"config error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        from kiosk.config import ConfigError
+
+        if not isinstance(exc, ConfigError):
+            raise
+        print(f"config error: {exc}", file=sys.stderr)  # found after loading: an unreadable secret_file
         return 2
 
 

@@ -19,12 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from devices.contracts import NO_CONTROL, option_error
 from devices.errors import DeviceError
 from devices.manager import DeviceConfigError, build_driver
+from kiosk.startup import DEFAULT_CONFIG, DEMO_CONFIG  # noqa: F401  (long known here)
 
 log = logging.getLogger("kiosk.config")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = REPO_ROOT / "config" / "kiosk.toml"
-DEMO_CONFIG = REPO_ROOT / "config" / "demo.toml"
 MAX_BYTES = 1 << 20  # a configuration is a few kB; the cap keeps a wrong path (/dev/zero) harmless
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import signal
+from contextlib import ExitStack
 from pathlib import Path
 
 from kivy.app import App
@@ -12,17 +13,16 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
-from kivy.properties import ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 
 from kiosk.collector import IdleCollector
-from kiosk.journeys import JOURNEYS  # noqa: F401  (registers every journey's pages)
-from kiosk.shell import Shell
 from screens.kivy_setup import peak_memory_mb, process_age
 
 log = logging.getLogger("kiosk.ui")
 HERE = Path(__file__).parent
-# Shared rules and colours first; then each screen's own file, whatever screens there are.
-FIRST_KV = ("widgets.kv", "app.kv")
+# Shared rules and colours first, and the first frame's page; then each other screen's own file,
+# whatever screens there are, once the kiosk is assembled.
+FIRST_KV = ("widgets.kv", "demo_panel.kv", "app.kv", "welcome.kv")
 NOT_SCREENS = {"app", "run", "tour", "kivy_setup", "widgets"}
 
 
@@ -40,46 +40,86 @@ def _load_screen_modules() -> None:
 
 
 class KioskApp(App):
+    """Shows ``first`` (kiosk.startup.FirstShell) until ``assemble`` has built the kiosk, which it
+    does right after the first frame; a configuration that fails then stops the app (``failure``)."""
+
     tr = ObjectProperty(None, rebind=True)
     screen = StringProperty("welcome")
     idle_left = NumericProperty(-1)
     devices_text = ListProperty()
     hall = StringProperty("")
-    demo = ObjectProperty(None, allownone=True)
+    demo = ObjectProperty(None, allownone=True)  # the demo hardware the panel acts on
+    panel = BooleanProperty(False)  # the demo panel has its place from the first frame
 
-    def __init__(self, shell: Shell, demo=None, on_started=None, **kw):
+    def __init__(self, first, assemble, panel: bool = False, on_started=None, **kw):
         super().__init__(**kw)
-        self.shell = shell
-        self.demo = demo
+        self.shell = first
+        self._assemble = assemble
+        self._stack = ExitStack()  # what assemble starts, stopped when the app stops
+        self.panel = panel
         self._on_started = on_started
+        self.failure = ""
         self.title = "hall-kiosk"
-        self.hall = shell.config.terminal.hall
-        self.tr = shell.tr
-        self.collector = IdleCollector(shell)
+        self.hall = first.config.terminal.hall
+        self.tr = first.tr
+        self.collector: IdleCollector | None = None
+        self.hardware = None  # the demo hardware, panel or not (the tour's hands)
 
     def build(self):
-        _load_screen_modules()
-        rest = sorted(p.name for p in HERE.glob("*.kv") if p.name not in FIRST_KV)
-        for name in (*FIRST_KV, *rest):
+        for name in FIRST_KV:
             Builder.load_file(str(HERE / name))
+        from screens import demo_panel, home  # noqa: F401  (the first frame's widget classes)
+
         root = Factory.KioskRoot()
         sm = root.ids.sm
         sm.make_screen = lambda name: Factory.get(screen_class(name))(name=name)  # built when first shown
         self.sm = sm
-        self.shell.subscribe(self._sync)
         Window.bind(on_touch_down=self._touched)
         Window.bind(on_key_down=self._on_key)
         Window.bind(on_request_close=lambda *a, **k: True)  # no closing the kiosk from a WM
-        Clock.schedule_interval(lambda _dt: self.shell.tick(), 0.1)
-        # An answer from the platform is applied in the frame it arrives in, not at the next tick
-        # (scheduling from the worker thread instead delayed it by up to half a second).
-        Clock.schedule_interval(self._answers, 0)
         Window.bind(on_flip=self._first_frame)
         self._sync()
         return root
 
+    def _first_frame(self, *_):
+        """Start-up time in the log (staff see a slow start; bench/ui_bench.py reads it); then the
+        kiosk is assembled, in the next frame."""
+        Window.unbind(on_flip=self._first_frame)
+        log.info("first frame drawn %.3f s after the process started (screen %s, peak memory %.0f MB)",
+                 process_age(), self.screen, peak_memory_mb())
+        Clock.schedule_once(self._assembled, 0)
+
+    def _assembled(self, _dt) -> None:
+        from kiosk.config import ConfigError
+
+        try:
+            shell, demo = self._assemble(self._stack)
+        except ConfigError as exc:
+            self.failure = f"config error: {exc}"
+            log.error("%s", self.failure)
+            return self.stop()
+        _load_screen_modules()
+        for name in sorted(p.name for p in HERE.glob("*.kv") if p.name not in FIRST_KV):
+            Builder.load_file(str(HERE / name))
+        self.shell, self.hardware = shell, demo
+        self.demo = demo if self.panel else None
+        self.collector = IdleCollector(shell)
+        shell.subscribe(self._sync)
+        Clock.schedule_interval(lambda _dt: self.shell.tick(), 0.1)
+        # An answer from the platform is applied in the frame it arrives in, not at the next tick
+        # (scheduling from the worker thread instead delayed it by up to half a second).
+        Clock.schedule_interval(self._answers, 0)
+        self._sync()
+        self.collector.started()  # full garbage collections only while nobody is here
+        Clock.schedule_interval(self._collect, 0.5)
+        log.info("kiosk ready %.3f s after the process started (peak memory %.0f MB)",
+                 process_age(), peak_memory_mb())
+        if self._on_started:
+            Clock.schedule_once(lambda _dt: self._on_started(self), 0.5)
+
     def _touched(self, *_):
-        self.collector.touched()
+        if self.collector is not None:
+            self.collector.touched()
         self.shell.touch()
 
     def _collect(self, _dt) -> None:
@@ -89,22 +129,12 @@ class KioskApp(App):
         if self.shell.background.answered():
             self.shell.tick()
 
-    def _first_frame(self, *_):
-        """Start-up time in the log (staff see a slow start; bench/ui_bench.py reads it)."""
-        Window.unbind(on_flip=self._first_frame)
-        self.collector.started()  # full garbage collections only while nobody is here
-        Clock.schedule_interval(self._collect, 0.5)
-        log.info("first frame drawn %.3f s after the process started (screen %s, peak memory %.0f MB)",
-                 process_age(), self.screen, peak_memory_mb())
-
     def on_start(self):
         # systemd stops us with SIGTERM; SDL would turn it into a close request that we ignore.
         signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda _dt: self.stop()))
-        if self._on_started:
-            Clock.schedule_once(lambda _dt: self._on_started(self), 0.5)
 
     def on_stop(self):
-        self.shell.shutdown()
+        self._stack.close()  # the shell, the devices, the platform's client, the demo hardware
 
     def _sync(self):
         shell = self.shell

@@ -14,6 +14,9 @@ class DemoPanel(BoxLayout):
 
     def on_parent(self, *_):
         Clock.schedule_once(self._build, 0)
+        app = App.get_running_app()
+        if app is not None:  # the hardware comes once the kiosk is assembled, after the first frame
+            app.bind(demo=lambda *_: self._build(0))
 
     def _build(self, _dt):
         app = App.get_running_app()

@@ -28,9 +28,9 @@ class TourFailed(Exception):
 
 
 class Tour:
-    def __init__(self, out_dir: Path, demo, query: str = TOUR_QUERY):
+    def __init__(self, out_dir: Path, query: str = TOUR_QUERY):
         self.out = Path(out_dir)
-        self.demo = demo
+        self.demo = None  # the demo hardware, once the app has it
         self.query = query
         self.exit_code = 1
         self.shots: list[Path] = []
@@ -41,6 +41,7 @@ class Tour:
     # -- driving ------------------------------------------------------------------------
     def start(self, app: App) -> None:
         self.app = app
+        self.demo = app.hardware
         self.out.mkdir(parents=True, exist_ok=True)
         self._steps = self.script()
         self._event = Clock.schedule_interval(self._advance, 0.1)
