@@ -332,6 +332,11 @@ def main() -> None:
     args = ap.parse_args()
     if args.bare:
         return bare_app()
+    if args.only is None:  # one Kivy app per process: each part in a process of its own
+        for part in ("startup", "taps", "memory"):
+            subprocess.run([sys.executable, __file__, "--only", part, "--runs", str(args.runs), "--taps",
+                            str(args.taps), "--sessions", str(args.sessions)], check=True)
+        return None
     folder = Path(tempfile.mkdtemp(prefix="ui-bench-", dir=ROOT / "var"))
     try:
         if args.only in (None, "startup"):
