@@ -75,7 +75,7 @@ class CameraScanner(CodeScanner):
             raise DeviceError(str(exc), code="unsupported", zh="摄像头无法使用") from exc
         if frame is not None:  # the camera delivers: ONLINE. Its codes wait for the first poll,
             self._saw_frame(frame)  # after the worker has announced ONLINE.
-        self._report_garbage()
+            self._report_garbage()
 
     def close(self) -> None:
         self._opened = False
@@ -96,14 +96,13 @@ class CameraScanner(CodeScanner):
             raise DeviceGone(str(exc), zh="摄像头已断开") from exc
         except SourceError as exc:
             raise DeviceError(str(exc), code="unsupported", zh="摄像头无法使用") from exc
-        finally:
-            self._report_garbage()
         now = time.monotonic()
         if frame is None:
             if self._state is DeviceState.ONLINE and now - self._last_frame > self.options.frame_timeout_ms / 1000:
                 log.warning("%s: no frame for %.1f s", self.name, now - self._last_frame)
                 self._state = DeviceState.OFFLINE
             return
+        self._report_garbage()  # the stream is in step again: one report for the junk before it
         was_online = self._state is DeviceState.ONLINE
         self._saw_frame(frame)
         if not was_online:  # announce ONLINE before a code read from this frame (the worker would after)
