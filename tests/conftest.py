@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,3 +55,21 @@ def platform(tmp_path_factory):
     with BackgroundServer(tmp_path_factory.mktemp("central") / "central.db") as server:
         server.store = PlatformStore(server.db_path)
         yield server
+
+
+
+# Tests run in parallel (pytest-xdist, `--dist loadfile` in the Makefile: a module's tests stay
+# together on one worker, sharing module fixtures such as the platform). The modules that start
+# or need pcscd with the vpcd reader take turns: there is one vpcd port on the machine.
+PCSCD_MODULES = {"test_pcsc.py", "test_pcsc_conformance.py", "test_demo_pcsc.py", "test_tour.py"}
+PCSCD_LOCK = Path(tempfile.gettempdir()) / "hall-kiosk-tests-pcscd.lock"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pcscd_turn(request):
+    if request.module.__name__.rsplit(".", 1)[-1] + ".py" not in PCSCD_MODULES:
+        yield
+        return
+    with open(PCSCD_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield

@@ -13,7 +13,7 @@ from drivers.pcsc.emulator import wait_for
 from kiosk.config import validate
 from kiosk.demo import DemoHardware
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = pytest.mark.timeout(180)  # the first test may wait its turn for pcscd (conftest)
 
 
 def test_insert_and_remove_the_social_security_card(tmp_path):

@@ -18,7 +18,7 @@ from drivers.pcsc.driver import PcscCardReader
 from drivers.pcsc.emulator import READERS, Pcscd, card_present, wait_for
 from drivers.pcsc.virtual_card import DEFAULT_ATR, EF05_RECORDS, VPCD_PORT, VirtualSocialSecurityCard
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = pytest.mark.timeout(180)  # the first test may wait its turn for pcscd (conftest)
 
 SLOT0, SLOT1 = READERS
 

@@ -8,7 +8,7 @@ import pytest
 from devices.testing import DriverConformance
 from drivers.pcsc.harness import PcscHarness
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)  # the first test may wait its turn for pcscd (conftest)
 
 
 class TestPcscReader(DriverConformance):

@@ -15,6 +15,8 @@ from PIL import Image
 from kiosk.journeys import JOURNEYS
 from tests.conftest import KIOSK, REPO
 
+pytestmark = pytest.mark.timeout(300)  # the whole tour, after waiting its turn for pcscd (conftest)
+
 # Every journey, each with pictures in all three languages (screens/tour_steps); home's pages are
 # the identify journey's, and idle belongs to the shell.
 PICTURED = {name for name in JOURNEYS if name != "home"} | {"idle"}
