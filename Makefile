@@ -5,11 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 # Debian/Ubuntu packages: CJK font, QR decoder library, virtual display, touch input library,
-# PC/SC daemon and virtual reader, speech, software GL, what pyscard needs to build, and the kernel
-# headers python-evdev builds against.
+# PC/SC daemon and virtual reader, speech, software GL, what pyscard needs to build, the kernel
+# headers python-evdev builds against, and handwriting recognition (Zinnia and its Chinese model).
 SYSTEM_PACKAGES := fonts-noto-cjk libzbar0 xvfb xauth libmtdev1 pcscd vsmartcard-vpcd espeak-ng \
 	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc chromium \
-	linux-libc-dev
+	linux-libc-dev libzinnia0 tegaki-zinnia-simplified-chinese
 
 .PHONY: run test lint setup system-deps tour clean
 
