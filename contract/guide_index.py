@@ -200,6 +200,7 @@ class GuideIndex:
         self._write_lock = threading.Lock()
         self._aliases: AliasTable | None = None
         self._seen: dict[tuple[str, str], bool | int] = {}  # index answers (present, count) until a write
+        self.generation = 0  # counts writes: what is built from the index (pinyin candidates) is built again
         conn = self._db()
         found = conn.execute("PRAGMA user_version").fetchone()[0]
         if found not in (0, FORMAT):
@@ -250,6 +251,7 @@ class GuideIndex:
     def _changed(self) -> None:
         self._seen.clear()
         self._aliases = None
+        self.generation += 1
 
     def set_aliases(self, conn: sqlite3.Connection, table: SearchAliases) -> None:
         set_meta(conn, aliases=table.model_dump_json())
