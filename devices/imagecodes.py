@@ -211,15 +211,21 @@ class _ZbarChild:
             proc = self._start()
             assert proc.stdin is not None and proc.stdout is not None
             deadline = time.monotonic() + ZBAR_TIMEOUT
-            line = b""
+            line, ended = b"", False
             try:
                 _write_all(proc.stdin.fileno(), struct.pack("<I", len(header)) + header + grey.tobytes(),
                            deadline)
                 ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
                 if ready:
                     line = proc.stdout.readline()
-            except (TimeoutError, OSError):  # hung mid-read, or gone (EPIPE)
+                    ended = not line
+            except TimeoutError:  # hung mid-read
                 pass
+            except OSError:  # gone (EPIPE)
+                ended = True
+            if ended:  # its pipe closes while it exits, a moment before its exit status is there
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=1.0)
             if not line:
                 why = f"no answer within {ZBAR_TIMEOUT:.1f} s" if proc.poll() is None else _died(proc)
                 self.stop()
