@@ -13,6 +13,7 @@ a copy).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 
 from contract.guide_index import GuideIndex, set_meta
 from contract.models import Guide
+from contract.pinyin_input import Candidates
 
 log = logging.getLogger("kiosk.catalogue")
 
@@ -52,6 +54,11 @@ class Catalogue(GuideIndex):
     def ready(self) -> bool:
         """A complete copy exists (a sync ran to its end, or a file was imported)."""
         return self.meta("complete") == "1"
+
+    @functools.cached_property
+    def pinyin(self) -> Candidates:
+        """Chinese candidates for typed pinyin, from this copy's own words (built on first use)."""
+        return Candidates(self)
 
     @property
     def last_sync(self) -> str | None:

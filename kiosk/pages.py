@@ -79,6 +79,9 @@ class GuidesPage(Page):
     suggestions: tuple[tuple[str, str], ...] = ()
     topics: tuple[tuple[str, str], ...] = ()
     ask: str = ""
+    # Chinese for the pinyin at the end of the query (the catalogue's own words first); a pick
+    # replaces the letters it stands for.
+    candidates: tuple[str, ...] = ()
 
 
 @page

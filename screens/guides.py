@@ -5,9 +5,10 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.factory import Factory
 from kivy.metrics import dp
-from kivy.properties import StringProperty
+from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
 
 from screens.widgets import PageScreen, act
@@ -23,6 +24,13 @@ class ResultRow(ButtonBehavior, BoxLayout):
 
     def on_release(self):
         act("open", code=self.code)
+
+
+class CandidateChip(Button):
+    index = NumericProperty(0)
+
+    def on_release(self):
+        act("pick", index=self.index)
 
 
 class PinyinKeyboard(GridLayout):
@@ -61,8 +69,12 @@ class GuidesScreen(PageScreen):
         kb.clear.text = tr("guides.clear")
         hot = self.ids.hot
         hot.clear_widgets()
-        for query, label in page.hot:
-            hot.add_widget(Factory.HotChip(text=label, query=query))
+        if page.candidates:  # while pinyin is typed, its Chinese takes the popular topics' place
+            for i, text in enumerate(page.candidates):
+                hot.add_widget(Factory.CandidateChip(text=text, index=i))
+        else:
+            for query, label in page.hot:
+                hot.add_widget(Factory.HotChip(text=label, query=query))
         for box, chips in ((self.ids.suggestions, page.suggestions), (self.ids.topics, page.topics)):
             box.clear_widgets()
             for query, label in chips:

@@ -129,3 +129,37 @@ def test_keystrokes_are_quick(bar):
     times.sort()
     print(f"pinyin candidates: {len(times)} keystrokes, p95 {times[int(0.95 * len(times))] * 1000:.2f} ms, "
           f"max {times[-1] * 1000:.2f} ms")
+
+
+# -- on the guides page: the candidate bar ---------------------------------------------------------
+def test_typed_pinyin_offers_chinese_on_the_guides_page_and_a_pick_searches_it(platform, synced):  # noqa: F811
+    from kiosk import config
+    from kiosk.central_client import CentralClient
+    from kiosk.shell import Shell
+    from tests.conftest import REPO
+    from tests.test_shell import run_until
+
+    shell = Shell(config.load(REPO / "config" / "demo.toml"), CentralClient(platform.url, retries=1),
+                  catalogue=synced)
+
+    def typed(keys: str, query: str, wanted: str) -> None:
+        for key in keys:
+            shell.act("type", text=key)
+        run_until(shell, lambda: not shell.page.loading and shell.page.query == query
+                  and wanted in shell.page.candidates)
+
+    try:
+        shell.start("guide")
+        assert shell.page.candidates == ()  # nothing typed: the popular topics, no candidates
+        typed("jieh", "jieh", "结婚")
+        shell.act("pick", index=shell.page.candidates.index("结婚"))
+        run_until(shell, lambda: not shell.page.loading and shell.page.query == "结婚")
+        assert shell.page.candidates == () and any("婚姻登记" in i.name for i in shell.page.items)
+        typed("dengji", "结婚dengji", "登记")  # the letters after the Chinese are the next word
+        shell.act("pick", index=shell.page.candidates.index("登记"))
+        run_until(shell, lambda: not shell.page.loading and shell.page.query == "结婚登记")
+        assert shell.page.items
+        shell.act("pick", index=7)  # a chip that is not there: nothing happens
+        assert shell.page.query == "结婚登记"
+    finally:
+        shell.shutdown()

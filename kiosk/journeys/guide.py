@@ -16,6 +16,7 @@ from kiosk.journeys.base import NEEDS_IDENTITY, Journey, Notice, Result, Start
 from kiosk.pages import GuidePage, GuidesPage, ResultItem
 
 SEARCH_LIMIT = 30
+CANDIDATES = 6  # the candidate bar's chips (two rows of three)
 MAX_QUERY = 40
 HOT_TOPICS = ("shebao", "hukou", "hunyin", "yibao", "yingye", "jiaoyu")
 
@@ -30,6 +31,22 @@ def find_guides(central, catalogue, query: str, limit: int = SEARCH_LIMIT):
         if catalogue is not None and catalogue.count():
             return catalogue.search(query, limit=limit)
         raise
+
+
+def pinyin_tail(query: str) -> str:
+    """The letters at the end of the query: what a candidate would stand for."""
+    tail = len(query)
+    while tail and query[tail - 1].isascii() and query[tail - 1].isalpha():
+        tail -= 1
+    return query[tail:]
+
+
+def find_candidates(catalogue, query: str) -> list:
+    """In the pool: Chinese for the query's pinyin tail, from the local copy (none without one)."""
+    tail = pinyin_tail(query)
+    if not tail or catalogue is None or not catalogue.ready:
+        return []
+    return catalogue.pinyin.suggest(tail, limit=CANDIDATES)
 
 
 def fetch_guide(central, catalogue, item_code: str):
@@ -48,6 +65,7 @@ class GuideJourney(Journey):
         super().__init__(shell)
         self.query = query
         self.results = None  # the last page of results
+        self.candidates: list = []  # contract.pinyin_input.Candidate for the query's pinyin tail
         self.loading = False
         self._searching = False
         self.error: CentralError | None = None
@@ -84,16 +102,21 @@ class GuideJourney(Journey):
         a fast typist's keystrokes do not queue up (or compete) behind each other."""
         asked, self._searching = self.query, True
 
-        def finish(page, error: CentralError | None) -> Result:
+        def finish(found, error: CentralError | None) -> Result:
             self._searching = False
             if asked != self.query:  # typed on meanwhile: this answer is stale, search what is there
                 self._search()
             else:
+                page, self.candidates = found if found is not None else (None, [])
                 self.results, self.loading, self.error = page, False, error
             return None
 
-        done, failed = (lambda page: finish(page, None)), (lambda exc: finish(None, exc))
-        self.call(lambda: find_guides(self.shell.central, self.shell.catalogue, asked), done, failed)
+        def find():
+            catalogue = self.shell.catalogue
+            return find_guides(self.shell.central, catalogue, asked), find_candidates(catalogue, asked)
+
+        done, failed = (lambda found: finish(found, None)), (lambda exc: finish(None, exc))
+        self.call(find, done, failed)
 
     def do_type(self, text: str) -> Result:
         return self.do_search(self.query + text)
@@ -103,6 +126,13 @@ class GuideJourney(Journey):
 
     def do_clear(self) -> Result:
         return self.do_search("")
+
+    def do_pick(self, index: int) -> Result:
+        """A candidate tapped: it replaces the pinyin letters it stands for; the rest stay typed."""
+        if not 0 <= index < len(self.candidates) or self.loading:  # (loading: they are the last query's)
+            return None
+        chosen, tail = self.candidates[index], pinyin_tail(self.query)
+        return self.do_search(self.query[:len(self.query) - len(tail)] + chosen.text + tail[chosen.consumed:])
 
     def do_events(self) -> Result:
         """From a search that found nothing: browse by life event instead."""
@@ -130,7 +160,8 @@ class GuideJourney(Journey):
             loading=self.loading, hot=tuple((t, tr(f"hot.{t}")) for t in HOT_TOPICS), nothing=nothing,
             suggestions=tuple((w, w) for w in page.suggestions) if nothing else (),
             topics=self._topics() if nothing else (),
-            ask=tr("guides.ask_here", place=help_desk) if help_desk else tr("guides.ask_desk"))
+            ask=tr("guides.ask_here", place=help_desk) if help_desk else tr("guides.ask_desk"),
+            candidates=tuple(c.text for c in self.candidates))
 
     def _topics(self) -> tuple[tuple[str, str], ...]:
         """What to offer when nothing is found: the platform's popular everyday words (its alias
