@@ -82,6 +82,8 @@ class GuidesPage(Page):
     # Chinese for the pinyin at the end of the query (the catalogue's own words first); a pick
     # replaces the letters it stands for.
     candidates: tuple[str, ...] = ()
+    handwriting: bool = False  # the handwriting pad is out instead of the keyboard
+    pad_round: int = 0  # changes when the pad is to be cleared
 
 
 @page

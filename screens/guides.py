@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.factory import Factory
+from kivy.graphics import Color, Line
 from kivy.metrics import dp
-from kivy.properties import NumericProperty, StringProperty
+from kivy.properties import ListProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.widget import Widget
 
 from screens.widgets import PageScreen, act
 
@@ -33,6 +36,54 @@ class CandidateChip(Button):
         act("pick", index=self.index)
 
 
+class HandwritingPad(Widget):
+    """Draw a character with a finger; a moment after the finger lifts, the strokes so far go to
+    the journey (``strokes``), y pointing down as the recogniser expects."""
+
+    strokes = ListProperty()
+    PAUSE_S = 0.5
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self._send = Clock.create_trigger(self._recognise, self.PAUSE_S)
+
+    def on_touch_down(self, touch):
+        if self.disabled or not self.collide_point(*touch.pos):
+            return False
+        touch.grab(self)
+        self._send.cancel()
+        with self.canvas:
+            Color(0.1, 0.1, 0.1, 1)
+            touch.ud["line"] = Line(points=list(touch.pos), width=dp(3))
+        self.strokes.append([touch.pos])
+        return True
+
+    def on_touch_move(self, touch):
+        if touch.grab_current is not self:
+            return False
+        x, y = min(max(touch.x, self.x), self.right), min(max(touch.y, self.y), self.top)
+        touch.ud["line"].points += [x, y]
+        self.strokes[-1].append((x, y))
+        return True
+
+    def on_touch_up(self, touch):
+        if touch.grab_current is not self:
+            return False
+        touch.ungrab(self)
+        self._send()
+        return True
+
+    def _recognise(self, _dt) -> None:
+        if self.strokes:
+            drawn = [[(x - self.x, self.top - y) for x, y in stroke] for stroke in self.strokes]
+            act("strokes", strokes=drawn, width=self.width, height=self.height)
+
+    def clear(self) -> None:
+        self._send.cancel()
+        self.canvas.clear()
+        self.strokes = []
+
+
 class PinyinKeyboard(GridLayout):
     """Letters and digits; the guide journey edits its search text and searches on every key."""
 
@@ -46,8 +97,10 @@ class PinyinKeyboard(GridLayout):
         line = BoxLayout(spacing=6)
         self.backspace = Factory.KeyButton(on_release=lambda _b: act("backspace"))
         self.clear = Factory.KeyButton(on_release=lambda _b: act("clear"))
+        self.handwrite = Factory.KeyButton(on_release=lambda _b: act("handwriting", on=True))
         line.add_widget(self.backspace)
         line.add_widget(self.clear)
+        line.add_widget(self.handwrite)
         self.add_widget(line)
 
 
@@ -57,6 +110,26 @@ def _row(item) -> dict:
 
 
 class GuidesScreen(PageScreen):
+    _pad_round = 0
+    _writing_box = None
+
+    @property
+    def writing_box(self):
+        if self._writing_box is None:
+            self._writing_box = Factory.HandwritingBox()
+        return self._writing_box
+
+    @property
+    def pad(self):
+        return self.writing_box.ids.pad
+
+    def _show_input(self, handwriting: bool) -> None:
+        """One of the two in the input area: a hidden one must not take touches meant for the other."""
+        area, shown = self.ids.input_area, self.writing_box if handwriting else self.ids.keyboard
+        if shown not in area.children:
+            area.clear_widgets()
+            area.add_widget(shown)
+
     def refresh(self, page) -> None:
         tr = App.get_running_app().tr
         data = [_row(i) for i in page.items]
@@ -67,6 +140,11 @@ class GuidesScreen(PageScreen):
         kb = self.ids.keyboard
         kb.backspace.text = "← " + tr("guides.backspace")  # the CJK font has no ⌫ glyph
         kb.clear.text = tr("guides.clear")
+        kb.handwrite.text = tr("guides.handwrite")
+        self._show_input(page.handwriting)
+        if page.pad_round != self._pad_round:  # a pick, a rewrite, the pad opened or closed
+            self._pad_round = page.pad_round
+            self.pad.clear()
         hot = self.ids.hot
         hot.clear_widgets()
         if page.candidates:  # while pinyin is typed, its Chinese takes the popular topics' place

@@ -163,3 +163,43 @@ def test_typed_pinyin_offers_chinese_on_the_guides_page_and_a_pick_searches_it(p
         assert shell.page.query == "结婚登记"
     finally:
         shell.shutdown()
+
+
+def test_a_character_drawn_on_the_pad_is_offered_and_searched(platform, synced):  # noqa: F811
+    """The guides page's handwriting pad, as the screen reports it: strokes of 结 and 婚 (stroke
+    medians, tests/fixtures/handwriting) in pad coordinates, y down."""
+    import json
+    from pathlib import Path
+
+    from kiosk import config
+    from kiosk.central_client import CentralClient
+    from kiosk.shell import Shell
+    from tests.conftest import REPO
+    from tests.test_shell import run_until
+
+    medians = json.loads((Path(__file__).parent / "fixtures" / "handwriting" / "medians.json").read_text())
+    shell = Shell(config.load(REPO / "config" / "demo.toml"), CentralClient(platform.url, retries=1),
+                  catalogue=synced)
+
+    def draw(char: str) -> None:
+        side = 320  # the pad's size on screen, in pixels
+        strokes = [[(x * side / 1024, (900 - y) * side / 1024) for x, y in stroke] for stroke in medians[char]]
+        shell.act("strokes", strokes=strokes, width=side, height=side)
+        run_until(shell, lambda: char in shell.page.candidates)
+        shell.act("pick", index=shell.page.candidates.index(char))
+
+    try:
+        shell.start("guide")
+        shell.act("strokes", strokes=[[(1, 1), (5, 5)]], width=10, height=10)  # keyboard out: ignored
+        shell.act("handwriting", on=True)
+        first_round = shell.page.pad_round
+        assert shell.page.handwriting and shell.page.candidates == ()
+        draw("结")
+        assert shell.page.query == "结" and shell.page.pad_round > first_round  # the pad is clear again
+        draw("婚")
+        run_until(shell, lambda: not shell.page.loading and shell.page.query == "结婚")
+        assert shell.page.candidates == () and any("结婚" in i.name for i in shell.page.items)
+        shell.act("handwriting", on=False)
+        assert not shell.page.handwriting and shell.page.query == "结婚"
+    finally:
+        shell.shutdown()

@@ -9,6 +9,8 @@ and from a partial copy if the platform cannot answer.
 
 from __future__ import annotations
 
+import functools
+
 from contract.models import SEARCH_COUNT_CAP
 from kiosk import slips
 from kiosk.central_client import CentralError
@@ -49,6 +51,21 @@ def find_candidates(catalogue, query: str) -> list:
     return catalogue.pinyin.suggest(tail, limit=CANDIDATES)
 
 
+@functools.cache
+def _recognizer():
+    from kiosk.handwriting import Recognizer
+
+    return Recognizer()  # the Debian model, loaded once (memory-mapped) and shared by every pad
+
+
+def recognize(strokes, width: float, height: float) -> list:
+    """In the pool: the characters the strokes on the pad may be, best first, as candidates that
+    stand for no typed letters."""
+    from contract.pinyin_input import Candidate
+
+    return [Candidate(ch, 0) for ch, _score in _recognizer().recognize(strokes, width, height, n=CANDIDATES)]
+
+
 def fetch_guide(central, catalogue, item_code: str):
     guide = catalogue.get(item_code) if catalogue is not None else None
     return guide if guide is not None else central.get_guide(item_code)
@@ -66,6 +83,8 @@ class GuideJourney(Journey):
         self.query = query
         self.results = None  # the last page of results
         self.candidates: list = []  # contract.pinyin_input.Candidate for the query's pinyin tail
+        self.handwriting = False  # the pad instead of the keyboard; its candidates are characters
+        self.pad_round = 0  # a new round clears the pad (after a pick)
         self.loading = False
         self._searching = False
         self.error: CentralError | None = None
@@ -107,7 +126,9 @@ class GuideJourney(Journey):
             if asked != self.query:  # typed on meanwhile: this answer is stale, search what is there
                 self._search()
             else:
-                page, self.candidates = found if found is not None else (None, [])
+                page, candidates = found if found is not None else (None, [])
+                if not self.handwriting:  # on the pad, the candidates are the pad's
+                    self.candidates = candidates
                 self.results, self.loading, self.error = page, False, error
             return None
 
@@ -128,11 +149,41 @@ class GuideJourney(Journey):
         return self.do_search("")
 
     def do_pick(self, index: int) -> Result:
-        """A candidate tapped: it replaces the pinyin letters it stands for; the rest stay typed."""
-        if not 0 <= index < len(self.candidates) or self.loading:  # (loading: they are the last query's)
+        """A candidate tapped: it replaces the pinyin letters it stands for; the rest stay typed.
+        On the pad it is the character drawn: added to the query, and the pad is clear again."""
+        if not 0 <= index < len(self.candidates):
             return None
-        chosen, tail = self.candidates[index], pinyin_tail(self.query)
+        chosen = self.candidates[index]
+        if self.handwriting:
+            self.candidates, self.pad_round = [], self.pad_round + 1
+            return self.do_search(self.query + chosen.text)
+        if self.loading:  # the candidates are the last query's
+            return None
+        tail = pinyin_tail(self.query)
         return self.do_search(self.query[:len(self.query) - len(tail)] + chosen.text + tail[chosen.consumed:])
+
+    def do_handwriting(self, on: bool) -> Result:
+        """The handwriting pad instead of the keyboard, or back."""
+        self.handwriting, self.candidates, self.pad_round = on, [], self.pad_round + 1
+        return None
+
+    def do_strokes(self, strokes, width: float, height: float) -> Result:
+        """What is drawn on the pad so far: its likeliest characters come as candidates."""
+        if not self.handwriting:
+            return None
+        drawn = self.pad_round
+
+        def done(candidates) -> Result:
+            if self.handwriting and drawn == self.pad_round:  # not a pad cleared since
+                self.candidates = candidates
+            return None
+
+        def failed(exc) -> Result:
+            self.handwriting, self.candidates = False, []
+            return Notice("warning", self.tr("guides.handwriting_title"), self.tr("guides.handwriting_off"))
+
+        self.call(lambda: recognize(strokes, width, height), done, failed)
+        return None
 
     def do_events(self) -> Result:
         """From a search that found nothing: browse by life event instead."""
@@ -161,7 +212,8 @@ class GuideJourney(Journey):
             suggestions=tuple((w, w) for w in page.suggestions) if nothing else (),
             topics=self._topics() if nothing else (),
             ask=tr("guides.ask_here", place=help_desk) if help_desk else tr("guides.ask_desk"),
-            candidates=tuple(c.text for c in self.candidates))
+            candidates=tuple(c.text for c in self.candidates), handwriting=self.handwriting,
+            pad_round=self.pad_round)
 
     def _topics(self) -> tuple[tuple[str, str], ...]:
         """What to offer when nothing is found: the platform's popular everyday words (its alias

@@ -9,6 +9,7 @@ from screens.tour_steps import (
     certificate,
     codes,
     guide,
+    handwriting,
     identify,
     idle,
     lifeevent,
@@ -30,4 +31,5 @@ STEPS = [
     lifeevent.script,
     signout.script,
     codes.script,
+    handwriting.script,
 ]
