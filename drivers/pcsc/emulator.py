@@ -54,6 +54,17 @@ def wait_for(predicate, timeout: float = 5.0, step: float = 0.05) -> bool:
     return predicate()
 
 
+def _pcscd_processes() -> list[int]:
+    """Running pcscd processes (any program's), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "pcscd":
+                    found.append(int(entry.name))
+    return found
+
+
 class Pcscd:
     """The daemon the tests talk to; ``owned`` when this process started it (and may restart it)."""
 
@@ -70,13 +81,18 @@ class Pcscd:
         binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
         if not Path(binary).exists():
             raise RuntimeError("pcscd is not installed (Debian packages pcscd and vsmartcard-vpcd)")
-        self.proc = subprocess.Popen([binary, "--foreground"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        self.owned = True
-        if not wait_for(self.ready, timeout, 0.1):
+        # Another program's pcscd that is still going away holds vpcd's port: ours would start
+        # without the virtual reader. Wait for it to go; try twice.
+        for _attempt in range(2):
+            wait_for(lambda: not _pcscd_processes(), 5.0, 0.1)
+            self.proc = subprocess.Popen([binary, "--foreground"], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            self.owned = True
+            if wait_for(self.ready, timeout / 2, 0.1):
+                return
             self.stop()
-            raise RuntimeError(f"pcscd started but no '{VIRTUAL}' reader within {timeout} s "
-                               "(is vsmartcard-vpcd installed?)")
+        raise RuntimeError(f"pcscd started but no '{VIRTUAL}' reader within {timeout} s "
+                           "(is vsmartcard-vpcd installed?)")
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
