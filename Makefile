@@ -18,7 +18,8 @@ run: setup
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n 4 --dist loadfile
+	$(BIN)/python -m pytest -q -n 4 --dist loadfile -m "not pcscd"
+	$(BIN)/python -m pytest -q -m pcscd
 
 lint: setup
 	$(BIN)/ruff check .

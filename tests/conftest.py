@@ -58,15 +58,25 @@ def platform(tmp_path_factory):
 
 
 
-# Tests run in parallel (pytest-xdist, `--dist loadfile` in the Makefile: a module's tests stay
-# together on one worker, sharing module fixtures such as the platform). The modules that start
-# or need pcscd with the vpcd reader take turns: there is one vpcd port on the machine.
+
+# `make test` runs the suite in two parts: every module but those below on 4 workers (pytest-xdist,
+# `--dist loadfile`: a module's tests stay together on one worker, sharing module fixtures such as
+# the platform), then the modules that start or need pcscd with the vpcd reader, alone. vpcd listens
+# on 35963-35964, inside the kernel's range of ephemeral ports: with other modules' HTTP traffic
+# beside it, a socket of theirs sometimes held the port and pcscd came up without the reader.
 PCSCD_MODULES = {"test_pcsc.py", "test_pcsc_conformance.py", "test_demo_pcsc.py", "test_tour.py"}
 PCSCD_LOCK = Path(tempfile.gettempdir()) / "hall-kiosk-tests-pcscd.lock"
 
 
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name in PCSCD_MODULES:
+            item.add_marker(pytest.mark.pcscd)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _pcscd_turn(request):
+    """Those modules take turns even when run in parallel by hand (one vpcd port pair)."""
     if request.module.__name__.rsplit(".", 1)[-1] + ".py" not in PCSCD_MODULES:
         yield
         return
