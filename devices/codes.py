@@ -28,6 +28,11 @@ def payload_text(data: bytes) -> str:
     return ""
 
 
+def has_control(text: str) -> bool:
+    """A control character or a direction mark: nothing a code to act on may hold."""
+    return bool(_CONTROL.search(text))
+
+
 def printable(text: str, limit: int = 80) -> str:
     """``text`` safe for one line of a screen or a log: controls and direction marks shown as
     '\\xNN' escapes (a code cannot move the cursor or reorder a log line), cut to ``limit``."""

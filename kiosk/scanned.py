@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from contract.models import CitizenIdentity
-from devices.codes import printable
+from devices.codes import has_control, printable
 from devices.events import CodeScanned
 from devices.identity import CardType, Identity
 from kiosk import receipts
@@ -36,7 +36,6 @@ MAX_TEXT = 2048  # our own codes are far shorter; a citizen code is a few hundre
 # codes have six parts, older provincial schemes three: 62052400MZ-XK-0001).
 _ITEM_CODE = re.compile(r"[0-9A-Z]{1,20}(?:-[0-9A-Z]{1,20}){2,8}")
 _GUIDE_PARAMS = ("itemcode", "item_code")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 REPEAT_S = 3.0
 
 
@@ -68,7 +67,7 @@ def meaning(text: str, track_pattern: str, citizen_prefix: str,
     """``is_item_code(code)``: True/False when the catalogue knows, None when it cannot tell (no
     complete copy); then a code of national shape (six parts or more) counts as an item code."""
     text = text.strip()
-    if not text or len(text) > MAX_TEXT or _CONTROL.search(text):
+    if not text or len(text) > MAX_TEXT or has_control(text):
         return UNUSABLE
     if citizen_prefix and text.startswith(citizen_prefix):
         return Meaning("citizen", text)

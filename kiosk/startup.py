@@ -117,8 +117,8 @@ class ConfigCheck:
 
 
 class FirstShell:
-    """What the app asks of kiosk.shell.Shell, for the first frame: the welcome page, nobody there,
-    nothing known of the devices yet."""
+    """What the app asks of kiosk.shell.Shell before the kiosk is assembled (screens/app.py asks
+    for the rest only after): the welcome page, nobody there, nothing known of the devices yet."""
 
     idle_warning = None
 
@@ -126,19 +126,9 @@ class FirstShell:
         self.tr = Translator(first.language)
         self.config = SimpleNamespace(terminal=SimpleNamespace(id=first.terminal_id, hall=first.hall))
         self.page = welcome_page(self.tr, entries(self.tr))
-        self.background = SimpleNamespace(answered=lambda: False)
 
     def device_summary(self) -> list[tuple[str, str, bool]]:
         return []
 
-    def subscribe(self, listener) -> None:
-        pass
-
     def touch(self) -> None:
-        pass
-
-    def tick(self) -> None:
-        pass
-
-    def shutdown(self) -> None:
         pass
