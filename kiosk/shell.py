@@ -57,6 +57,7 @@ class Shell(CardRules, ScanRules):
         self.sender = sender  # kiosk.outbox.Sender: woken after a case is committed
         self.case_wait_s, self.now, self.monotonic = case_wait_s, clock, monotonic
         self.tr = Translator(config.terminal.language)
+        self.elder = False  # 长辈模式: larger text and targets, voice; the person's choice, for their session
         self.session = session or Session(config.session.idle_timeout_s, config.session.warning_s)
         self.idle_warning: int | None = None
         self.card = CardWatch(config.session.card_grace_s, monotonic)
@@ -207,6 +208,11 @@ class Shell(CardRules, ScanRules):
         self.session.language = lang
         self._changed()  # every page is built in the current language, in its place
 
+    def set_elder(self, on: bool) -> None:
+        self.touch()
+        self.elder = bool(on)
+        self._changed()
+
     def logout(self) -> None:
         self.end_session("logout")
         self.notice = Notice("info", self.tr("session.ended_title"), self.tr("session.ended"), then="welcome")
@@ -227,6 +233,7 @@ class Shell(CardRules, ScanRules):
         if not keep:
             self._generation += 1
             self.tr = Translator(self.config.terminal.language)
+            self.elder = False
 
     def _check_idle(self) -> None:
         state = self.session.idle_state()

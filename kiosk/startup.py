@@ -121,6 +121,7 @@ class FirstShell:
     for the rest only after): the welcome page, nobody there, nothing known of the devices yet."""
 
     idle_warning = None
+    elder = False
 
     def __init__(self, first: FirstFrame):
         self.tr = Translator(first.language)

@@ -17,6 +17,7 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Obje
 
 from kiosk.collector import IdleCollector
 from screens.kivy_setup import peak_memory_mb, process_age
+from screens.theme import Theme
 
 log = logging.getLogger("kiosk.ui")
 HERE = Path(__file__).parent
@@ -44,6 +45,7 @@ class KioskApp(App):
     does right after the first frame; a configuration that fails then stops the app (``failure``)."""
 
     tr = ObjectProperty(None, rebind=True)
+    theme = ObjectProperty(None, rebind=True)  # sizes and colours of every rule (screens/theme.py)
     screen = StringProperty("welcome")
     idle_left = NumericProperty(-1)
     devices_text = ListProperty()
@@ -62,6 +64,7 @@ class KioskApp(App):
         self.title = "hall-kiosk"
         self.hall = first.config.terminal.hall
         self.tr = first.tr
+        self.theme = Theme()
         self.collector: IdleCollector | None = None
         self.hardware = None  # the demo hardware, panel or not (the tour's hands)
 
@@ -140,6 +143,7 @@ class KioskApp(App):
         shell = self.shell
         if self.tr is not shell.tr:
             self.tr = shell.tr
+        self.theme.elder = shell.elder
         self.idle_left = -1 if shell.idle_warning is None else shell.idle_warning
         self.devices_text = shell.device_summary()
         page = shell.page

@@ -1,0 +1,76 @@
+"""The one place the screens take their sizes and colours from.
+
+Every .kv rule reads ``app.theme.<role>`` (a Kivy property, so a rule follows a change): text
+sizes and target heights in pixels, colours as RGBA. Elder mode (长辈模式) is a runtime switch:
+``theme.elder = True`` recomputes every role, and every rule bound to one redraws.
+"""
+
+from __future__ import annotations
+
+from kivy.event import EventDispatcher
+from kivy.metrics import dp, sp
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty
+
+# Text roles in sp, as (normal, elder). Elder mode: at least 1.5x, and never under 30 px.
+TEXT = {
+    "display": (120, 150),  # a queue number
+    "title": (32, 48),  # a page's heading
+    "heading": (26, 39),  # a section's heading, a primary button
+    "body": (22, 33),  # what is read
+    "small": (18, 30),  # the least: hints, status, chips
+}
+# Target heights in dp, as (normal, elder): every target at least 44 dp, 60 dp in elder mode.
+TARGETS = {
+    "button_h": (76, 96),  # a primary action
+    "secondary_h": (64, 84),
+    "key_h": (62, 80),  # a keyboard key
+    "row_h": (96, 132),  # a result row (two lines of name)
+    "header_h": (84, 96),
+}
+
+
+class Theme(EventDispatcher):
+    elder = BooleanProperty(False)
+
+    display = NumericProperty(0)
+    title = NumericProperty(0)
+    heading = NumericProperty(0)
+    body = NumericProperty(0)
+    small = NumericProperty(0)
+
+    button_h = NumericProperty(0)
+    secondary_h = NumericProperty(0)
+    key_h = NumericProperty(0)
+    row_h = NumericProperty(0)
+    header_h = NumericProperty(0)
+    unit = NumericProperty(0)  # a layout unit (padding, spacing, fixed widths): dp(1), more in elder mode
+    per_page = NumericProperty(8)  # result rows on one page: fewer in elder mode
+
+    # Colours: contrast of text against what it is drawn on >= 4.5:1, of a control's edge >= 3:1.
+    bg = ColorProperty((0.957, 0.965, 0.976, 1))  # the page
+    surface = ColorProperty((1, 1, 1, 1))  # cards, keys, rows
+    ink = ColorProperty((0.102, 0.102, 0.102, 1))
+    muted = ColorProperty((0.33, 0.33, 0.36, 1))
+    primary = ColorProperty((0.043, 0.361, 0.678, 1))
+    primary_dark = ColorProperty((0.031, 0.263, 0.502, 1))
+    on_primary = ColorProperty((1, 1, 1, 1))
+    edge = ColorProperty((0.43, 0.46, 0.52, 1))  # the border of a key, chip or field
+    danger = ColorProperty((0.72, 0.11, 0.11, 1))
+    ok = ColorProperty((0.09, 0.45, 0.2, 1))
+    warn = ColorProperty((0.66, 0.33, 0.0, 1))
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self._apply()
+
+    def on_elder(self, *_):
+        self._apply()
+
+    def _apply(self) -> None:
+        pick = 1 if self.elder else 0
+        for role, sizes in TEXT.items():
+            setattr(self, role, sp(sizes[pick]))
+        for role, sizes in TARGETS.items():
+            setattr(self, role, dp(sizes[pick]))
+        self.unit = dp(1.25 if self.elder else 1)
+        self.per_page = 4 if self.elder else 8
