@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 # Debian/Ubuntu packages: CJK font, QR decoder library, virtual display, touch input library,
 # PC/SC daemon and virtual reader, speech, software GL, what pyscard needs to build, the kernel
-# headers python-evdev builds against, and handwriting recognition (Zinnia and its Chinese model).
+# headers python-evdev builds against, handwriting recognition (Zinnia and its Chinese model), and
+# what tests/test_deploy.py checks systemd/ with (systemd-analyze, shellcheck).
 SYSTEM_PACKAGES := fonts-noto-cjk libzbar0 xvfb xauth libmtdev1 pcscd vsmartcard-vpcd espeak-ng \
 	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc chromium \
-	linux-libc-dev libzinnia0 tegaki-zinnia-simplified-chinese
+	linux-libc-dev libzinnia0 tegaki-zinnia-simplified-chinese systemd shellcheck
 
 .PHONY: run test lint setup system-deps tour clean
 
@@ -48,7 +49,7 @@ $(STAMP): pyproject.toml
 	$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed" >&2; exit 1; }
 	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,central]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

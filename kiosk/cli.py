@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.embedded import EMBEDDED_PARENT
+from kiosk.embedded import EMBEDDED_PARENT, NOT_INSTALLED, missing_module
 from kiosk.startup import DEFAULT_CONFIG, DEMO_CONFIG, first_frame
 
 if TYPE_CHECKING:
@@ -106,7 +106,16 @@ def cmd_outbox(args) -> int:
     return central_cli.outbox_flush(cfg)
 
 
+def _central_installed(command: str) -> bool:
+    if module := missing_module():
+        print(f"kiosk central {command}: {NOT_INSTALLED.format(module=module)}", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_central_serve(args) -> int:
+    if not _central_installed("serve"):
+        return 1
     from central.server import serve
 
     if os.environ.get(EMBEDDED_PARENT):
@@ -118,6 +127,8 @@ def cmd_central_serve(args) -> int:
 
 
 def cmd_central_add_terminal(args) -> int:
+    if not _central_installed("add-terminal"):
+        return 1
     from central.platform import PlatformStore
 
     try:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from devices.contracts import NO_CONTROL, option_error
 from devices.errors import DeviceError
 from devices.manager import DeviceConfigError, build_driver
+from kiosk.embedded import NOT_INSTALLED, missing_module
 from kiosk.startup import DEFAULT_CONFIG, DEMO_CONFIG  # noqa: F401  (long known here)
 
 log = logging.getLogger("kiosk.config")
@@ -212,6 +213,9 @@ def validate(raw: dict[str, Any], source: str = "<config>") -> KioskConfig:
         raise ConfigError(f"{source}: {option_error(exc)}") from None
     if cfg.session.warning_s >= cfg.session.idle_timeout_s:
         raise ConfigError(f"{source}: session.warning_s: must be shorter than session.idle_timeout_s")
+    if cfg.central.url == "embedded" and (module := missing_module()):
+        raise ConfigError(f"{source}: central.url: \"embedded\" needs {NOT_INSTALLED.format(module=module)}, "
+                          f"or set central.url to the platform's https:// address")
     for name in cfg.demo.emulate:
         if name not in cfg.devices:
             raise ConfigError(f"{source}: demo.emulate: no device named {name!r} under [devices]")

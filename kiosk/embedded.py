@@ -9,6 +9,7 @@ before it answers fail like calls to a platform that is briefly away, and are re
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import logging
 import os
 import signal
@@ -24,6 +25,20 @@ log = logging.getLogger("kiosk.embedded")
 # Set for the platform's process: the kiosk's pid, so that it ends with the kiosk (SIGKILL too).
 EMBEDDED_PARENT = "KIOSK_EMBEDDED_PARENT"
 _PR_SET_PDEATHSIG = 1
+# The reference platform's own libraries: the `central` extra, which a terminal need not install.
+CENTRAL_MODULES = ("fastapi", "uvicorn", "sqlalchemy")
+NOT_INSTALLED = "the reference central platform is not installed here (no module {module}): install hall-kiosk[central]"
+
+
+def missing_module() -> str:
+    """The first of the platform's libraries that cannot be imported here, or ""."""
+    for name in CENTRAL_MODULES:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return name
+        except (ImportError, ValueError):  # a broken install counts as none
+            return name
+    return ""
 
 
 def die_with_parent(parent: int) -> None:
