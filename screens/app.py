@@ -16,6 +16,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 
 from kiosk.collector import IdleCollector
+from kiosk.watchdog import Notifier
 from screens.kivy_setup import peak_memory_mb, process_age
 from screens.theme import Theme
 
@@ -67,6 +68,8 @@ class KioskApp(App):
         self.theme = Theme()
         self.collector: IdleCollector | None = None
         self.hardware = None  # the demo hardware, panel or not (the tour's hands)
+        self.notifier = Notifier()  # systemd's watchdog (kiosk/watchdog.py); idle outside systemd
+        self.bind(screen=lambda _app, screen: self.notifier.status(screen))
 
     def build(self):
         for name in FIRST_KV:
@@ -90,6 +93,10 @@ class KioskApp(App):
         Window.unbind(on_flip=self._first_frame)
         log.info("first frame drawn %.3f s after the process started (screen %s, peak memory %.0f MB)",
                  process_age(), self.screen, peak_memory_mb())
+        self.notifier.ready()
+        self.notifier.status(self.screen)
+        if self.notifier.interval_s:  # from this loop's clock: a hung UI stops the pings, systemd restarts it
+            Clock.schedule_interval(lambda _dt: self.notifier.alive(), self.notifier.interval_s)
         Clock.schedule_once(self._assembled, 0)
 
     def _assembled(self, _dt) -> None:
@@ -137,6 +144,7 @@ class KioskApp(App):
         signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda _dt: self.stop()))
 
     def on_stop(self):
+        self.notifier.stopping()
         self._stack.close()  # the shell, the devices, the platform's client, the demo hardware
 
     def _sync(self):
