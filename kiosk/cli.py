@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("kiosk")
 
 
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+def _setup_logging(verbose: bool, fmt: str = "text", file: str | None = None) -> None:
+    from kiosk import logs
+
+    logs.setup(verbose, fmt, file)
 
 
 def _load(path: str) -> KioskConfig:
@@ -202,6 +203,10 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kiosk", description="Government service hall kiosk (政务服务自助终端)")
     p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--log-format", choices=["text", "json"],
+                   help="text (default) or JSON lines for the journal; default $KIOSK_LOG_FORMAT")
+    p.add_argument("--log-file", metavar="FILE",
+                   help="also log to FILE (rotated at 10 MB, 5 kept); default $KIOSK_LOG_FILE")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run the kiosk on real hardware")
@@ -333,7 +338,15 @@ def main(argv: list[str] | None = None) -> int:
     # Whatever this process writes may hold personal data (outbox, print jobs, the embedded
     # platform's database, logs, the audit trail): the kiosk user's alone, whoever forgot a mode.
     os.umask(0o077)
-    _setup_logging(args.verbose)
+    fmt = args.log_format or os.environ.get("KIOSK_LOG_FORMAT") or "text"
+    if fmt not in ("text", "json"):
+        print(f"kiosk: KIOSK_LOG_FORMAT: {fmt!r} is not text or json", file=sys.stderr)
+        return 2
+    try:
+        _setup_logging(args.verbose, fmt, args.log_file or os.environ.get("KIOSK_LOG_FILE") or None)
+    except OSError as exc:
+        print(f"kiosk: cannot write the log file: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args) or 0
     except Exception as exc:

@@ -12,6 +12,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from drivers.samv.emulator import SAMPLE_CARDS
 from kiosk.journeys import JOURNEYS
 from tests.conftest import KIOSK, REPO
 
@@ -24,10 +25,17 @@ NAME = re.compile(r"^(?P<journey>[a-z]+)-(?P<n>\d\d)-(?P<page>[a-z-]+)-(?P<lang>
 
 
 @pytest.fixture(scope="module")
-def tour(display, tmp_path_factory):
-    out = tmp_path_factory.mktemp("tour")
+def tour_work(tmp_path_factory):
+    """The tour's working folder: its config and var/ (the platform's log among them)."""
     work = tmp_path_factory.mktemp("work")
     shutil.copytree(REPO / "config", work / "config")
+    return work
+
+
+@pytest.fixture(scope="module")
+def tour(display, tour_work, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tour")
+    work = tour_work
     r = subprocess.run([KIOSK, "demo", "--headless", "--config", str(work / "config" / "demo.toml"),
                         "--out", str(out)], cwd=work, capture_output=True, text=True, timeout=180)
     return r, out
@@ -62,6 +70,22 @@ def test_every_screen_is_a_real_picture(tour):
         assert len(colours) > 200, path.name
         dark = sum(n for n, (r, g, b) in colours if r + g + b < 60)
         assert dark < img.width * img.height * 0.5, path.name
+
+
+def test_the_logs_of_a_tour_hold_no_id_number_name_or_citizen_code(tour, tour_work):
+    # The tour reads every sample card and shows a citizen code; the kiosk's log (stderr, the
+    # journal on a terminal) and the platform's must keep them masked.
+    r, _out = tour
+    logs = {"stderr": r.stderr, **{str(p.relative_to(tour_work)): p.read_text(errors="replace")
+                                   for p in tour_work.rglob("*.log")}}
+    assert "var/central.log" in logs and "kiosk ready" in r.stderr  # what was scanned really is the logs
+    masked = {card.masked_number for card in SAMPLE_CARDS.values()}
+    assert any(m in text for m in masked for text in logs.values())  # and they tell of cards read
+    secrets = {s for card in SAMPLE_CARDS.values()
+               for s in (card.id_number, card.name, card.extra.get("name_en"), card.address) if s}
+    for where, text in logs.items():
+        assert not [s for s in secrets if s in text], where
+        assert not re.search(r"GAC1\.[A-Za-z0-9_-]{8,}", text), where
 
 
 def test_printed_slips_have_readable_qr_codes(tour):
