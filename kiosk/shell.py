@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from devices.events import CodeScanned, ErrorEvent, Event, RequestDone, StatusChanged
-from kiosk import receipts, slips
+from kiosk import receipts, slips, speech, voice
 from kiosk.background import Background
 from kiosk.card import CardRules, CardWatch
 from kiosk.catalogue import Catalogue
@@ -51,7 +51,7 @@ class Shell(CardRules, ScanRules):
                  clock: Callable[[], dt.datetime] = dt.datetime.now, session: Session | None = None,
                  print_queue: PrintQueue | None = None, catalogue: Catalogue | None = None,
                  outbox=None, version: str = "", monotonic: Callable[[], float] = time.monotonic,
-                 sender=None, case_wait_s: float = CASE_WAIT_S):
+                 sender=None, case_wait_s: float = CASE_WAIT_S, speaker=voice.DEFAULT):
         self.config, self.central, self.devices, self.catalogue = config, central, devices, catalogue
         self.outbox = outbox  # kiosk.outbox.Outbox: cases go in here; its depth goes into the heartbeat
         self.sender = sender  # kiosk.outbox.Sender: woken after a case is committed
@@ -81,6 +81,11 @@ class Shell(CardRules, ScanRules):
         self._signed_out_at: float | None = None
         self._generation = 0  # a new session, a new generation: older answers are dropped
         self.sessions_ended = 0  # the UI collects garbage once a person has gone
+        # Voice guidance (kiosk.voice): None when the hall turned it off. ``_said``: what the page
+        # on screen says, so that a redraw of the same page neither repeats nor cuts it.
+        self.speaker = voice.speaker_for(config) if speaker is voice.DEFAULT else speaker
+        self.voices = voice.voices(config)
+        self._said = ""
         self.page: Page = self.stack[0].page()
 
     # -- rendering ------------------------------------------------------------------------
@@ -97,6 +102,7 @@ class Shell(CardRules, ScanRules):
 
     def _changed(self) -> None:
         self.page = self._page()
+        self._voice_follows()
         for listener in self._listeners:
             listener()
 
@@ -198,6 +204,7 @@ class Shell(CardRules, ScanRules):
         self.session.touch()
         if self.idle_warning is not None:
             self.idle_warning = None
+            self._silence()  # the warning's words, if it was said
             self._changed()
 
     def set_language(self, lang: str) -> None:
@@ -212,6 +219,40 @@ class Shell(CardRules, ScanRules):
         self.touch()
         self.elder = bool(on)
         self._changed()
+        if self.elder:  # voice is on in elder mode: the page on screen speaks at once
+            self.speak()
+        else:
+            self._silence()
+
+    # -- voice guidance ---------------------------------------------------------------------
+    def speak(self) -> None:
+        """"朗读" / "重听": the page on screen says its heading and instruction (again, from the start)."""
+        self.touch()
+        self._say(speech.speech(self.page, self.tr))
+
+    def stop_speaking(self) -> None:
+        """"停止"."""
+        self.touch()
+        self._silence()
+
+    def _say(self, text: str) -> None:
+        if self.speaker is not None and text:
+            self.speaker.say(text, self.voices[self.tr.lang])
+
+    def _silence(self) -> None:
+        if self.speaker is not None:
+            self.speaker.stop()
+
+    def _voice_follows(self) -> None:
+        """Another page (or the same in another language): the one playing is cut; in elder mode
+        the new one speaks by itself."""
+        said = speech.speech(self.page, self.tr)
+        if said == self._said:
+            return
+        self._said = said
+        self._silence()
+        if self.elder:
+            self._say(said)
 
     def logout(self) -> None:
         self.end_session("logout")
@@ -230,6 +271,7 @@ class Shell(CardRules, ScanRules):
         self.stack += keep
         self.notice = None
         self.idle_warning = None
+        self._silence()  # nothing of the person is said once they have gone
         if not keep:
             self._generation += 1
             self.tr = Translator(self.config.terminal.language)
@@ -245,6 +287,8 @@ class Shell(CardRules, ScanRules):
         elif state is IdleState.WARNING:
             left = self.session.seconds_left()
             if left != self.idle_warning:
+                if self.idle_warning is None and self.elder:  # said once as it appears, not every second
+                    self._say(speech.idle_warning(self.tr, left))
                 self.idle_warning = left
                 self._changed()
         elif self.idle_warning is not None:
@@ -313,6 +357,8 @@ class Shell(CardRules, ScanRules):
         return self.upkeep.device_summary(self.tr)
 
     def shutdown(self) -> None:
+        if self.speaker is not None:
+            self.speaker.close()
         self.background.shutdown()
         if self.catalogue is not None:
             self.catalogue.close()
