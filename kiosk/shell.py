@@ -26,7 +26,7 @@ from kiosk import receipts, slips, speech, voice
 from kiosk.background import Background
 from kiosk.card import CardRules, CardWatch
 from kiosk.catalogue import Catalogue
-from kiosk.central_client import CentralClient, CentralError
+from kiosk.central_client import CentralClient, CentralError, person_session
 from kiosk.config import KioskConfig
 from kiosk.i18n import LANGUAGES, Translator
 from kiosk.journeys import JOURNEYS
@@ -217,12 +217,44 @@ class Shell(CardRules, ScanRules):
 
     def set_elder(self, on: bool) -> None:
         self.touch()
+        self._set_elder(on)
+
+    def _set_elder(self, on: bool) -> None:
         self.elder = bool(on)
         self._changed()
         if self.elder:  # voice is on in elder mode: the page on screen speaks at once
-            self.speak()
+            self._say(speech.speech(self.page, self.tr))
         else:
             self._silence()
+
+    def learn_preferences(self, identity) -> None:
+        """Ask the platform for the person's own settings (a person token for this call only) and
+        apply them if the same person is still here: elder mode on, their language unless they
+        chose one here already. Unsigned (no terminal secret), the platform could not answer."""
+        if not getattr(self.central, "terminal_id", None):
+            return
+        generation, central = self._generation, self.central
+
+        def ask():
+            with person_session(central, identity.id_number, identity.name) as token:
+                return central.person_preferences(token)
+
+        def apply(prefs) -> None:
+            if generation != self._generation or self.session.identity is not identity:
+                return  # the person has gone: so has what the platform said about them
+            if prefs.language and prefs.language != self.tr.lang and self.tr.lang == self.config.terminal.language:
+                self.tr = Translator(prefs.language)
+                self.session.language = prefs.language
+            if prefs.elder_mode and not self.elder:
+                log.info("elder mode from the person's preferences")
+                self._set_elder(True)
+            else:
+                self._changed()
+
+        def failed(exc: CentralError) -> None:
+            log.info("person preferences not available (%s)", exc.code)
+
+        self.background.call(ask, apply, failed)
 
     # -- voice guidance ---------------------------------------------------------------------
     def speak(self) -> None:
