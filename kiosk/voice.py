@@ -183,4 +183,6 @@ def speaker_for(config: KioskConfig) -> Speaker | FakeSpeaker | None:
     if shutil.which(ESPEAK) is None:
         log.error("voice guidance off: %s not found (install the Debian package espeak-ng)", ESPEAK)
         return None
-    return Speaker(v.volume, v.rate, wav_path(config))
+    wav = wav_path(config)
+    log.info("voice guidance: espeak-ng to %s", wav if wav is not None else "the default audio device")
+    return Speaker(v.volume, v.rate, wav)

@@ -102,7 +102,7 @@ def test_in_elder_mode_every_page_speaks_as_it_opens_and_nothing_personal(kiosk,
     assert len(spk.said) == n
     for item in shell.page.items:  # the first one that can be applied for here
         shell.act("open", code=item.code)
-        run_until(shell, lambda: shell.page.screen == "guide" and shell.page.code == item.code)
+        run_until(shell, lambda c=item.code: shell.page.screen == "guide" and shell.page.code == c)
         spoke("guide")
         if shell.page.can_apply and any(m.is_required for m in shell.journey.guide.materials):
             break
