@@ -9,12 +9,16 @@ page still loading says nothing yet ("") and speaks once it has what it shows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from kiosk.i18n import Translator
 from kiosk.pages import Page
 
 SPEECH: dict[str, Callable[[Page, Translator], str]] = {}
+# The English voice reads a Chinese character as "Chinese letter": in English a guide's Chinese
+# name or a masked surname is left out rather than said so.
+_HAN = re.compile(r"[\u3400-\u9fff\U00020000-\U0003ffff\uf900-\ufaff]+")
 
 
 def says(*screens: str):
@@ -35,7 +39,11 @@ def joined(tr: Translator, *parts: str) -> str:
     """Sentences one after the other, each with its full stop (espeak-ng pauses on it)."""
     stop = ". " if tr.lang == "en" else "。"
     out = []
-    for part in (p.strip() for p in parts):
+    for part in parts:
+        part = part.replace("*", "")  # a masked name's stars: espeak-ng would say "asterisk"
+        if tr.lang == "en":
+            part = re.sub(r"\s*,\s*$|^\s*,\s*", "", _HAN.sub("", part))  # "Hello, 王*" -> "Hello"
+        part = part.strip()
         if part:
             out.append(part if part[-1] in ".!?。！？" else part + stop.strip())
     return (" " if tr.lang == "en" else "").join(out)
