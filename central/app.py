@@ -61,6 +61,7 @@ from contract.models import (
     HeartbeatAnswer,
     LifeEvent,
     LifeEventList,
+    PersonPreferences,
     PersonToken,
     PersonTokenRequest,
     ProofCheck,
@@ -364,6 +365,12 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         (204 also for a token already revoked or expired, so a retry is harmless)."""
         platform.revoke_token(tid, x_person_token)
         return Response(status_code=204)
+
+    @app.get(f"{API_PREFIX}/persons/preferences", response_model=PersonPreferences, responses=_SIGNED,
+             tags=["persons"])
+    def person_preferences(who: Person) -> PersonPreferences:
+        """The person's own settings (长辈模式, language), for the terminal to apply after identification."""
+        return PersonPreferences.model_validate(platform.preferences(who[0]))
 
     @app.post(f"{API_PREFIX}/citizen-codes/verify", response_model=CitizenIdentity, tags=["persons"],
               responses={**_SIGNED, **_JSON_BODY, 400: {

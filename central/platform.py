@@ -8,6 +8,7 @@ depends on time takes it from ``clock`` (Unix seconds), so tests can move time f
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -38,6 +39,7 @@ from contract.models import (
     TerminalRegistration,
 )
 
+PREFERENCES_JSON = Path(__file__).with_name("data") / "person-preferences.json"
 TOKEN_TTL_S = 15 * 60
 # A signature is kept this long after its own timestamp: twice the window, so a server clock
 # stepping back by up to a window refuses no fresh request (see PlatformStore._purge).
@@ -422,6 +424,12 @@ class PlatformStore:
             raise
         return self.case(case_no, id_number)
 
+    def preferences(self, id_number: str) -> dict[str, Any]:
+        """The person's settings; the reference platform's sample persons have theirs in
+        central/data/person-preferences.json (an elderly one with 长辈模式), anyone else none."""
+        person = _sample_preferences().get(id_number, {})
+        return {"elder_mode": person.get("elder_mode", False), "language": person.get("language")}
+
     # -- certificates ------------------------------------------------------------------------
     def _issue_result_certificate(self, conn, case_no: str, t: float) -> None:
         r = conn.execute(sql("SELECT id_number, item_name FROM cases WHERE case_no = :c"), {"c": case_no}).first()
@@ -619,6 +627,11 @@ class PlatformStore:
                 rec["bad"] += int(flagged)
                 rec["level_sum"] += level
         return list(out.values())
+
+
+@functools.cache
+def _sample_preferences() -> dict[str, dict[str, Any]]:
+    return json.loads(PREFERENCES_JSON.read_text(encoding="utf-8"))["persons"]
 
 
 def person_scope(id_number: str) -> str:

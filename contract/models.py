@@ -289,6 +289,14 @@ class CitizenCodeRequest(BaseModel):
     code: str = Field(min_length=1, max_length=2000, description="the QR payload as scanned")
 
 
+class PersonPreferences(BaseModel):
+    """What a person asked the platform to remember for every terminal they use: 长辈模式 (larger
+    text and targets, voice) and their language; a terminal applies them after identification."""
+
+    elder_mode: bool = False
+    language: Literal["zh_CN", "zh_TW", "en"] | None = Field(None, description="null: the terminal's own")
+
+
 class CitizenIdentity(BaseModel):
     id_number: IdNumber
     name: str

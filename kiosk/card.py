@@ -108,6 +108,7 @@ class CardRules:
             lang = self.tr.lang
             self.session.begin(identity)
             self.session.language = lang
+            self.learn_preferences(identity)  # 长辈模式 the platform keeps for them, applied when it answers
         if device:
             self.card.held(device)
         if isinstance(self.journey, Identify):  # asked for by a journey: it goes on

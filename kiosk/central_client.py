@@ -55,6 +55,7 @@ from contract.models import (
     HeartbeatAnswer,
     LifeEvent,
     LifeEventList,
+    PersonPreferences,
     PersonToken,
     QueueServiceList,
     QueueTicket,
@@ -208,6 +209,10 @@ class CentralClient:
         resp = self._send("DELETE", url, headers=_person(person_token), retry=True)
         if resp.status_code not in (200, 204):
             raise self._http_error(url, resp, method="DELETE")
+
+    def person_preferences(self, person_token: str) -> PersonPreferences:
+        """The person's own settings (长辈模式, language) the platform keeps for every terminal."""
+        return self._get(f"{API_PREFIX}/persons/preferences", PersonPreferences, headers=_person(person_token))
 
     def verify_citizen_code(self, code: str) -> CitizenIdentity:
         return self._post(f"{API_PREFIX}/citizen-codes/verify", CitizenIdentity, {"code": code})

@@ -118,6 +118,18 @@ class Paths(_Section):
     var: Annotated[str, _line(4096)] = "var"
 
 
+class Voice(_Section):
+    # Voice guidance (espeak-ng): in elder mode every page speaks when it opens; otherwise after
+    # the citizen taps 朗读. false: no voice at all, and no speak buttons.
+    enabled: bool = True
+    volume: int = Field(100, ge=0, le=200)  # espeak-ng -a: 100 is its normal loudness
+    rate: int = Field(150, ge=80, le=450)  # espeak-ng -s: words per minute; slower is easier to follow
+    zh_TW_voice: Literal["cmn", "yue"] = "cmn"  # 繁體 read in Mandarin, or in Cantonese
+    # device: the default audio device; wav: <var>/voice/last.wav (no sound hardware); auto: the
+    # device when the machine has one, else the file.
+    output: Literal["device", "wav", "auto"] = "device"
+
+
 class Demo(_Section):
     enabled: bool = False
     # Devices whose port is replaced by an emulator started by the demo harness.
@@ -134,6 +146,7 @@ class KioskConfig(_Section):
     search: Search = Search()
     codes: Codes = Codes()
     paths: Paths = Paths()
+    voice: Voice = Voice()
     demo: Demo = Demo()
     # Device names end up in thread names, events and CLI columns.
     devices: dict[Annotated[str, _line(64, min_length=1)], dict[str, Any]] = Field(default_factory=dict)

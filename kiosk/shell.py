@@ -22,11 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 from devices.events import CodeScanned, ErrorEvent, Event, RequestDone, StatusChanged
-from kiosk import receipts, slips
+from kiosk import receipts, slips, speech, voice
 from kiosk.background import Background
 from kiosk.card import CardRules, CardWatch
 from kiosk.catalogue import Catalogue
-from kiosk.central_client import CentralClient, CentralError
+from kiosk.central_client import CentralClient, CentralError, person_session
 from kiosk.config import KioskConfig
 from kiosk.i18n import LANGUAGES, Translator
 from kiosk.journeys import JOURNEYS
@@ -51,7 +51,7 @@ class Shell(CardRules, ScanRules):
                  clock: Callable[[], dt.datetime] = dt.datetime.now, session: Session | None = None,
                  print_queue: PrintQueue | None = None, catalogue: Catalogue | None = None,
                  outbox=None, version: str = "", monotonic: Callable[[], float] = time.monotonic,
-                 sender=None, case_wait_s: float = CASE_WAIT_S):
+                 sender=None, case_wait_s: float = CASE_WAIT_S, speaker=voice.DEFAULT):
         self.config, self.central, self.devices, self.catalogue = config, central, devices, catalogue
         self.outbox = outbox  # kiosk.outbox.Outbox: cases go in here; its depth goes into the heartbeat
         self.sender = sender  # kiosk.outbox.Sender: woken after a case is committed
@@ -81,6 +81,11 @@ class Shell(CardRules, ScanRules):
         self._signed_out_at: float | None = None
         self._generation = 0  # a new session, a new generation: older answers are dropped
         self.sessions_ended = 0  # the UI collects garbage once a person has gone
+        # Voice guidance (kiosk.voice): None when the hall turned it off. ``_said``: what the page
+        # on screen says, so that a redraw of the same page neither repeats nor cuts it.
+        self.speaker = voice.speaker_for(config) if speaker is voice.DEFAULT else speaker
+        self.voices = voice.voices(config)
+        self._said = ""
         self.page: Page = self.stack[0].page()
 
     # -- rendering ------------------------------------------------------------------------
@@ -97,6 +102,7 @@ class Shell(CardRules, ScanRules):
 
     def _changed(self) -> None:
         self.page = self._page()
+        self._voice_follows()
         for listener in self._listeners:
             listener()
 
@@ -198,6 +204,7 @@ class Shell(CardRules, ScanRules):
         self.session.touch()
         if self.idle_warning is not None:
             self.idle_warning = None
+            self._silence()  # the warning's words, if it was said
             self._changed()
 
     def set_language(self, lang: str) -> None:
@@ -210,8 +217,74 @@ class Shell(CardRules, ScanRules):
 
     def set_elder(self, on: bool) -> None:
         self.touch()
+        self._set_elder(on)
+
+    def _set_elder(self, on: bool) -> None:
         self.elder = bool(on)
         self._changed()
+        if self.elder:  # voice is on in elder mode: the page on screen speaks at once
+            self._say(speech.speech(self.page, self.tr))
+        else:
+            self._silence()
+
+    def learn_preferences(self, identity) -> None:
+        """Ask the platform for the person's own settings (a person token for this call only) and
+        apply them if the same person is still here: elder mode on, their language unless they
+        chose one here already. Unsigned (no terminal secret), the platform could not answer."""
+        if not getattr(self.central, "terminal_id", None):
+            return
+        generation, central = self._generation, self.central
+
+        def ask():
+            with person_session(central, identity.id_number, identity.name) as token:
+                return central.person_preferences(token)
+
+        def apply(prefs) -> None:
+            if generation != self._generation or self.session.identity is not identity:
+                return  # the person has gone: so has what the platform said about them
+            if prefs.language and prefs.language != self.tr.lang and self.tr.lang == self.config.terminal.language:
+                self.tr = Translator(prefs.language)
+                self.session.language = prefs.language
+            if prefs.elder_mode and not self.elder:
+                log.info("elder mode from the person's preferences")
+                self._set_elder(True)
+            else:
+                self._changed()
+
+        def failed(exc: CentralError) -> None:
+            log.info("person preferences not available (%s)", exc.code)
+
+        self.background.call(ask, apply, failed)
+
+    # -- voice guidance ---------------------------------------------------------------------
+    def speak(self) -> None:
+        """"朗读" / "重听": the page on screen says its heading and instruction (again, from the start)."""
+        self.touch()
+        self._say(speech.speech(self.page, self.tr))
+
+    def stop_speaking(self) -> None:
+        """"停止"."""
+        self.touch()
+        self._silence()
+
+    def _say(self, text: str) -> None:
+        if self.speaker is not None and text:
+            self.speaker.say(text, self.voices[self.tr.lang])
+
+    def _silence(self) -> None:
+        if self.speaker is not None:
+            self.speaker.stop()
+
+    def _voice_follows(self) -> None:
+        """Another page (or the same in another language): the one playing is cut; in elder mode
+        the new one speaks by itself."""
+        said = speech.speech(self.page, self.tr)
+        if said == self._said:
+            return
+        self._said = said
+        self._silence()
+        if self.elder:
+            self._say(said)
 
     def logout(self) -> None:
         self.end_session("logout")
@@ -230,6 +303,7 @@ class Shell(CardRules, ScanRules):
         self.stack += keep
         self.notice = None
         self.idle_warning = None
+        self._silence()  # nothing of the person is said once they have gone
         if not keep:
             self._generation += 1
             self.tr = Translator(self.config.terminal.language)
@@ -245,6 +319,8 @@ class Shell(CardRules, ScanRules):
         elif state is IdleState.WARNING:
             left = self.session.seconds_left()
             if left != self.idle_warning:
+                if self.idle_warning is None and self.elder:  # said once as it appears, not every second
+                    self._say(speech.idle_warning(self.tr, left))
                 self.idle_warning = left
                 self._changed()
         elif self.idle_warning is not None:
@@ -313,6 +389,8 @@ class Shell(CardRules, ScanRules):
         return self.upkeep.device_summary(self.tr)
 
     def shutdown(self) -> None:
+        if self.speaker is not None:
+            self.speaker.close()
         self.background.shutdown()
         if self.catalogue is not None:
             self.catalogue.close()

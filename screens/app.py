@@ -53,6 +53,7 @@ class KioskApp(App):
     hall = StringProperty("")
     demo = ObjectProperty(None, allownone=True)  # the demo hardware the panel acts on
     panel = BooleanProperty(False)  # the demo panel has its place from the first frame
+    voice = BooleanProperty(False)  # voice guidance is on: the header has 朗读 and 停止
 
     def __init__(self, first, assemble, panel: bool = False, on_started=None, **kw):
         super().__init__(**kw)
@@ -152,6 +153,7 @@ class KioskApp(App):
         if self.tr is not shell.tr:
             self.tr = shell.tr
         self.theme.elder = shell.elder
+        self.voice = getattr(shell, "speaker", None) is not None  # (not before the kiosk is assembled)
         self.idle_left = -1 if shell.idle_warning is None else shell.idle_warning
         self.devices_text = shell.device_summary()
         page = shell.page

@@ -45,10 +45,17 @@ def open_list(c: Shell, hall: Hall, card=CARD) -> None:
     run_until(c, lambda: c.page.screen == "certificates" and not c.page.loading)
 
 
-def tokens_left(hall: Hall) -> int:
-    """Person tokens of this terminal the platform still holds (each call must revoke its own)."""
-    with sqlite3.connect(hall.platform.db_path) as db:
-        return db.execute("SELECT count(*) FROM person_tokens WHERE terminal_id = ?", (hall.tid,)).fetchone()[0]
+def tokens_left(hall: Hall, settle_s: float = 2.0) -> int:
+    """Person tokens of this terminal the platform still holds (each call must revoke its own).
+    A call of its own may still be on its way (the person's preferences, asked at identification):
+    it gets ``settle_s`` to revoke its token."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        with sqlite3.connect(hall.platform.db_path) as db:
+            left = db.execute("SELECT count(*) FROM person_tokens WHERE terminal_id = ?", (hall.tid,)).fetchone()[0]
+        if left == 0 or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
 
 
 def shown(page) -> str:

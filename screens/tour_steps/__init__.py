@@ -17,6 +17,7 @@ from screens.tour_steps import (
     rating,
     signout,
     ticket,
+    voice,
 )
 
 STEPS = [
@@ -32,4 +33,5 @@ STEPS = [
     signout.script,
     codes.script,
     handwriting.script,
+    voice.script,
 ]
