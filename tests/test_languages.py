@@ -11,7 +11,7 @@ import pytest
 from central.server import BackgroundServer
 from devices.manager import DeviceManager
 from drivers.escpos.emulator import VirtualPrinter
-from drivers.samv.emulator import SamEmulator
+from drivers.samv.emulator import SAMPLE_CARDS, SamEmulator
 from kiosk import config
 from kiosk.central_client import CentralClient
 from kiosk.shell import Shell
@@ -113,3 +113,55 @@ def test_search_results_in_traditional(kiosk):
     assert "戶口登記" in names and not any("户" in n for n in names), names
     assert all("區" in i.department or not HAN.search(i.department) for i in shell.page.items[:3])
 
+
+
+def test_a_notice_follows_a_language_switch(kiosk):
+    shell, _reader, printer = kiosk
+    open_guide(shell, HUKOU)
+    printer.set_paper("out")
+    shell.act("print")
+    run_until(shell, lambda: shell.page.screen == "notice" and shell.page.kind == "warning")
+    assert "缺纸" in shell.page.message
+    shell.set_language("zh_TW")
+    assert shell.page.screen == "notice" and "缺紙" in shell.page.message and shell.page.title == "憑條稍後列印"
+    shell.set_language("en")
+    assert shell.page.message.startswith("The printer is out of paper")
+    printer.set_paper("full")
+
+
+def test_the_chosen_language_lasts_the_session_and_signed_out_speaks_it(kiosk):
+    shell, reader, _printer = kiosk
+    run_until(shell, lambda: shell.device_states.get("id_reader", {}).get("state") == "online")
+    assert shell.tr.lang == "zh_CN"  # the terminal's language (config/demo.toml)
+    shell.set_language("en")  # on the welcome page, before the card
+    reader.place_card(SAMPLE_CARDS["li_xiaomei"])
+    run_until(shell, lambda: shell.page.screen == "personal")
+    assert shell.tr.lang == "en"  # identification keeps the person's choice
+    open_guide(shell, HUKOU)
+    shell.home()
+    assert shell.tr.lang == "en"
+    shell.logout()
+    page = shell.page
+    assert (page.screen, page.title) == ("notice", "Signed out")  # theirs, not the terminal's
+    assert page.message == "Your details have been cleared from this terminal. Goodbye."
+    shell.dismiss_notice()
+    assert shell.page.screen == "welcome" and shell.tr.lang == "zh_CN"  # the next person's
+
+
+def test_signed_out_after_idle_is_in_the_persons_language(central):
+    from kiosk.session import Session
+
+    now = [0.0]
+    cfg = config.load(REPO / "config" / "demo.toml")
+    shell = Shell(cfg, CentralClient(central.url), session=Session(60, 20, clock=lambda: now[0]))
+    try:
+        shell.set_language("zh_TW")
+        shell.start("guide")
+        now[0] = 61
+        shell.tick()
+        assert shell.page.screen == "notice" and shell.page.message == "長時間沒有操作，已自動退出，您的資訊已清除"
+        assert shell.tr.lang == "zh_CN"  # under the notice, the welcome page is the terminal's again
+        shell.set_language("en")  # someone new taps English while it shows: it follows
+        assert shell.page.message.startswith("You were signed out")
+    finally:
+        shell.shutdown()

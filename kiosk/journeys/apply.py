@@ -20,7 +20,7 @@ import logging
 
 from contract.models import CaseSubmission
 from kiosk import guide_text, receipts, slips
-from kiosk.journeys.base import ABORT, HOME, NEEDS_IDENTITY, Journey, Notice, Result, Start
+from kiosk.journeys.base import ABORT, HOME, NEEDS_IDENTITY, Journey, Notice, Result, Start, Words
 from kiosk.journeys.printing import in_trouble, job_notice, job_text
 from kiosk.pages import ApplyPage, DonePage, NoticePage, QuestionPage
 
@@ -120,7 +120,7 @@ class Apply(Journey):
                                              ident.id_number, ident.name, receipt=receipt)
         except Exception:  # disk full, a bad item code: nothing was submitted, so nothing may print
             log.exception("case for %s not saved", guide.item_code)
-            return Notice("error", self.tr("apply.not_saved_title"), self.tr("apply.not_saved"))
+            return Notice("error", Words("apply.not_saved_title"), Words("apply.not_saved"))
         log.info("case %s saved in the outbox (%s, %s)", item.terminal_ref, guide.item_code, ident.log_form())
         if shell.sender is not None:
             shell.sender.wake()
@@ -160,7 +160,7 @@ class Apply(Journey):
             log.error("case %s refused by the platform: %s", self.ref, item.last_error)
             shell.outbox.set_receipt_state(self.ref, "refused")
             self.step = "refused"
-            return Notice("error", self.tr("apply.not_saved_title"), self.tr("apply.refused", ref=self.ref),
+            return Notice("error", Words("apply.not_saved_title"), Words("apply.refused", ref=self.ref),
                           then="home")
         self.number = item.case_number if item is not None else ""
         if shell.printing is not None:

@@ -14,7 +14,7 @@ import functools
 from contract.models import SEARCH_COUNT_CAP
 from kiosk import guide_text, slips
 from kiosk.central_client import CentralError
-from kiosk.journeys.base import NEEDS_IDENTITY, Journey, Notice, Result, Start
+from kiosk.journeys.base import NEEDS_IDENTITY, Journey, Notice, Result, Start, Words
 from kiosk.pages import GuidePage, GuidesPage, ResultItem
 
 SEARCH_LIMIT = 30
@@ -180,7 +180,7 @@ class GuideJourney(Journey):
 
         def failed(exc) -> Result:
             self.handwriting, self.candidates = False, []
-            return Notice("warning", self.tr("guides.handwriting_title"), self.tr("guides.handwriting_off"))
+            return Notice("warning", Words("guides.handwriting_title"), Words("guides.handwriting_off"))
 
         self.call(lambda: recognize(strokes, width, height), done, failed)
         return None
@@ -239,7 +239,7 @@ class GuideJourney(Journey):
             return None
 
         def failed(exc: CentralError) -> Result:
-            return Notice("error", self.tr("error.title"), self.shell.error_text(exc))
+            return Notice("error", Words("error.title"), self.shell.error_words(exc))
 
         self.call(lambda: fetch_guide(self.shell.central, self.shell.catalogue, code), done, failed)
         return None
@@ -268,7 +268,7 @@ class GuideJourney(Journey):
         terminal = shell.config.terminal
         doc = slips.guide_slip(self.guide, self.tr, terminal.hall, terminal.id, shell.now())
         job = shell.printing.submit(doc, f"{terminal.id}-{shell.now():%Y%m%d%H%M%S%f}")
-        return Notice("progress", self.tr("print.printing_title"), self.tr("print.printing"), job=job.id)
+        return Notice("progress", Words("print.printing_title"), Words("print.printing"), job=job.id)
 
     def do_apply(self) -> Result:
         if self.step != "guide" or not self.page_guide().can_apply:

@@ -16,7 +16,7 @@ from typing import ClassVar
 from kiosk import guide_text, slips
 from kiosk.central_client import CentralError
 from kiosk.i18n import catalogue
-from kiosk.journeys.base import Journey, Notice, Result, Start
+from kiosk.journeys.base import Journey, Notice, Result, Start, Words
 from kiosk.journeys.guide import fetch_guide
 from kiosk.pages import Page, page
 
@@ -193,4 +193,4 @@ class LifeEventJourney(Journey):
         doc = slips.life_event_checklist(self.label(self.event.code, self.event.name), self._checklist_items(),
                                          guide_text.in_language(self.event.note, self.tr.lang), self.tr, terminal.hall, terminal.id, shell.now())
         job = shell.printing.submit(doc, f"{terminal.id}-{shell.now():%Y%m%d%H%M%S%f}")
-        return Notice("progress", self.tr("print.printing_title"), self.tr("print.printing"), job=job.id)
+        return Notice("progress", Words("print.printing_title"), Words("print.printing"), job=job.id)
