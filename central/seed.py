@@ -77,6 +77,41 @@ HAND_WRITTEN: dict[str, dict[str, Any]] = {
         basis="《中华人民共和国居民身份证法》；《临时居民身份证管理办法》",
         limit_note="法定时限：自提交申领登记表之日起 60 日内发放（交通不便地区可延长，最多 30 日）；"
                    "可选择邮寄送达，无需再到现场领取",
+        # An example of a guide the platform has in other languages (the others are converted or
+        # shown in Chinese with a note); the materials follow the Chinese list in order.
+        translations={
+            "en": {
+                "name": "Resident identity card (including temporary card)",
+                "department": "District Public Security Sub-bureau",
+                "fee": "Card fee: first card or renewal CNY 20; replacing a lost or damaged card CNY 40; "
+                       "temporary card CNY 10",
+                "place": "Guang'an District Government Service Center, police household registration window "
+                         "(or the police station where your household is registered)",
+                "hours": "Monday to Friday 9:00-12:00, 13:30-17:00",
+                "conditions": "Chinese citizens with permanent household registration in Guang'an District "
+                              "applying for, renewing or replacing an ID card; under-16s apply with a guardian. "
+                              "Photo and fingerprints are taken free of charge at the window.",
+                "limit_note": "By law the card is issued within 60 days of the application (up to 30 more in "
+                              "remote areas); it can be posted to you.",
+                "materials": [
+                    {"name": "Household register (hukou booklet)", "note": "Checked and handed back at once"},
+                    {"name": "Your current ID card", "note": "Handed in when renewing; not needed if lost"},
+                    {"name": "Guardian's ID card", "note": "For applicants under 16"},
+                ],
+            },
+            "zh_TW": {
+                "name": "居民身分證辦理（包括臨時）",
+                "department": "區公安分局",
+                "fee": "工本費：申領、換領 20 元；遺失補領、損壞換領 40 元；臨時居民身分證 10 元",
+                "place": "廣安區政務服務中心 公安戶政窗口（也可到戶籍所在地派出所辦理）",
+                "hours": "週一至週五 9:00-12:00 13:30-17:00",
+                "materials": [
+                    {"name": "居民戶口名簿", "note": "核對戶籍資料後當場退還"},
+                    {"name": "原居民身分證", "note": "換領時交回；遺失補領的無需提供"},
+                    {"name": "監護人居民身分證", "note": "未滿十六歲的申請人提供"},
+                ],
+            },
+        },
     ),
     "511F09014002-511602000000-000-11511300008778693M-1-00": _guide(
         "户口登记", ["上户口", "落户", "出生登记", "新生儿上户"],
@@ -569,6 +604,10 @@ def _attach_details(rows: list[dict[str, Any]], path: Path) -> None:
         if unknown:  # the model ignores unknown keys; a typo here must not vanish silently
             raise ValueError(f"hand-written guide {code}: unknown detail fields {sorted(unknown)}")
         detail = GuideDetail.model_validate(extra["detail"])
+        for lang, text in detail.translations.items():
+            if text.materials and len(text.materials) != len(detail.materials):
+                raise ValueError(f"hand-written guide {code}: {lang} lists {len(text.materials)} materials, "
+                                 f"not {len(detail.materials)}")
         row["detail"] = detail.model_dump(mode="json")
         row["keywords"] = list(extra["keywords"])
     for code, (name, words) in KEYWORDS.items():

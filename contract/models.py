@@ -56,6 +56,33 @@ class Material(BaseModel):
         return self.required == "必要"
 
 
+# The languages a guide may carry a translation into, by the kiosk's language codes; Simplified
+# Chinese is the guide itself.
+GuideLanguage = Literal["zh_TW", "en"]
+
+
+class MaterialText(BaseModel):
+    """A material's name and note in another language; form, copies and need are codes."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    note: str = ""
+
+
+class GuideText(BaseModel):
+    """A guide's words in another language, where the platform has them: every field optional,
+    an empty one is shown from the Chinese guide. ``materials`` follow the guide's materials in
+    order; a list of another length is not used (it would put a name beside the wrong need)."""
+
+    name: str = ""
+    department: str = ""
+    fee: str = ""
+    place: str = ""
+    hours: str = ""
+    conditions: str = ""
+    limit_note: str = ""
+    materials: list[MaterialText] = Field(default_factory=list)
+
+
 class GuideDetail(BaseModel):
     """The part of a 办事指南 beyond the catalogue entry (stored as one JSON column).
 
@@ -79,6 +106,9 @@ class GuideDetail(BaseModel):
     basis: str = Field("", description="设定依据")
     conditions: str = Field("", description="受理条件")
     source: str = Field("", description="where the details come from / how far to trust them")
+    translations: dict[GuideLanguage, GuideText] = Field(
+        default_factory=dict, description="the guide's words in other languages, where the platform has them "
+                                          "(zh_TW: Traditional Chinese, en: English)")
 
 
 class GuideSummary(BaseModel):

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 
 from devices.events import CardRemoved, Event, IdentityRead, RequestDone
-from kiosk.journeys.base import STAY, Notice
+from kiosk.journeys.base import STAY, Notice, Words
 from kiosk.journeys.identify import Identify
 
 log = logging.getLogger("kiosk.card")
@@ -131,6 +131,7 @@ class CardRules:
         if keep:
             self.session.begin(None)  # still an anonymous session: it times out like one
             self.session.language = lang
-        message = self.tr("session.card_taken_browse" if keep else "session.card_taken")
-        self.notice = Notice("info", self.tr("session.card_taken_title"), message, then="" if keep else "welcome")
+        message = Words("session.card_taken_browse" if keep else "session.card_taken")
+        self.notice = Notice("info", Words("session.card_taken_title"), message, then="" if keep else "welcome",
+                             lang="" if keep else lang)
         self._changed()

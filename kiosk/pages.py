@@ -95,6 +95,7 @@ class GuidePage(Page):
     rows: tuple[tuple[str, str], ...] = ()  # (label, value)
     materials: tuple[str, ...] = ()
     note: str = ""
+    language_note: str = ""  # some of the guide is shown in Chinese: the platform has it in no other language
     can_print: bool = False
     can_apply: bool = False
 

@@ -47,17 +47,18 @@ KINDS = ("receipt", "certificate", "ticket", "guide")
 
 
 def _sample_guide():
-    """A guide shaped like central_client's, without needing the central platform."""
-    from types import SimpleNamespace as NS
+    """A guide as the platform sends it (contract.models.Guide), without needing the platform."""
+    from contract.models import Guide, Material
 
-    return NS(name="内地居民婚姻登记（结婚登记）", item_code="11520102009431245B4000112001",
-              department="贵阳市云岩区民政局", detail_complete=True, promised_limit_days=0,
-              legal_limit_days=1, visits=1, fee="不收费", place="云岩区政务服务中心二楼 B12 窗口",
-              hours="周一至周五 9:00-12:00，13:00-17:00（法定节假日除外）",
-              materials=[NS(name="居民户口簿", form="原件", copies=1, required="必需"),
-                         NS(name="居民身份证", form="原件", copies=1, required="必需"),
-                         NS(name="近期半身免冠合影照片", form="2 寸", copies=3, required="必需")],
-              link="https://zwfw.guizhou.gov.cn/g/11520102009431245B4000112001")
+    return Guide(name="内地居民婚姻登记（结婚登记）", item_code="11520102009431245B4000112001",
+                 department="贵阳市云岩区民政局", detail_complete=True, promised_limit_days=0,
+                 legal_limit_days=1, visits=1, fee="不收费", place="云岩区政务服务中心二楼 B12 窗口",
+                 hours="周一至周五 9:00-12:00，13:00-17:00（法定节假日除外）",
+                 materials=[Material(name="居民户口簿", form="原件", copies=1, required="必要"),
+                            Material(name="居民身份证", form="原件", copies=1, required="必要"),
+                            Material(name="近期 2 寸半身免冠合影照片", form="原件", copies=3, required="必要")],
+                 link="https://zwfw.guizhou.gov.cn/g/11520102009431245B4000112001",
+                 updated_at=SAMPLE_TIME)
 
 
 def sample_document(kind: str, tr: Translator, hall: str = "贵阳市云岩区政务服务中心",

@@ -27,7 +27,7 @@ from devices.events import CodeScanned
 from devices.identity import CardType, Identity
 from kiosk import receipts
 from kiosk.central_client import CentralError
-from kiosk.journeys.base import Notice
+from kiosk.journeys.base import Notice, Words
 
 log = logging.getLogger("kiosk.scanned")
 
@@ -130,7 +130,7 @@ class ScanRules:
         if found.kind == "guide" and "guide" in self.journeys:
             return self.start("guide", code=found.value)
         self.touch()
-        self.notice = Notice("warning", self.tr("code.unusable_title"), self.tr("code.unusable"))
+        self.notice = Notice("warning", Words("code.unusable_title"), Words("code.unusable"))
         self._changed()
 
     @property
@@ -151,7 +151,7 @@ class ScanRules:
         The answer is dropped if the person has gone meanwhile (the session's generation)."""
         self.touch()
         generation = self._generation
-        self.notice = Notice("progress", self.tr("code.checking_title"), self.tr("code.checking"))
+        self.notice = Notice("progress", Words("code.checking_title"), Words("code.checking"))
         self._changed()
 
         def verified(who: CitizenIdentity) -> None:
@@ -163,7 +163,7 @@ class ScanRules:
             if generation != self._generation:
                 return
             why = {"code_expired": "expired", "code_invalid": "invalid"}.get(exc.code, "unverified")
-            self.notice = Notice("warning", self.tr("code.citizen_title"), self.tr(f"code.citizen_{why}"))
+            self.notice = Notice("warning", Words("code.citizen_title"), Words(f"code.citizen_{why}"))
             self._changed()
 
         self.background.call(lambda: self.central.verify_citizen_code(code), verified, refused)

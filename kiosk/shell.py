@@ -19,10 +19,11 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from devices.events import CodeScanned, ErrorEvent, Event, RequestDone, StatusChanged
-from kiosk import receipts, slips, speech, voice
+from kiosk import guide_text, receipts, slips, speech, voice
 from kiosk.background import Background
 from kiosk.card import CardRules, CardWatch
 from kiosk.catalogue import Catalogue
@@ -30,7 +31,7 @@ from kiosk.central_client import CentralClient, CentralError, person_session
 from kiosk.config import KioskConfig
 from kiosk.i18n import LANGUAGES, Translator
 from kiosk.journeys import JOURNEYS
-from kiosk.journeys.base import NEEDS_IDENTITY, Finish, Journey, Notice, Result, Start, UnknownStep
+from kiosk.journeys.base import NEEDS_IDENTITY, Finish, Journey, Notice, Result, Start, UnknownStep, Words
 from kiosk.journeys.home import Home
 from kiosk.journeys.identify import Identify
 from kiosk.journeys.printing import job_notice
@@ -96,9 +97,14 @@ class Shell(CardRules, ScanRules):
         n = self.notice
         if n is None:
             return self.journey.page()
+        tr = Translator(n.lang) if n.lang else self.tr
+
+        def say(text) -> str:  # Words and errors are put into words now, in the language on screen
+            return text if isinstance(text, str) else text(tr)
+
         # Signed out (then: welcome) with the card still on the reader: a reminder to take it.
-        take = self.tr("personal.take_card") if n.then == "welcome" and self.card.left else ""
-        return NoticePage(kind=n.kind, title=n.title, message=n.message, take_card=take)
+        take = tr("personal.take_card") if n.then == "welcome" and self.card.left else ""
+        return NoticePage(kind=n.kind, title=say(n.title), message=say(n.message), take_card=take)
 
     def _changed(self) -> None:
         self.page = self._page()
@@ -110,8 +116,14 @@ class Shell(CardRules, ScanRules):
     def journey(self) -> Journey:
         return self.stack[-1]
 
-    def error_text(self, error: CentralError) -> str:
-        return error.zh if self.tr.lang != "en" else self.tr("error.central")
+    def error_text(self, error: CentralError, tr: Translator | None = None) -> str:
+        """The platform's plain sentence (in 繁體 converted), or ours in English."""
+        tr = tr or self.tr
+        return guide_text.in_language(error.zh, tr.lang) if tr.lang != "en" else tr("error.central")
+
+    def error_words(self, error: CentralError):
+        """``error_text`` for a notice: worded in whatever language is on screen when drawn."""
+        return lambda tr: self.error_text(error, tr)
 
     # -- journeys -------------------------------------------------------------------------
     def act(self, action: str, **args: Any) -> None:
@@ -213,6 +225,8 @@ class Shell(CardRules, ScanRules):
         self.touch()
         self.tr = Translator(lang)
         self.session.language = lang
+        if self.notice is not None and self.notice.lang:  # "signed out": now in the chosen language
+            self.notice = replace(self.notice, lang="")
         self._changed()  # every page is built in the current language, in its place
 
     def set_elder(self, on: bool) -> None:
@@ -287,8 +301,10 @@ class Shell(CardRules, ScanRules):
             self._say(said)
 
     def logout(self) -> None:
+        lang = self.tr.lang  # the person's: the notice is theirs, the welcome page under it the next one's
         self.end_session("logout")
-        self.notice = Notice("info", self.tr("session.ended_title"), self.tr("session.ended"), then="welcome")
+        self.notice = Notice("info", Words("session.ended_title"), Words("session.ended"), then="welcome",
+                             lang=lang)
         self._changed()
 
     def end_session(self, reason: str, keep: tuple[Journey, ...] = ()) -> None:
@@ -312,9 +328,10 @@ class Shell(CardRules, ScanRules):
     def _check_idle(self) -> None:
         state = self.session.idle_state()
         if state is IdleState.EXPIRED:
+            lang = self.tr.lang
             self.end_session("idle timeout")
-            self.notice = Notice("info", self.tr("session.ended_title"), self.tr("session.ended_idle"),
-                                 then="welcome")
+            self.notice = Notice("info", Words("session.ended_title"), Words("session.ended_idle"),
+                                 then="welcome", lang=lang)
             self._changed()
         elif state is IdleState.WARNING:
             left = self.session.seconds_left()

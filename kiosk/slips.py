@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from devices.identity import mask_name, mask_number
 from devices.printdoc import Align, Cut, Document, Feed, KeyValue, QRCode, Rule, Text
+from kiosk import guide_text
 from kiosk.i18n import Translator
 
 
@@ -73,19 +74,23 @@ def _footer(tr: Translator, terminal_id: str, now: dt.datetime) -> list:
 
 
 def guide_slip(guide, tr: Translator, hall: str, terminal_id: str, now: dt.datetime) -> Document:
-    """办事指南 summary: what to bring, how long, where; a QR code to the full guide."""
+    """办事指南 summary: what to bring, how long, where; a QR code to the full guide. In the
+    citizen's language as far as the guide has it (kiosk.guide_text)."""
+    text = guide_text.localise(guide, tr)
     els: list = [
         *_header(tr, hall, "slip.guide_title"),
-        KeyValue(tr("guide.item"), guide.name),
+        KeyValue(tr("guide.item"), text.name),
         KeyValue(tr("guide.code"), guide.item_code),
-        KeyValue(tr("guide.department"), guide.department),
+        KeyValue(tr("guide.department"), text.department),
     ]
+    if text.chinese_only:
+        els.append(Text(tr("guide.chinese_only")))
     if guide.detail_complete:
-        els += [KeyValue(label, value) for label, value in facts(tr, guide)[:-2]]
+        els += [KeyValue(label, value) for label, value in facts(tr, guide, text)[:-2]]
         els += [Rule(), Text(tr("slip.materials_heading"), bold=True)]
-        for i, m in enumerate(guide.materials, 1):
+        for i, m in enumerate(text.materials, 1):
             els.append(Text(f"□ {i}. {material_line(tr, m)}"))
-        els += [Rule(), KeyValue(tr("guide.place"), guide.place), KeyValue(tr("guide.hours"), guide.hours)]
+        els += [Rule(), KeyValue(tr("guide.place"), text.place), KeyValue(tr("guide.hours"), text.hours)]
     else:
         els += [Rule(), Text(tr("guide.ask_window"))]
     # The portal link opens the full guide on a phone, and a kiosk reads the item code in it;
@@ -96,8 +101,9 @@ def guide_slip(guide, tr: Translator, hall: str, terminal_id: str, now: dt.datet
     return Document(kind="guide", elements=tuple(els))
 
 
-def facts(tr: Translator, guide) -> list[tuple[str, str]]:
+def facts(tr: Translator, guide, text: guide_text.LocalGuide | None = None) -> list[tuple[str, str]]:
     """The guide's key facts as (label, value): time limits, visits, fee, then place and hours."""
+    text = text or guide_text.localise(guide, tr)
     rows = []
     for label, days in (("guide.limit_promised", guide.promised_limit_days),
                         ("guide.limit_legal", guide.legal_limit_days)):
@@ -105,7 +111,7 @@ def facts(tr: Translator, guide) -> list[tuple[str, str]]:
             rows.append((tr(label), days_text(tr, days)))
     if guide.visits is not None:
         rows.append((tr("guide.visits"), tr("guide.visits_n", n=guide.visits)))
-    rows += [(tr("guide.fee"), guide.fee), (tr("guide.place"), guide.place), (tr("guide.hours"), guide.hours)]
+    rows += [(tr("guide.fee"), text.fee), (tr("guide.place"), text.place), (tr("guide.hours"), text.hours)]
     return rows
 
 
@@ -114,14 +120,7 @@ def days_text(tr: Translator, days: int) -> str:
     return tr("guide.same_day") if days == 0 else tr("guide.days", n=days)
 
 
-def material_line(tr: Translator, material) -> str:
-    return tr(
-        "guide.material_line",
-        name=material.name,
-        form=material.form,
-        copies=material.copies,
-        required=material.required,
-    )
+material_line = guide_text.material_line
 
 
 def test_slip(tr: Translator, hall: str, terminal_id: str, now: dt.datetime) -> Document:

@@ -33,6 +33,32 @@ def screen_class(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_")) + "Screen"
 
 
+def use_face(lang: str, *roots) -> bool:
+    """Draw Chinese in the face of ``lang``'s script: Traditional (TC) for zh_TW, Simplified (SC)
+    otherwise - 返 連 請 育 are the same characters in both, drawn differently. The default font
+    (every rule's, kivy_setup.configure) is registered again with the other face, and every label
+    under ``roots`` draws again: one whose text did not change would keep the old glyphs.
+    Returns whether the face changed."""
+    from kivy.core.text import DEFAULT_FONT, LabelBase
+    from kivy.uix.label import Label
+
+    from devices.fonts import cjk_font
+
+    variant = "TC" if lang == "zh_TW" else "SC"
+    if _face[0] == variant:
+        return False
+    _face[0] = variant
+    LabelBase.register(DEFAULT_FONT, str(cjk_font("regular", variant)), None, str(cjk_font("bold", variant)), None)
+    for root in filter(None, roots):
+        for widget in root.walk(restrict=True):
+            if isinstance(widget, Label) and widget.font_name == DEFAULT_FONT:
+                widget.texture_update()
+    return True
+
+
+_face = ["SC"]  # kivy_setup.configure registers the SC face
+
+
 def _load_screen_modules() -> None:
     # A screen's .py registers its widget classes for the kv rules; a new journey's screen is found
     # without an edit here.
@@ -73,6 +99,7 @@ class KioskApp(App):
         self.bind(screen=lambda _app, screen: self.notifier.status(screen))
 
     def build(self):
+        use_face(self.tr.lang)  # a terminal whose language is 繁體 starts in the TC face
         for name in FIRST_KV:
             Builder.load_file(str(HERE / name))
         from screens import demo_panel, home  # noqa: F401  (the first frame's widget classes)
@@ -151,6 +178,8 @@ class KioskApp(App):
     def _sync(self):
         shell = self.shell
         if self.tr is not shell.tr:
+            # Screens not on show are not in the root's tree: their labels are redrawn too.
+            use_face(shell.tr.lang, self.root, *self.sm.screens)
             self.tr = shell.tr
         self.theme.elder = shell.elder
         self.voice = getattr(shell, "speaker", None) is not None  # (not before the kiosk is assembled)

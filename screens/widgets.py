@@ -46,6 +46,11 @@ class Pages(FloatLayout):
         self.make_screen = make_screen
         self._screens: dict[str, Screen] = {}
 
+    @property
+    def screens(self) -> list[Screen]:
+        """Every screen built so far, on show or not."""
+        return list(self._screens.values())
+
     def get_screen(self, name: str) -> Screen:
         screen = self._screens.get(name)
         if screen is None:

@@ -141,7 +141,7 @@ def test_online_the_receipt_carries_the_platforms_case_number(hall, guides):
 
     slip = hall.printer.wait_for_slips(1, timeout=5)[0]
     raw = receipt_text(slip)
-    assert "办件受理回执" in raw and c.page.number in raw and "受理编号（终端）" not in raw
+    assert "办件回执" in raw and c.page.number in raw and "办件编号（终端）" not in raw
     assert CARD.masked_number in raw and CARD.id_number not in raw and CARD.name not in raw
     [qr] = [r.text for r in zxingcpp.read_barcodes(slip.image)]
     assert qr == f"{hall.platform.url}/track/{number}"
@@ -167,12 +167,12 @@ def test_offline_the_receipt_carries_the_terminal_reference_and_the_case_follows
     [item] = hall.outbox.items()
     ref = item.terminal_ref
     assert c.page.provisional and c.page.number == ref and item.state == "pending"
-    assert c.page.number_label == "受理编号（终端）" and "联网后" in c.page.follows
+    assert c.page.number_label == "办件编号（终端）" and "联网后" in c.page.follows
 
     slip = hall.printer.wait_for_slips(1, timeout=5)[0]
     text = "".join(line.strip() for line in slip.text_lines)
-    assert "受理编号（终端）：" in text and ref in text
-    assert "联网后会自动提交并生成正式受理编号" in text and "可凭上面的编号查询办理进度" in text
+    assert "办件编号（终端）：" in text and ref in text
+    assert "联网后会自动提交并生成正式办件编号" in text and "可凭上面的编号查询办理进度" in text
     [qr] = [r.text for r in zxingcpp.read_barcodes(slip.image)]
     assert qr == f"{hall.platform.url}/track/{ref}"
     assert hall.cases() == []
@@ -218,7 +218,7 @@ def test_not_identified_the_apply_button_asks_for_the_card_then_goes_on(hall, gu
     open_guide(c, guides[0])
     c.act("apply")
     assert c.page.screen == "notice" and c.page.title == "请先放身份证"
-    assert "请把身份证放在感应区" in c.page.message and hall.outbox.items() == []
+    assert "请把身份证放在读卡处" in c.page.message and hall.outbox.items() == []
     c.dismiss_notice()  # "OK": back on the guide; the card still leads on to applying
     assert c.page.screen == "guide"
     identify(c, hall)
@@ -320,4 +320,4 @@ def test_the_pages_follow_the_language(hall, guides):
     slip = hall.printer.wait_for_slips(1, timeout=5)[0]
     assert "Terminal ref.:" in "".join(slip.text_lines)
     c.set_language("zh_TW")
-    assert c.page.number_label == "受理編號（終端）" and "工作人員" in c.page.next_steps
+    assert c.page.number_label == "辦件編號（終端）" and "工作人員" in c.page.next_steps

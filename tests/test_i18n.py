@@ -19,7 +19,7 @@ def test_catalogues_have_the_same_keys_and_no_empty_text():
 
 
 def _used_keys() -> set[str]:
-    pattern = re.compile(r"""\btr\(\s*['"]([a-z_]+\.[a-z_0-9]+)['"]""")
+    pattern = re.compile(r"""\b(?:tr|Words)\(\s*['"]([a-z_]+\.[a-z_0-9]+)['"]""")
     used = set()
     for folder in ("kiosk", "screens"):
         for path in (REPO / folder).rglob("*"):

@@ -112,7 +112,7 @@ def test_paper_out_blocks_then_prints_exactly_once_after_refill(rig):
     vp.set_paper("full")
     run(devices, d, lambda: state(queue, "po") is JobState.DONE)
     settle(devices, d)
-    assert len(vp.slips) == 1 and "办件受理回执" in vp.slips[0].text_lines
+    assert len(vp.slips) == 1 and "办件回执" in vp.slips[0].text_lines
     assert "补打 REPRINT" not in vp.slips[0].text_lines
 
 
@@ -127,7 +127,7 @@ def test_paper_out_mid_job_is_held_and_finished_by_the_printer_not_resent(rig):
     run(devices, d, lambda: state(queue, "mid") is JobState.DONE)
     settle(devices, d)
     assert len(vp.slips) == 1  # the held slip, and no second copy
-    assert "办件受理回执" in vp.slips[0].text_lines and vp.slips[0].row_kinds().count("qr") == 1
+    assert "办件回执" in vp.slips[0].text_lines and vp.slips[0].row_kinds().count("qr") == 1
 
 
 def test_cover_open_blocks_then_prints_once(rig):

@@ -128,10 +128,10 @@ def test_by_number_the_applicant_sees_everything_anyone_else_the_status_only(hal
     look_up(c, grouped(case_no).lower())  # typed with spaces, in lower case: the same number
     v = c.page
     assert v.screen == "query_timeline" and v.number == grouped(case_no)
-    assert v.title and v.state == "已申报" and [s.label for s in v.steps] == ["已申报"]
+    assert v.title and v.state == "已提交申请" and [s.label for s in v.steps] == ["已提交申请"]
     assert v.steps[0].current and v.steps[0].time
     assert v.applicant == "" and all(s.note == "" for s in v.steps) and v.status_only
-    assert LI.masked_number not in shown(v) and "申报已提交" not in shown(v)
+    assert LI.masked_number not in shown(v) and "申请已提交" not in shown(v)
     assert c.journey.view.applicant == ""  # cut down before it reached the journey
 
     # Someone else's card: still the status only.
@@ -141,7 +141,7 @@ def test_by_number_the_applicant_sees_everything_anyone_else_the_status_only(hal
     c.act("number")
     look_up(c, case_no)
     assert c.page.screen == "query_timeline" and c.page.status_only and c.page.applicant == ""
-    assert LI.masked_number not in shown(c.page) and "申报已提交" not in shown(c.page)
+    assert LI.masked_number not in shown(c.page) and "申请已提交" not in shown(c.page)
     c.logout()
     c.dismiss_notice()
 
@@ -240,7 +240,7 @@ def test_a_supplement_lists_what_to_bring_and_by_when(hall, item_code, platform)
     c.act("open", case_no=case_no)
     v = c.page
     assert v.state == "补齐补正" and v.attention and v.steps[0].current and v.steps[0].label == "补齐补正"
-    assert [s.label for s in v.steps] == ["补齐补正", "预审", "已申报"]  # newest first
+    assert [s.label for s in v.steps] == ["补齐补正", "预审", "已提交申请"]  # newest first
     assert v.supplement == tuple(backoffice.SUPPLEMENT_MATERIALS)
     assert "还剩 5 天" in v.supplement_note or "还剩 4 天" in v.supplement_note
     assert "请在 " in v.supplement_note and v.supplement_title == "需要补正的材料（一次性告知）"
@@ -323,7 +323,7 @@ def test_leaving_while_the_answer_is_coming_shows_nothing(hall, item_code, how):
 
     def nothing_of_li(page):
         assert page.screen not in ("query_timeline", "query_mine"), page
-        assert LI.masked_number not in shown(page) and "申报已提交" not in shown(page)
+        assert LI.masked_number not in shown(page) and "申请已提交" not in shown(page)
 
     until_answered(c, nothing_of_li)
     assert len(c.stack) == 1
@@ -385,8 +385,8 @@ def test_the_progress_slip_prints_grouped_and_masked_and_only_the_status_for_oth
     c.act("print")
     slip = hall.printer.wait_for_slips(2, timeout=10)[1]
     text = slip_text(slip)
-    assert grouped(case_no) in text and "已申报" in text
-    assert LI.masked_number not in text and "申报已提交" not in text and c.tr("query.status_only") in text
+    assert grouped(case_no) in text and "已提交申请" in text
+    assert LI.masked_number not in text and "申请已提交" not in text and c.tr("query.status_only") in text
 
 
 def test_out_of_paper_the_progress_slip_waits_and_says_so(hall, item_code):
@@ -413,8 +413,8 @@ def test_a_finished_case_offers_its_rating_once_the_rating_journey_exists(hall, 
     run_until(c, lambda: c.page.screen == "query_mine" and not c.page.loading)
     c.act("open", case_no=case_no)
     v = c.page
-    assert v.state == "待评价（准予）" and "已办结" in v.deadline and v.steps[0].label == "待评价"
-    assert [s.label for s in v.steps][-1] == "已申报" and sum(s.current for s in v.steps) == 1
+    assert v.state == "待评价（准予）" and "已办完" in v.deadline and v.steps[0].label == "待评价"
+    assert [s.label for s in v.steps][-1] == "已提交申请" and sum(s.current for s in v.steps) == 1
     if "rating" not in JOURNEYS:
         assert not v.can_rate
         c.act("rate")
@@ -441,7 +441,7 @@ def test_the_pages_follow_the_language(hall, item_code):
     assert c.page.number == grouped(case_no) and c.page.state == "Submitted"
     assert c.page.steps[0].label == "Submitted" and c.page.deadline.startswith("Promised by")
     c.set_language("zh_TW")
-    assert c.page.state == "已申報" and c.page.deadline.startswith("承諾辦結時間")
+    assert c.page.state == "已提交申請" and c.page.deadline.startswith("最晚辦完日期")
 
 
 def test_a_second_terminal_finds_the_case_by_the_other_ones_reference(hall, item_code, platform, tmp_path):

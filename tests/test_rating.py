@@ -218,7 +218,7 @@ def test_a_case_from_an_offline_receipt_is_rated_once_it_has_its_number(hall, it
     identify(c, hall)
     ref = hall.outbox.enqueue_case(CaseSubmission(item_code=item_code), CARD.id_number, CARD.name).terminal_ref
     rate_case(c, ref)
-    assert c.page.title == "暂时不能评价这个办件" and "受理编号" in c.page.message
+    assert c.page.title == "暂时不能评价这个办件" and "办件编号" in c.page.message
     c.home()
     c.sender.stop()
     hall.outbox.retry_now()

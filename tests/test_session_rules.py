@@ -128,7 +128,7 @@ def test_the_card_taken_from_the_personal_page_signs_out_to_the_welcome_page(hal
     assert not c.session.active and c.session.identity is None
     assert c.page.screen == "notice" and "信息已从本机清除" in c.page.message and not c.page.take_card
     c.dismiss_notice()
-    assert c.page.screen == "welcome" and c.page.prompt == "请将身份证放在感应区" and not c.page.use_card
+    assert c.page.screen == "welcome" and c.page.prompt == "请将身份证放在读卡处" and not c.page.use_card
 
 
 # -- a card left on the reader -----------------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_a_card_left_on_the_reader_is_asked_for_and_read_again_on_a_tap(hall, ho
     c.dismiss_notice()
     hall.reader.remove_card()
     run_until(c, lambda: c.page.screen == "welcome" and not c.page.use_card)
-    assert c.page.prompt == "请将身份证放在感应区"
+    assert c.page.prompt == "请将身份证放在读卡处"
 
 
 def test_applying_with_a_card_left_asks_for_it_to_be_put_back_never_takes_it(hall, guide):
@@ -250,7 +250,7 @@ def test_a_required_material_is_never_unticked_silently_and_the_receipt_never_sa
     run_until(c, lambda: c.page.screen == "done", timeout=5)
     text = "".join(line.strip() for line in hall.printer.wait_for_slips(1, timeout=5)[0].text_lines)
     assert "已收" not in text
-    assert text.index("申报时勾选的材料：") < text.index("需到窗口提交的材料：") < text.index(name[:8])
+    assert text.index("申请时勾选的材料：") < text.index("需到窗口提交的材料：") < text.index(name[:8])
 
 
 # -- what the receipt promises ---------------------------------------------------------------------
@@ -306,7 +306,7 @@ def test_the_card_is_asked_for_in_the_words_of_what_needs_it(hall, guide):
     c = hall.kiosk(hall.platform.url)
     open_guide(c, guide)
     c.act("apply")
-    assert c.page.screen == "notice" and "申报" in c.page.message  # applying says so
+    assert c.page.screen == "notice" and "申请" in c.page.message  # applying says so
     c.home()
     c.start("certificate")
     assert c.page.screen == "notice" and c.page.title == "请先放身份证"

@@ -76,8 +76,8 @@ def test_receipt_content_is_what_the_citizen_needs_and_masked():
     slip = print_through_emulator(print_cli.sample_document("receipt", tr), 80)
     lines = slip.text_lines
     text = joined(slip)
-    assert lines[1] == "办件受理回执"
-    assert kv("受理编号：", "SL5201 0220 2406 1200 0123 01") in lines  # grouped to be read out
+    assert lines[1] == "办件回执"
+    assert kv("办件编号：", "SL5201 0220 2406 1200 0123 01") in lines  # grouped to be read out
     assert kv("证件号码：", mask_number(case.applicant_id)) == "证件号码：" + " " * 20 + "520102********1234"
     assert kv("证件号码：", mask_number(case.applicant_id)) in lines
     assert case.applicant_id not in slip.raw.decode("gb18030", "replace")
@@ -101,8 +101,8 @@ def test_offline_receipt_names_the_terminal_reference_and_that_the_number_follow
     cols = encoder.columns(encoder.dots_for_width(width))
     assert all(encoder.text_cols(line) <= cols for line in slip.text_lines)
     text = joined(slip)
-    assert "受理编号（终端）：" + ref in text.replace(" ", "") and "受理编号：" not in text
-    assert "联网后会自动提交并生成正式受理编号" in text
+    assert "办件编号（终端）：" + ref in text.replace(" ", "") and "办件编号：" not in text
+    assert "联网后会自动提交并生成正式办件编号" in text
     assert [r.text for r in zxingcpp.read_barcodes(slip.image)] == [case.query_url]
 
 
@@ -112,12 +112,12 @@ def test_receipt_lists_materials_as_ticked_and_to_bring_never_as_received():
     slip = print_through_emulator(slips.case_receipt(case, tr, "大厅", "KIOSK-0001", print_cli.SAMPLE_TIME), 80)
     text = joined(slip)
     assert "已收" not in text  # the kiosk received nothing
-    ticked, to_counter = text.index("申报时勾选的材料："), text.index("需到窗口提交的材料：")
+    ticked, to_counter = text.index("申请时勾选的材料："), text.index("需到窗口提交的材料：")
     assert ticked < text.index("1. 居民户口簿") < to_counter < text.index("1. 近期半身免冠合影照片")
-    assert kv("受理编号：", "GA2026 1130 ED85 ECDB") in slip.text_lines
+    assert kv("办件编号：", "GA2026 1130 ED85 ECDB") in slip.text_lines
     nothing_to_bring = joined(print_through_emulator(
         slips.case_receipt(dataclasses.replace(case, to_counter=()), tr, "大厅", "K", print_cli.SAMPLE_TIME), 80))
-    assert "需到窗口提交" not in nothing_to_bring and "申报时勾选的材料：" in nothing_to_bring
+    assert "需到窗口提交" not in nothing_to_bring and "申请时勾选的材料：" in nothing_to_bring
 
 
 def test_receipt_promises_a_terminal_lookup_only_where_there_is_one():
@@ -185,7 +185,7 @@ def test_cli_writes_the_exact_printer_bytes(tmp_path):
     with VirtualPrinter(width=58) as vp, open(vp.port, "wb", buffering=0) as f:
         f.write(data)
         slip = vp.wait_for_slips(1, timeout=5)[0]
-    assert "测试大厅" in slip.text_lines and "办件受理回执" in slip.text_lines
+    assert "测试大厅" in slip.text_lines and "办件回执" in slip.text_lines
     assert [r.text for r in zxingcpp.read_barcodes(slip.image)] == [print_cli.SAMPLE_CASE.query_url]
 
 

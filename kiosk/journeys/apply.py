@@ -19,8 +19,8 @@ from __future__ import annotations
 import logging
 
 from contract.models import CaseSubmission
-from kiosk import receipts, slips
-from kiosk.journeys.base import ABORT, HOME, NEEDS_IDENTITY, Journey, Notice, Result, Start
+from kiosk import guide_text, receipts, slips
+from kiosk.journeys.base import ABORT, HOME, NEEDS_IDENTITY, Journey, Notice, Result, Start, Words
 from kiosk.journeys.printing import in_trouble, job_notice, job_text
 from kiosk.pages import ApplyPage, DonePage, NoticePage, QuestionPage
 
@@ -69,7 +69,7 @@ class Apply(Journey):
     def page_ask(self) -> QuestionPage:
         tr = self.tr
         return QuestionPage(title=tr("apply.required_title"),
-                            message=tr("apply.required_ask", name=self.guide.materials[self.asking].name),
+                            message=tr("apply.required_ask", name=self.text.materials[self.asking].name),
                             yes=tr("apply.bring_to_counter"), no=tr("apply.keep_ticked"))
 
     def do_answer(self, yes: bool) -> Result:
@@ -78,6 +78,11 @@ class Apply(Journey):
             self.ticked[self.asking] = not yes
             self.step = "confirm"
         return None
+
+    @property
+    def text(self) -> guide_text.LocalGuide:
+        """The guide in the citizen's language (the submission keeps the platform's words)."""
+        return guide_text.localise(self.guide, self.tr)
 
     def _to_counter(self) -> list[bool]:
         return [m.is_required and not on for m, on in zip(self.guide.materials, self.ticked, strict=True)]
@@ -92,11 +97,11 @@ class Apply(Journey):
         else:
             note = ""
         return ApplyPage(
-            title=guide.name, code=tr("guide.code") + guide.item_code,
+            title=self.text.name, code=tr("guide.code") + guide.item_code,
             applicant=tr("slip.applicant") + (ident.masked_name if ident else ""),
             number=tr("slip.id_number") + (ident.masked_number if ident else ""),
             materials=tuple(slips.material_line(tr, m) + (mark if bring else "")
-                            for m, bring in zip(guide.materials, self._to_counter(), strict=True)),
+                            for m, bring in zip(self.text.materials, self._to_counter(), strict=True)),
             ticked=tuple(self.ticked), printer_note=note)
 
     def do_confirm(self) -> Result:
@@ -115,7 +120,7 @@ class Apply(Journey):
                                              ident.id_number, ident.name, receipt=receipt)
         except Exception:  # disk full, a bad item code: nothing was submitted, so nothing may print
             log.exception("case for %s not saved", guide.item_code)
-            return Notice("error", self.tr("apply.not_saved_title"), self.tr("apply.not_saved"))
+            return Notice("error", Words("apply.not_saved_title"), Words("apply.not_saved"))
         log.info("case %s saved in the outbox (%s, %s)", item.terminal_ref, guide.item_code, ident.log_form())
         if shell.sender is not None:
             shell.sender.wake()
@@ -155,7 +160,7 @@ class Apply(Journey):
             log.error("case %s refused by the platform: %s", self.ref, item.last_error)
             shell.outbox.set_receipt_state(self.ref, "refused")
             self.step = "refused"
-            return Notice("error", self.tr("apply.not_saved_title"), self.tr("apply.refused", ref=self.ref),
+            return Notice("error", Words("apply.not_saved_title"), Words("apply.refused", ref=self.ref),
                           then="home")
         self.number = item.case_number if item is not None else ""
         if shell.printing is not None:
@@ -175,7 +180,7 @@ class Apply(Journey):
             receipt = job_text(tr, self.shell.printing.queue.get(self.job))
         else:
             receipt = tr("done.no_printer")
-        return DonePage(title=self.guide.name, number=self.ref if provisional else slips.group_number(self.number),
+        return DonePage(title=self.text.name, number=self.ref if provisional else slips.group_number(self.number),
                         provisional=provisional,
                         number_label=tr("done.number_terminal" if provisional else "done.number"),
                         follows=tr("slip.number_follows") if provisional else "",
@@ -192,7 +197,7 @@ class Apply(Journey):
         return Start("rating", {"case_no": self.number}) if self.step == "done" and self._can_rate() else None
 
     def page_refused(self) -> DonePage:
-        return DonePage(title=self.guide.name)
+        return DonePage(title=self.text.name)
 
     def on_job(self, job) -> Result:
         """The done page follows the receipt; trouble is also told as a notice, once."""

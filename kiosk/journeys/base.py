@@ -66,13 +66,43 @@ class Stay:
 STAY = Stay()
 
 
+class Words:
+    """Text kept as a message id and its values, put into words when drawn: a notice made in one
+    language shows in another after a switch."""
+
+    __slots__ = ("key", "values")
+
+    def __init__(self, key: str, **values: Any):
+        self.key, self.values = key, values
+
+    def __call__(self, tr) -> str:
+        return tr(self.key, **self.values)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Words) and (self.key, self.values) == (other.key, other.values)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __repr__(self) -> str:
+        return f"Words({self.key!r}, **{self.values!r})"
+
+
+# A notice's title and message: Words, or any callable that words it for a translator (an error
+# from the platform: kiosk.shell.Shell.error_words); plain text stays as it is.
+Text = str | Callable[[Any], str]
+
+
 @dataclass(frozen=True)
 class Notice:
     kind: str  # info | warning | error | progress
-    title: str
-    message: str
+    title: Text
+    message: Text
     then: str = ""  # after OK: "" back to the page, "home", or "welcome"
     job: str = ""  # a print job this notice follows
+    # Drawn in this language rather than the screen's: "signed out" in the person's language, while
+    # the page under it is the next person's (the terminal's language). A switch drops it.
+    lang: str = ""
 
 
 Result = Start | Finish | NeedsIdentity | Stay | Notice | None

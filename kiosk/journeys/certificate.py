@@ -18,7 +18,7 @@ from typing import ClassVar
 from devices.identity import mask_number
 from kiosk import slips
 from kiosk.central_client import CentralError, person_session
-from kiosk.journeys.base import ABORT, NEEDS_IDENTITY, Journey, Notice, Result
+from kiosk.journeys.base import ABORT, NEEDS_IDENTITY, Journey, Notice, Result, Words
 from kiosk.pages import Page, page
 
 log = logging.getLogger("kiosk.journeys.certificate")
@@ -179,11 +179,11 @@ class CertificateJourney(Journey):
                 self.tr, terminal.hall, terminal.id, shell.now())
             job = shell.printing.submit(doc, f"{terminal.id}-{shell.now():%Y%m%d%H%M%S%f}")
             log.info("certificate proof %s printing (%s)", proof.verification_code, identity.log_form())
-            return Notice("progress", self.tr("print.printing_title"), self.tr("print.printing"), job=job.id)
+            return Notice("progress", Words("print.printing_title"), Words("print.printing"), job=job.id)
 
         def failed(exc: CentralError) -> Result:
             self.asking = False
-            return Notice("error", self.tr("error.title"), shell.error_text(exc))
+            return Notice("error", Words("error.title"), self.shell.error_words(exc))
 
         self.call(ask, done, failed)
-        return Notice("progress", self.tr("certificate.asking_title"), self.tr("certificate.asking"))
+        return Notice("progress", Words("certificate.asking_title"), Words("certificate.asking"))

@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 
 from contract.models import SEARCH_COUNT_CAP
-from kiosk import slips
+from kiosk import guide_text, slips
 from kiosk.central_client import CentralError
-from kiosk.journeys.base import NEEDS_IDENTITY, Journey, Notice, Result, Start
+from kiosk.journeys.base import NEEDS_IDENTITY, Journey, Notice, Result, Start, Words
 from kiosk.pages import GuidePage, GuidesPage, ResultItem
 
 SEARCH_LIMIT = 30
@@ -180,7 +180,7 @@ class GuideJourney(Journey):
 
         def failed(exc) -> Result:
             self.handwriting, self.candidates = False, []
-            return Notice("warning", self.tr("guides.handwriting_title"), self.tr("guides.handwriting_off"))
+            return Notice("warning", Words("guides.handwriting_title"), Words("guides.handwriting_off"))
 
         self.call(lambda: recognize(strokes, width, height), done, failed)
         return None
@@ -202,8 +202,14 @@ class GuideJourney(Journey):
         else:
             status = ""
         found = page.items if page else []
-        items = tuple(ResultItem(g.item_code, g.name, g.department) for g in found if g.matched != "material")
-        mentions = tuple(ResultItem(g.item_code, g.name, g.department) for g in found if g.matched == "material")
+        lang = tr.lang
+
+        def row(g) -> ResultItem:  # results carry no translations: 繁體 converts, English shows the Chinese
+            return ResultItem(g.item_code, guide_text.in_language(g.name, lang),
+                              guide_text.in_language(g.department, lang))
+
+        items = tuple(row(g) for g in found if g.matched != "material")
+        mentions = tuple(row(g) for g in found if g.matched == "material")
         nothing = page is not None and page.total == 0 and bool(self.query) and not self.loading
         help_desk = self.shell.config.search.help_desk
         return GuidesPage(
@@ -233,7 +239,7 @@ class GuideJourney(Journey):
             return None
 
         def failed(exc: CentralError) -> Result:
-            return Notice("error", self.tr("error.title"), self.shell.error_text(exc))
+            return Notice("error", Words("error.title"), self.shell.error_words(exc))
 
         self.call(lambda: fetch_guide(self.shell.central, self.shell.catalogue, code), done, failed)
         return None
@@ -242,13 +248,15 @@ class GuideJourney(Journey):
         tr, guide = self.tr, self.guide
         if guide is None:
             return GuidePage(title=tr("common.loading"))
-        rows = [(tr("guide.code"), guide.item_code), (tr("guide.department"), guide.department)]
+        text = guide_text.localise(guide, tr)
+        rows = [(tr("guide.code"), guide.item_code), (tr("guide.department"), text.department)]
         if guide.detail_complete:
-            rows += slips.facts(tr, guide)
+            rows += slips.facts(tr, guide, text)
         return GuidePage(
-            code=guide.item_code, title=guide.name, rows=tuple(rows),
-            materials=tuple(slips.material_line(tr, m) for m in guide.materials) if guide.detail_complete else (),
+            code=guide.item_code, title=text.name, rows=tuple(rows),
+            materials=tuple(slips.material_line(tr, m) for m in text.materials) if guide.detail_complete else (),
             note="" if guide.detail_complete else tr("guide.ask_window"),
+            language_note=tr("guide.chinese_only") if text.chinese_only else "",
             can_print=self.shell.printing is not None,
             # A catalogue-only guide says "ask at the window" instead: there is nothing to tick.
             can_apply=guide.detail_complete and self.shell.outbox is not None)
@@ -260,7 +268,7 @@ class GuideJourney(Journey):
         terminal = shell.config.terminal
         doc = slips.guide_slip(self.guide, self.tr, terminal.hall, terminal.id, shell.now())
         job = shell.printing.submit(doc, f"{terminal.id}-{shell.now():%Y%m%d%H%M%S%f}")
-        return Notice("progress", self.tr("print.printing_title"), self.tr("print.printing"), job=job.id)
+        return Notice("progress", Words("print.printing_title"), Words("print.printing"), job=job.id)
 
     def do_apply(self) -> Result:
         if self.step != "guide" or not self.page_guide().can_apply:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from kiosk import slips
+from kiosk import guide_text, slips
 from kiosk.central_client import CentralError
 from kiosk.i18n import catalogue
-from kiosk.journeys.base import Journey, Notice, Result, Start
+from kiosk.journeys.base import Journey, Notice, Result, Start, Words
 from kiosk.journeys.guide import fetch_guide
 from kiosk.pages import Page, page
 
@@ -156,7 +156,10 @@ class LifeEventJourney(Journey):
         return None
 
     def _checklist_items(self) -> list[tuple[str, list | None]]:
-        return [(item.name, guide.materials if guide is not None else None)
+        """(item name, its materials or None) in the citizen's language (kiosk.guide_text)."""
+        tr = self.tr
+        return [(guide_text.in_language(item.name, tr.lang),
+                 guide_text.localise(guide, tr).materials if guide is not None else None)
                 for item, guide in zip(self.event.items, self.guides, strict=True)]
 
     def page_items(self) -> LifeEventPage:
@@ -166,11 +169,14 @@ class LifeEventJourney(Journey):
         if event is None:
             status = self.shell.error_text(self.error) if self.error else tr("common.loading")
             return LifeEventPage(title=title, status=status, error=self.error is not None, loading=self.loading)
-        items = tuple(EventItem(item.item_code, f"{n}. {item.name}", item.department,
+        lang = tr.lang
+        items = tuple(EventItem(item.item_code, f"{n}. {guide_text.in_language(item.name, lang)}",
+                                guide_text.in_language(item.department, lang),
                                 "" if guide is not None else tr("lifeevent.ask_window"))
                       for n, (item, guide) in enumerate(zip(event.items, self.guides, strict=True), 1))
         materials = tuple(slips.checklist_line(tr, m) for m in slips.combined_materials(self._checklist_items()))
-        return LifeEventPage(title=title, note=event.note, items=items, materials=materials,
+        return LifeEventPage(title=title, note=guide_text.in_language(event.note, lang), items=items,
+                             materials=materials,
                              status="" if materials else tr("lifeevent.ask_window_all"),
                              can_print=self.shell.printing is not None)
 
@@ -185,6 +191,6 @@ class LifeEventJourney(Journey):
             return None
         terminal = shell.config.terminal
         doc = slips.life_event_checklist(self.label(self.event.code, self.event.name), self._checklist_items(),
-                                         self.event.note, self.tr, terminal.hall, terminal.id, shell.now())
+                                         guide_text.in_language(self.event.note, self.tr.lang), self.tr, terminal.hall, terminal.id, shell.now())
         job = shell.printing.submit(doc, f"{terminal.id}-{shell.now():%Y%m%d%H%M%S%f}")
-        return Notice("progress", self.tr("print.printing_title"), self.tr("print.printing"), job=job.id)
+        return Notice("progress", Words("print.printing_title"), Words("print.printing"), job=job.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.journeys.base import Notice
+from kiosk.journeys.base import Notice, Words
 from kiosk.print_jobs import Job, JobState
 
 WAITING = {"paper_out": "print.waiting_paper", "cover_open": "print.waiting_cover"}
@@ -26,9 +26,9 @@ def job_text(tr, job: Job | None) -> str:
 def job_notice(tr, job: Job) -> Notice | None:
     """The notice that follows a slip being printed; None while it is simply printing."""
     if job.state is JobState.DONE:
-        return Notice("info", tr("print.done_title"), tr("print.done"))
+        return Notice("info", Words("print.done_title"), Words("print.done"))
     if job.state is JobState.FAILED:
-        return Notice("error", tr("print.failed_title"), tr("print.failed"))
+        return Notice("error", Words("print.failed_title"), Words("print.failed"))
     if job.blocked:
-        return Notice("warning", tr("print.waiting_title"), job_text(tr, job), job=job.id)
+        return Notice("warning", Words("print.waiting_title"), lambda t: job_text(t, job), job=job.id)
     return None

@@ -22,7 +22,7 @@ from kiosk import slips
 from kiosk.cases import FINISHED, NO_DEADLINE, CaseView, local, look_up, my_cases, normalize
 from kiosk.central_client import CentralError
 from kiosk.i18n import catalogue
-from kiosk.journeys.base import NEEDS_IDENTITY, STAY, Journey, Notice, Result, Start
+from kiosk.journeys.base import NEEDS_IDENTITY, STAY, Journey, Notice, Result, Start, Words
 from kiosk.journeys.query_pages import CaseRow, QueryMinePage, QueryNumberPage, QueryTimelinePage, TimelineRow
 from kiosk.slips import group_number
 
@@ -306,7 +306,7 @@ class Query(Journey):
         terminal = shell.config.terminal
         doc = slips.case_progress(self._slip(view), self.tr, terminal.hall, terminal.id, shell.now())
         job = shell.printing.submit(doc, f"progress-{terminal.id}-{shell.now():%Y%m%d%H%M%S%f}")
-        return Notice("progress", self.tr("print.printing_title"), self.tr("print.printing"), job=job.id)
+        return Notice("progress", Words("print.printing_title"), Words("print.printing"), job=job.id)
 
     def _slip(self, view: CaseView) -> slips.CaseProgress:
         page_ = self.page_timeline()

@@ -26,7 +26,7 @@ from typing import ClassVar
 from contract.models import BAD_RATING_MAX, EVALUATION_QUESTIONS, EvaluationSubmission
 from kiosk.central_client import CentralError, person_session
 from kiosk.i18n import Translator
-from kiosk.journeys.base import ABORT, HOME, NEEDS_IDENTITY, Journey, Notice, Result
+from kiosk.journeys.base import ABORT, HOME, NEEDS_IDENTITY, Journey, Notice, Result, Words
 from kiosk.outbox import is_permanent
 from kiosk.pages import NoticePage, Page, page
 
@@ -233,7 +233,7 @@ class Rating(Journey):
     def _submit(self) -> Result:
         shell, ident = self.shell, self.shell.session.identity
         if shell.outbox is None:
-            return Notice("error", self.tr("rating.not_saved_title"), self.tr("rating.not_saved"))
+            return Notice("error", Words("rating.not_saved_title"), Words("rating.not_saved"))
         if self.case_no and self._in_outbox():  # rated in another journey meanwhile
             self.step = "rated"
             return None
@@ -249,7 +249,7 @@ class Rating(Journey):
                 item = shell.outbox.enqueue_evaluation(ev, ident.id_number, ident.name)
         except Exception:  # disk full: nothing was saved, so nothing may say "thank you"
             log.exception("rating not saved")
-            return Notice("error", self.tr("rating.not_saved_title"), self.tr("rating.not_saved"))
+            return Notice("error", Words("rating.not_saved_title"), Words("rating.not_saved"))
         log.info("rating %s saved in the outbox (level %d, %s)", item.terminal_ref, self.level,
                  f"case {self.case_no}" if self.case_no else "the hall's service")
         if shell.sender is not None:

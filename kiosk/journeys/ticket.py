@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from kiosk import slips
 from kiosk.central_client import CentralError
-from kiosk.journeys.base import Journey, Notice, Result
+from kiosk.journeys.base import Journey, Notice, Result, Words
 from kiosk.journeys.printing import WAITING
 from kiosk.pages import Page, page
 from kiosk.print_jobs import JobState
@@ -115,7 +115,7 @@ class Ticket(Journey):
         def failed(exc: CentralError) -> Result:
             self.taking = False
             log.warning("no ticket for service %s: %s", code, exc.code)
-            return Notice("error", self.tr("error.title"), self.shell.error_text(exc))
+            return Notice("error", Words("error.title"), self.shell.error_words(exc))
 
         self.call(lambda: self.shell.central.take_ticket(code), self._taken, failed)
         return None
