@@ -91,7 +91,7 @@ def test_in_elder_mode_every_page_speaks_as_it_opens_and_nothing_personal(kiosk,
 
     shell.set_elder(True)
     spoke("welcome")
-    assert "感应区" in heard["welcome"]
+    assert "读卡处" in heard["welcome"]
 
     shell.start("guide")
     run_until(shell, lambda: not shell.page.loading)
