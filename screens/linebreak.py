@@ -121,20 +121,21 @@ def breaking(core_cls):
     """A subclass of Kivy's core label class that lays its text out with ``break_lines`` first."""
 
     class Breaking(core_cls):
-        def refresh(self):
+        def render(self, real=False):
+            # The layout pass (real=False) lays out our lines; the drawing pass draws what it laid out.
             raw = self._text
             width = (self.usersize or (None, None))[0]
-            if raw and width and not self.options.get("shorten"):
-                self.resolve_font_name()
-                pad = self.options.get("padding") or (0, 0, 0, 0)
-                room = (width - pad[0] - pad[2]) * 0.99 - 2  # slack: Kivy measures word by word, bold a bit wider
-                max_lines = self.options.get("max_lines") or 0
-                if "[" in raw and core_cls.__name__ == "MarkupLabel":
-                    self._text = break_markup(raw, room, self._plain_width)
-                else:
-                    self._text = "\n".join(break_lines(raw, room, self._plain_width, max_lines))
+            if real or not raw or not width or self.options.get("shorten"):
+                return super().render(real)
+            self.resolve_font_name()
+            pad = self.options.get("padding") or (0, 0, 0, 0)
+            room = (width - pad[0] - pad[2]) * 0.99 - 2  # slack: Kivy measures word by word, bold a bit wider
+            if "[" in raw and core_cls.__name__ == "MarkupLabel":
+                self._text = break_markup(raw, room, self._plain_width)
+            else:
+                self._text = "\n".join(break_lines(raw, room, self._plain_width, self.options.get("max_lines") or 0))
             try:
-                super().refresh()
+                return super().render(real)
             finally:
                 self._text = raw
 

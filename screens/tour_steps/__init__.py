@@ -8,6 +8,7 @@ from screens.tour_steps import (
     apply,
     certificate,
     codes,
+    elder,
     guide,
     handwriting,
     identify,
@@ -32,4 +33,5 @@ STEPS = [
     signout.script,
     codes.script,
     handwriting.script,
+    elder.script,
 ]
