@@ -36,9 +36,14 @@ def mask_number(number: str) -> str:
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
+MASKED_NAME_MAX = 5  # characters: a long foreign name masks to "J****", which fits wherever a name is shown
+
+
 def mask_name(name: str) -> str:
-    """Keep the surname character only: 张*, 张** (shoulder-surfing protection on screen)."""
-    return name[:1] + "*" * max(len(name) - 1, 0)
+    """Keep the surname character only: 张*, 张** (shoulder-surfing protection on screen); at most
+    ``MASKED_NAME_MAX`` characters, so a long name neither runs off a page nor tells its length."""
+    name = name.strip()
+    return name[:1] + "*" * min(max(len(name) - 1, 0), MASKED_NAME_MAX - 1)
 
 
 class CardType(StrEnum):

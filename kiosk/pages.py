@@ -43,6 +43,8 @@ class WelcomePage(Page):
     prompt: str = ""  # "place your card", or "take your card" when one was left on the reader
     prompt_sub: str = ""
     use_card: str = ""  # the button that reads a card left on the reader again; "" when none is
+    elder: bool = False  # 长辈模式 is on
+    elder_button: str = ""  # the words of its switch: turn it on, or back off
 
 
 @page
@@ -54,6 +56,8 @@ class PersonalPage(Page):
     card: str = ""
     take_card: str = ""
     entries: tuple[Entry, ...] = ()
+    elder: bool = False
+    elder_button: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,19 @@ def entries(tr: Translator, offered: tuple[tuple[str, str], ...] = WELCOME_ENTRI
     return tuple(Entry(name, tr(key), words.get(f"{key}_sub", "")) for name, key in offered)
 
 
+def elder_button(tr: Translator, elder: bool) -> str:
+    """The words on the 长辈模式 switch (welcome and personal pages): what a touch will do."""
+    return tr("elder.off" if elder else "elder.on")
+
+
 def welcome_page(tr: Translator, offered: tuple[Entry, ...], card_left: bool = False,
-                 takes_codes: bool = False) -> WelcomePage:
+                 takes_codes: bool = False, elder: bool = False) -> WelcomePage:
     """A card left on the reader after a sign-out or a timeout is not read again by itself: the
     page asks for it to be taken, or to be used again with a tap. ``takes_codes``: a scanner is
-    there for the province app's citizen code."""
+    there for the province app's citizen code. ``elder``: 长辈模式 is on."""
+    switch = {"elder": elder, "elder_button": elder_button(tr, elder)}
     if card_left:
         return WelcomePage(entries=offered, prompt=tr("welcome.take_card"), prompt_sub=tr("welcome.take_card_sub"),
-                           use_card=tr("welcome.use_card"))
+                           use_card=tr("welcome.use_card"), **switch)
     sub = f"{tr('code.or_code')}\n{tr('welcome.prompt_sub')}" if takes_codes else tr("welcome.prompt_sub")
-    return WelcomePage(entries=offered, prompt=tr("welcome.prompt"), prompt_sub=sub)
+    return WelcomePage(entries=offered, prompt=tr("welcome.prompt"), prompt_sub=sub, **switch)

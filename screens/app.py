@@ -19,6 +19,7 @@ from kiosk.collector import IdleCollector
 from kiosk.watchdog import Notifier
 from screens.kivy_setup import peak_memory_mb, process_age
 from screens.theme import Theme
+from screens.widgets import BreakingLabel  # noqa: F401  (the base of the rules' labels, before any rule loads)
 
 log = logging.getLogger("kiosk.ui")
 HERE = Path(__file__).parent

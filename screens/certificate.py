@@ -39,5 +39,4 @@ class CertificateScreen(PageScreen):
         rows = self.ids.rows
         rows.clear_widgets()
         for label, value in page.rows:
-            rows.add_widget(Factory.KLabel(text=f"[b]{escape_markup(label)}[/b]{escape_markup(value)}", markup=True,
-                                           font_size="24sp"))
+            rows.add_widget(Factory.KLabel(text=f"[b]{escape_markup(label)}[/b]{escape_markup(value)}", markup=True))

@@ -10,11 +10,10 @@ from kivy.metrics import dp
 from kivy.properties import ListProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
-from screens.widgets import PageScreen, act
+from screens.widgets import BreakingButton, PageScreen, act
 
 # QWERTY because most citizens type pinyin on phones with it; digits for item codes.
 KEY_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -29,7 +28,7 @@ class ResultRow(ButtonBehavior, BoxLayout):
         act("open", code=self.code)
 
 
-class CandidateChip(Button):
+class CandidateChip(BreakingButton):
     index = NumericProperty(0)
 
     def on_release(self):
@@ -88,20 +87,30 @@ class PinyinKeyboard(GridLayout):
     """Letters and digits; the guide journey edits its search text and searches on every key."""
 
     def __init__(self, **kw):
-        super().__init__(cols=1, spacing=6, **kw)
+        super().__init__(cols=1, **kw)
+        theme = App.get_running_app().theme
         for row in KEY_ROWS:
-            line = BoxLayout(spacing=6)
+            line = BoxLayout()
             for ch in row:
                 line.add_widget(Factory.KeyButton(text=ch, on_release=lambda b: act("type", text=b.text)))
             self.add_widget(line)
-        line = BoxLayout(spacing=6)
-        self.backspace = Factory.KeyButton(on_release=lambda _b: act("backspace"))
-        self.clear = Factory.KeyButton(on_release=lambda _b: act("clear"))
-        self.handwrite = Factory.KeyButton(on_release=lambda _b: act("handwriting", on=True))
+        line = BoxLayout()
+        # Backspace and clear in a row of their own, wide and marked (hard to miss).
+        self.backspace = Factory.EditKey(on_release=lambda _b: act("backspace"))
+        self.clear = Factory.EditKey(on_release=lambda _b: act("clear"))
+        self.handwrite = Factory.KeyButton(font_size=theme.body, on_release=lambda _b: act("handwriting", on=True))
+        theme.bind(unit=self._spaced, body=self._spaced)
+        self._spaced(theme)
         line.add_widget(self.backspace)
         line.add_widget(self.clear)
         line.add_widget(self.handwrite)
         self.add_widget(line)
+
+    def _spaced(self, theme, *_):
+        self.spacing = theme.unit * 6
+        for line in self.children:
+            line.spacing = theme.unit * 6
+        self.handwrite.font_size = theme.body
 
 
 
@@ -134,9 +143,13 @@ class GuidesScreen(PageScreen):
         tr = App.get_running_app().tr
         data = [_row(i) for i in page.items]
         if page.mentions:  # guides that only mention the words among their materials: a group apart
-            data.append({"viewclass": "ResultHeader", "text": tr("guides.in_materials"), "size": (0, dp(52))})
+            header = App.get_running_app().theme.small * 2.4
+            data.append({"viewclass": "ResultHeader", "text": tr("guides.in_materials"), "size": (0, header)})
             data += [_row(i) for i in page.mentions]
-        self.ids.results.data = data
+        results = self.ids.results
+        if data != results.data:  # new answers: from the first one (a scroll kept from before could show none)
+            results.data = data
+            results.scroll_y = 1
         kb = self.ids.keyboard
         kb.backspace.text = "← " + tr("guides.backspace")  # the CJK font has no ⌫ glyph
         kb.clear.text = tr("guides.clear")
@@ -156,7 +169,7 @@ class GuidesScreen(PageScreen):
         for box, chips in ((self.ids.suggestions, page.suggestions), (self.ids.topics, page.topics)):
             box.clear_widgets()
             for query, label in chips:
-                box.add_widget(Factory.HotChip(text=label, query=query, font_size="22sp"))
+                box.add_widget(Factory.HotChip(text=label, query=query))
 
 
 class GuideScreen(PageScreen):
@@ -164,7 +177,7 @@ class GuideScreen(PageScreen):
         box = self.ids.materials
         box.clear_widgets()
         for i, line in enumerate(page.materials, 1):
-            box.add_widget(Factory.KLabel(text=f"{i}. {line}", font_size="22sp"))
+            box.add_widget(Factory.KLabel(text=f"{i}. {line}"))
         rows = self.ids.rows
         rows.clear_widgets()
         for label, value in page.rows:

@@ -7,10 +7,10 @@ from kivy.factory import Factory
 from kivy.properties import StringProperty
 from kivy.uix.button import Button
 
-from screens.widgets import PageScreen
+from screens.widgets import BreakingButton, PageScreen
 
 
-class EntryButton(Button):
+class EntryButton(BreakingButton):
     journey = StringProperty("")
 
 
@@ -18,17 +18,19 @@ class EntriesBase(PageScreen):
     _shown: tuple = ()
 
     def refresh(self, page) -> None:
-        if page.entries == self._shown:
+        if (page.entries, page.elder) == self._shown:
             return
-        self._shown = page.entries
+        self._shown = (page.entries, page.elder)
         box = self.ids.entries
         box.clear_widgets()
         for entry in page.entries:
             box.add_widget(self.button(entry))
 
     def button(self, entry) -> Button:
-        text = entry.title + (f"\n[size=20sp]{entry.sub}[/size]" if entry.sub else "")
-        return Factory.EntryButton(journey=entry.journey, text=text)
+        # The line under the title, in the smallest text; in elder mode the title alone, larger.
+        small = App.get_running_app().theme.small
+        sub = f"\n[size={int(small)}]{entry.sub}[/size]" if entry.sub and not self.page.elder else ""
+        return Factory.EntryButton(journey=entry.journey, text=entry.title + sub)
 
 
 class PersonalScreen(EntriesBase):
@@ -38,7 +40,7 @@ class PersonalScreen(EntriesBase):
 class WelcomeScreen(EntriesBase):
     def button(self, entry) -> Button:
         # Without a card: the quieter look, one line each.
-        button = Factory.KSecondaryButton(text=entry.title, font_size="22sp", size_hint_y=1,
+        button = Factory.KSecondaryButton(text=entry.title, size_hint_y=1,
                                           on_release=lambda _b, name=entry.journey: App.get_running_app().shell.start(name))
         button.journey = entry.journey  # what the tour looks for
         return button

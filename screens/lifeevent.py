@@ -7,13 +7,12 @@ from kivy.factory import Factory
 from kivy.properties import StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.button import Button
 from kivy.utils import escape_markup
 
-from screens.widgets import PageScreen
+from screens.widgets import BreakingButton, PageScreen
 
 
-class EventTile(Button):
+class EventTile(BreakingButton):
     code = StringProperty("")
 
     def on_release(self):
@@ -34,13 +33,14 @@ class LifeEventsScreen(PageScreen):
     _shown: tuple = ()
 
     def refresh(self, page) -> None:
-        if page.events == self._shown:
+        small = App.get_running_app().theme.small
+        if (page.events, small) == self._shown:
             return
-        self._shown = page.events
+        self._shown = (page.events, small)
         grid = self.ids.events
         grid.clear_widgets()
         for event in page.events:
-            text = f"[b]{escape_markup(event.label)}[/b]\n[size=20sp]{escape_markup(event.sub)}[/size]"
+            text = f"[b]{escape_markup(event.label)}[/b]\n[size={int(small)}]{escape_markup(event.sub)}[/size]"
             grid.add_widget(EventTile(code=event.code, text=text))
 
 
@@ -58,6 +58,6 @@ class LifeEventScreen(PageScreen):
         box = self.ids.materials
         box.clear_widgets()
         for line in page.materials:
-            box.add_widget(Factory.KLabel(text=f"□ {line}", font_size="20sp"))
+            box.add_widget(Factory.KLabel(text=f"□ {line}"))
         self.ids.items_scroll.scroll_y = 1
         self.ids.materials_scroll.scroll_y = 1

@@ -50,7 +50,7 @@ class QueryNumberScreen(PageScreen):
         if not digits.children:
             for ch in DIGITS:
                 digits.add_widget(Factory.QueryKey(text=ch, on_release=lambda b: act("type", text=b.text)))
-            self.backspace = Factory.QueryKey(font_size="24sp", on_release=lambda _b: act("backspace"))
+            self.backspace = Factory.QueryEditKey(on_release=lambda _b: act("backspace"))
             digits.add_widget(self.backspace)
         if page.letters != self._letters:
             self._letters = page.letters
@@ -58,7 +58,7 @@ class QueryNumberScreen(PageScreen):
             letters.clear_widgets()
             for ch in page.letters:
                 letters.add_widget(Factory.QueryKey(text=ch, on_release=lambda b: act("type", text=b.text)))
-            self.clear = Factory.QueryKey(font_size="24sp", on_release=lambda _b: act("clear"))
+            self.clear = Factory.QueryEditKey(on_release=lambda _b: act("clear"))
             letters.add_widget(self.clear)
             # The two pads side by side, row for row.
             rows = max(-(-len(letters.children) // LETTER_COLS), 4)
@@ -85,7 +85,7 @@ class QueryTimelineScreen(PageScreen):
         box = self.ids.supplement
         box.clear_widgets()
         for i, m in enumerate(page.supplement, 1):
-            box.add_widget(Factory.KLabel(text=f"{i}.\u00a0{m}", font_size="21sp"))
+            box.add_widget(Factory.KLabel(text=f"{i}.\u00a0{m}"))
         steps = self.ids.steps
         steps.clear_widgets()
         n = len(page.steps)

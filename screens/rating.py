@@ -5,15 +5,14 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import NumericProperty
-from kivy.uix.button import Button
 
 from screens.apply import MaterialRow
-from screens.widgets import PageScreen
+from screens.widgets import BreakingButton, PageScreen
 
 STAR_ON, STAR_OFF = "a85400", "b8bcc4"  # the kit's ORANGE; a grey that still shows the empty stars
 
 
-class LevelButton(Button):
+class LevelButton(BreakingButton):
     level = NumericProperty(0)
 
     def on_release(self):

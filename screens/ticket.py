@@ -5,12 +5,11 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import StringProperty
-from kivy.uix.button import Button
 
-from screens.widgets import PageScreen
+from screens.widgets import BreakingButton, PageScreen
 
 
-class ServiceButton(Button):
+class ServiceButton(BreakingButton):
     code = StringProperty("")
 
     def on_release(self):
@@ -21,13 +20,14 @@ class TicketServicesScreen(PageScreen):
     _shown: tuple = ()
 
     def refresh(self, page) -> None:
-        if page.items != self._shown:
-            self._shown = page.items
+        body = App.get_running_app().theme.body
+        if (page.items, body) != self._shown:
+            self._shown = (page.items, body)
             box = self.ids.services
             box.clear_widgets()
             for item in page.items:
                 box.add_widget(Factory.ServiceButton(code=item.code,
-                                                     text=f"{item.name}\n[size=22sp]{item.waiting}[/size]"))
+                                                     text=f"{item.name}\n[size={int(body)}]{item.waiting}[/size]"))
         for button in self.ids.services.children:
             button.disabled = page.busy  # the ticket being taken: a second touch takes nothing
 

@@ -85,14 +85,16 @@ class Tour:
         touch.touch_up()
 
     def shot(self, journey: str, page: str) -> Path:
-        """``<journey>-<NN>-<page>-<lang>.png``, numbered per journey in the order taken."""
+        """``<journey>-<NN>-<page>-<lang>.png``, numbered per journey in the order taken;
+        ``...-<lang>-elder.png`` in 长辈模式."""
         self._counts[journey] = n = self._counts.get(journey, 0) + 1
         pages = self.app.sm
         screen = pages.get_screen(pages.current)
         if [round(v) for v in (*screen.pos, *screen.size)] != [round(v) for v in (*pages.pos, *pages.size)]:
             raise TourFailed(f"screen {pages.current!r} at {screen.pos} {screen.size}, not where the pages are "
                              f"({pages.pos} {pages.size})")
-        return self._save(f"{journey}-{n:02d}-{page}-{self.shell.tr.lang}")
+        elder = "-elder" if self.shell.elder else ""
+        return self._save(f"{journey}-{n:02d}-{page}-{self.shell.tr.lang}{elder}")
 
     def _save(self, name: str) -> Path:
         made = Window.screenshot(name=str(self.out / f"{name}.png"))

@@ -12,6 +12,7 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from kiosk.pages import PAGES
+from screens.linebreak import breaking
 
 
 def act(action: str, **args) -> None:
@@ -65,11 +66,33 @@ class Pages(FloatLayout):
             self.add_widget(screen)
 
 
+class LineBreaking:
+    """Chinese line breaking (screens/linebreak.py) for a label or button that wraps its text."""
+
+    def _create_label(self):
+        super()._create_label()
+        if not getattr(self._label, "breaks_lines", False):
+            cls = _BREAKING.setdefault(type(self._label), breaking(type(self._label)))
+            cls.breaks_lines = True
+            self._label.__class__ = cls
+
+
+_BREAKING: dict[type, type] = {}
+
+
+class BreakingLabel(LineBreaking, Label):
+    pass
+
+
+class BreakingButton(LineBreaking, Button):
+    pass
+
+
 class DeviceChip(Label):
     ok = BooleanProperty(True)
 
 
-class HotChip(Button):
+class HotChip(BreakingButton):
     """A popular search, shown in words and searched as its pinyin."""
 
     query = StringProperty("")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(300)  # the whole tour, after waiting its turn 
 # Every journey, each with pictures in all three languages (screens/tour_steps); home's pages are
 # the identify journey's, and idle belongs to the shell.
 PICTURED = {name for name in JOURNEYS if name != "home"} | {"idle"}
-NAME = re.compile(r"^(?P<journey>[a-z]+)-(?P<n>\d\d)-(?P<page>[a-z-]+)-(?P<lang>zh_CN|zh_TW|en)\.png$")
+NAME = re.compile(r"^(?P<journey>[a-z]+)-(?P<n>\d\d)-(?P<page>[a-z-]+)-(?P<lang>zh_CN|zh_TW|en)(?P<elder>-elder)?\.png$")
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,13 @@ def test_a_failed_step_fails_the_tour(display, tmp_path):
     assert r.returncode != 0
     assert "Tour failed" in r.stderr and "results for 'qqqq'" in r.stderr
     assert (tmp_path / "out" / "FAILED.png").exists()
+
+
+def test_elder_mode_is_pictured_in_chinese_and_english(tour):
+    _r, out = tour
+    elder = [m for m in (NAME.match(p.name) for p in out.glob("*-elder.png")) if m]
+    pages = {(m["journey"], m["page"]) for m in elder}
+    assert pages >= {("identify", "welcome"), ("identify", "personal"), ("guide", "results"), ("guide", "guide"),
+                     ("guide", "printed"), ("apply", "confirm"), ("query", "timeline"), ("rating", "levels"),
+                     ("ticket", "services")}, pages
+    assert {m["lang"] for m in elder} == {"zh_CN", "en"}

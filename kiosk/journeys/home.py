@@ -24,13 +24,15 @@ class Home(Journey):
         session, tr, left = self.shell.session, self.tr, self.shell.card.left
         ident = session.identity
         if ident is None:
-            return welcome.welcome_page(tr, self.entries(False), left, self.shell.takes_citizen_codes)
+            return welcome.welcome_page(tr, self.entries(False), left, self.shell.takes_citizen_codes,
+                                        self.shell.elder)
         return PersonalPage(
             greeting=tr("personal.greeting", name=ident.masked_name),
             number=tr("personal.number", number=ident.masked_number),
             card=tr(f"card.{ident.card_type.value}") if ident.card_type != CardType.CITIZEN_CODE else "",
             take_card=tr("personal.take_card") if left else "",
-            entries=self.entries(True))
+            entries=self.entries(True),
+            elder=self.shell.elder, elder_button=welcome.elder_button(tr, self.shell.elder))
 
     def do_use_card(self) -> Result:
         """The button "使用此证件": the reader reports its card again; that IdentityRead begins a session."""

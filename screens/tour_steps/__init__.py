@@ -8,6 +8,7 @@ from screens.tour_steps import (
     apply,
     certificate,
     codes,
+    elder,
     guide,
     handwriting,
     identify,
@@ -34,4 +35,5 @@ STEPS = [
     codes.script,
     handwriting.script,
     voice.script,
+    elder.script,
 ]

@@ -1,0 +1,94 @@
+"""The demo kiosk in 长辈模式 and out of it, for tests/test_layout.py: ``python -m tests.elder_child
+CONFIG OUT``. Once the kiosk is assembled it measures the welcome and guides pages (text sizes,
+target heights, the keys' sizes), taps the welcome page's 长辈模式 button as a finger would, measures
+again, and writes both as JSON to OUT. Exits 0 when it could measure."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from kivy.metrics import dp
+
+
+def measure(app) -> dict:
+    from kivy.uix.label import Label
+
+    screen = app.sm.get_screen(app.sm.current)
+    labels = [w for w in screen.walk(restrict=True) if isinstance(w, Label) and w.text and w.opacity > 0 and w.width > 0]
+    targets = [w for w in screen.walk(restrict=True) if hasattr(w, "on_release") and w.opacity > 0 and w.width > 0]
+    return {"screen": app.sm.current, "elder": app.theme.elder,
+            "smallest_text_px": min(w.font_size for w in labels),
+            "smallest_target_dp": min(min(w.height, w.width) for w in targets) / dp(1),
+            "prompt_px": max(w.font_size for w in labels),
+            "smallest_text": min(((w.font_size, w.text) for w in labels), key=lambda t: t[0])[1]}
+
+
+def main(config: str, out: str) -> int:
+    from kiosk.startup import first_frame
+    from screens.run import run_ui
+
+    result: dict = {}
+
+    def started(app):
+        from kivy.clock import Clock
+        from kivy.tests.common import UnitTestTouch
+
+        def tap(widget):
+            x, y = widget.to_window(*widget.center)
+            touch = UnitTestTouch(x, y)
+            touch.touch_down()
+            touch.touch_up()
+
+        def steps():
+            result["normal"] = measure(app)
+            tap(app.sm.get_screen("welcome").ids.elder)
+            for _ in range(5):
+                yield
+            result["elder"] = measure(app)
+            app.shell.start("guide")
+            for _ in range(10):
+                yield
+            keys = app.sm.get_screen("guides").ids.keyboard
+            sizes = [(b.width, b.height) for row in keys.children for b in row.children]
+            result["elder_keys_dp"] = min(min(s) for s in sizes) / dp(1)
+            result["guides_elder"] = measure(app)
+            app.shell.set_elder(False)
+            for _ in range(5):
+                yield
+            result["guides_normal"] = measure(app)
+
+        run = steps()
+
+        def advance(_dt):
+            try:
+                next(run)
+            except StopIteration:
+                Path(out).write_text(json.dumps(result))
+                app.stop()
+                return False
+            return True
+
+        Clock.schedule_interval(advance, 0.1)
+
+    first = first_frame(config)
+    slips = Path(out).parent / "slips"
+
+    def assemble(stack):  # as `kiosk demo` assembles it (kiosk.cli)
+        from kiosk import config as cfgmod
+        from kiosk.demo import DemoHardware
+        from kiosk.runtime import running_kiosk
+
+        cfg = cfgmod.load(config)
+        hw = stack.enter_context(DemoHardware(cfg, slips))
+        return stack.enter_context(running_kiosk(cfg, hw.device_overrides())), hw
+
+    code, failure = run_ui(config, first, assemble, demo=True, on_started=started)
+    if failure:
+        print(failure, file=sys.stderr)
+    return code if Path(out).exists() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
