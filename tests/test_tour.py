@@ -119,4 +119,4 @@ def test_elder_mode_is_pictured_in_chinese_and_english(tour):
     assert pages >= {("identify", "welcome"), ("identify", "personal"), ("guide", "results"), ("guide", "guide"),
                      ("guide", "printed"), ("apply", "confirm"), ("query", "timeline"), ("rating", "levels"),
                      ("ticket", "services")}, pages
-    assert {m["lang"] for m in elder} == {"zh_CN", "en"}
+    assert {m["lang"] for m in elder} >= {"zh_CN", "en"}

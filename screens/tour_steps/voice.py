@@ -19,13 +19,13 @@ def script(tour):
     tour.demo.place_card(1)  # 王堃, born 1962: the platform keeps elder mode for him
     yield from tour.wait("elder mode from the platform", lambda: shell.page.screen == "personal" and shell.elder)
     yield from tour.wait("the personal page to speak by itself", lambda: speaker.spoken > spoken + 1)
-    tour.shot("identify", "elder-voice")
+    tour.shot("identify", "voice")
     for lang in ("zh_TW", "en", "zh_CN"):
         spoken = speaker.spoken
         yield from tour.language(lang)
         yield from tour.wait(f"the page said in {lang}", lambda n=spoken: speaker.spoken > n)
         if lang != "zh_CN":
-            tour.shot("identify", "elder-voice")
+            tour.shot("identify", "voice")
     tour.tap(tour.screen("personal").ids.logout)
     yield from tour.wait("sign-out", lambda: shell.page.screen == "notice" and not shell.session.active)
     tour.tap(tour.screen("notice").ids.ok)
