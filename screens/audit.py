@@ -123,8 +123,12 @@ class Frame:
             counts.update(self.colours(rect))
         if avoid is not None:
             near = [round(c * 255) for c in avoid[:3]]
-            counts = Counter({rgb: n for rgb, n in counts.items()
-                              if sum(abs(a - b) for a, b in zip(rgb, near, strict=True)) > 24})
+            rest = Counter({rgb: n for rgb, n in counts.items()
+                            if sum(abs(a - b) for a, b in zip(rgb, near, strict=True)) > 24})
+            # Glyphs never cover most of their box: if that colour does, it is the background
+            # (text drawn in the colour of what is behind it).
+            if rest.total() >= counts.total() * 0.4:
+                counts = rest
         if not counts:
             return None
         rgb = counts.most_common(1)[0][0]
