@@ -165,19 +165,22 @@ def cmd_demo(args) -> int:
     slips_dir = out if headless else Path(first.var) / "slips"
     if headless:
         if os.environ.get("DISPLAY"):
-            code = _demo(args.config, first, slips_dir, out, tour=True)
+            code = _demo(args.config, first, slips_dir, out, tour=True, audit=args.audit)
         else:
             from kiosk.xvfb import virtual_display
 
             with virtual_display(first.width + 240, first.height):
-                code = _demo(args.config, first, slips_dir, out, tour=True)
+                code = _demo(args.config, first, slips_dir, out, tour=True, audit=args.audit)
         if code == 0:
             print(f"Tour finished: the screens and printed slips are PNG files in {out.resolve()}")
+            if args.audit:
+                print(f"Audit: {(out / 'audit.txt').read_text(encoding='utf-8').splitlines()[0]}; "
+                      f"the list is in {(out / 'audit.txt').resolve()}")
         return code
     return _demo(args.config, first, slips_dir, out, tour=False)
 
 
-def _demo(config_path: str, first, slips_dir: Path, out: Path, tour: bool) -> int:
+def _demo(config_path: str, first, slips_dir: Path, out: Path, tour: bool, audit: bool = False) -> int:
     from screens.run import run_ui
 
     def assemble(stack):  # after the first frame (kiosk.startup)
@@ -189,7 +192,7 @@ def _demo(config_path: str, first, slips_dir: Path, out: Path, tour: bool) -> in
         hw = stack.enter_context(DemoHardware(cfg, slips_dir))
         return stack.enter_context(running_kiosk(cfg, hw.device_overrides())), hw
 
-    code, failure = run_ui(config_path, first, assemble, demo=True, tour_out=out if tour else None)
+    code, failure = run_ui(config_path, first, assemble, demo=True, tour_out=out if tour else None, audit=audit)
     if failure:
         print(failure if failure.startswith("config error") else f"Tour failed: {failure}", file=sys.stderr)
     return code
@@ -217,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--config", default=str(DEMO_CONFIG))
     d.add_argument("--headless", action="store_true", help="run the scripted tour under Xvfb and save PNGs")
     d.add_argument("--out", help="folder for the tour's screenshots and slips (default: VAR/tour)")
+    d.add_argument("--audit", action="store_true", help="with --headless: audit every page the tour shows, in "
+                   "every language and elder mode (targets, text size, contrast, overflow, untranslated "
+                   "words); the violations go to OUT/audit.txt and audit.json")
     d.set_defaults(func=cmd_demo)
 
     c = sub.add_parser("config", help="configuration files")

@@ -26,7 +26,7 @@ HERE = Path(__file__).parent
 # Shared rules and colours first, and the first frame's page; then each other screen's own file,
 # whatever screens there are, once the kiosk is assembled.
 FIRST_KV = ("widgets.kv", "demo_panel.kv", "app.kv", "welcome.kv")
-NOT_SCREENS = {"app", "run", "tour", "kivy_setup", "widgets"}
+NOT_SCREENS = {"app", "audit", "run", "tour", "kivy_setup", "widgets"}
 
 
 def screen_class(name: str) -> str:

@@ -21,9 +21,10 @@ def _quiet(record: logging.LogRecord) -> bool:
 
 
 def run_ui(config_path: str | os.PathLike, first: FirstFrame, assemble: Assemble, demo: bool = False,
-           tour_out=None, on_started=None) -> tuple[int, str]:
+           tour_out=None, on_started=None, audit: bool = False) -> tuple[int, str]:
     """Run the UI until it stops; with ``tour_out`` run the headless tour, with ``on_started``
-    call it with the app once the kiosk is assembled (bench/ui_bench.py drives it). Returns
+    call it with the app once the kiosk is assembled (bench/ui_bench.py drives it); with ``audit``
+    the tour audits each page it pictures (screens/audit.py). Returns
     (exit code, failure): 2 and the one-line error for a configuration that fails its check."""
     check = ConfigCheck(config_path)  # beside Kivy's loading, on the other core
     panel = demo and first.panel
@@ -46,7 +47,7 @@ def run_ui(config_path: str | os.PathLike, first: FirstFrame, assemble: Assemble
     if tour_out is not None:
         from screens.tour import Tour
 
-        tour = Tour(tour_out)
+        tour = Tour(tour_out, audit=audit)
     app = KioskApp(FirstShell(first), assemble, panel=panel,
                    on_started=tour.start if tour is not None else on_started)
     app.run()

@@ -28,8 +28,13 @@ class TourFailed(Exception):
 
 
 class Tour:
-    def __init__(self, out_dir: Path, query: str = TOUR_QUERY):
+    def __init__(self, out_dir: Path, query: str = TOUR_QUERY, audit: bool = False):
         self.out = Path(out_dir)
+        self.audit = audit  # audit every page pictured, in every language and in elder mode
+        self.violations: list = []
+        self.audited: list[str] = []  # <journey>-<NN>-<page>-<lang>[-elder], as audited
+        self._audited_pages: set[tuple[str, str]] = set()
+        self._busy = False
         self.demo = None  # the demo hardware, once the app has it
         self.query = query
         self.exit_code = 1
@@ -47,6 +52,8 @@ class Tour:
         self._event = Clock.schedule_interval(self._advance, 0.1)
 
     def _advance(self, _dt) -> None:
+        if self._busy:  # the audit is drawing frames of its own inside a step
+            return
         try:
             next(self._steps)
         except StopIteration:
@@ -60,6 +67,8 @@ class Tour:
 
     def _finish(self) -> None:
         self._event.cancel()
+        if self.audit:
+            self._report()
         self.app.stop()
 
     def wait(self, what: str, cond: Callable[[], bool], timeout: float = 10.0, settle: int = 3):
@@ -94,7 +103,63 @@ class Tour:
             raise TourFailed(f"screen {pages.current!r} at {screen.pos} {screen.size}, not where the pages are "
                              f"({pages.pos} {pages.size})")
         elder = "-elder" if self.shell.elder else ""
-        return self._save(f"{journey}-{n:02d}-{page}-{self.shell.tr.lang}{elder}")
+        shot = self._save(f"{journey}-{n:02d}-{page}-{self.shell.tr.lang}{elder}")
+        if self.audit and (journey, page) not in self._audited_pages:  # not again in the next language
+            self._audited_pages.add((journey, page))
+            self._audit(f"{journey}-{n:02d}-{page}")
+        return shot
+
+    # -- the audit (screens/audit.py) --------------------------------------------------------
+    def _audit(self, name: str) -> None:
+        """The page on screen in each language, as it is and in elder mode, each audited a few
+        frames after the switch; then back as it was, for the script to carry on.
+
+        A step calls ``shot`` between two of its own yields, so the audit cannot wait for the
+        next frames as a step does: it draws them here (``EventLoop.idle``; the tour's own clock
+        event is held off meanwhile)."""
+        from kivy.base import EventLoop
+
+        from kiosk.i18n import LANGUAGES
+        from screens.audit import ELDER, NORMAL, audit
+
+        shell = self.shell
+        lang, elder, warning, touched = shell.tr.lang, shell.elder, shell.idle_warning, shell.session.last_touch
+        self._busy = True
+        try:
+            for variant_lang in LANGUAGES:
+                for variant_elder in (False, True):
+                    self._show(variant_lang, variant_elder, warning)
+                    for _ in range(3):
+                        EventLoop.idle()
+                    page = f"{name}-{variant_lang}" + ("-elder" if variant_elder else "")
+                    self.violations += audit(self.app.root, page, variant_lang, ELDER if variant_elder else NORMAL)
+                    self.audited.append(page)
+            self._show(lang, elder, warning)
+            shell.session.last_touch = touched  # the audit's switches were no one's touches
+            for _ in range(2):
+                EventLoop.idle()
+        finally:
+            self._busy = False
+
+    def _show(self, lang: str, elder: bool, warning) -> None:
+        shell = self.shell
+        shell.set_language(lang)
+        shell.set_elder(elder)
+        if warning is not None:  # a switch is a touch, which takes the idle warning away
+            shell.idle_warning = warning
+            shell._changed()
+
+    def _report(self) -> None:
+        import json
+
+        from screens.audit import summary
+
+        (self.out / "audit.json").write_text(json.dumps(
+            {"pages": self.audited, "violations": [v.as_dict() for v in self.violations]},
+            ensure_ascii=False, indent=1), encoding="utf-8")
+        lines = list(summary(self.violations))
+        (self.out / "audit.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        log.info("audit of %d pages: %s", len(self.audited), lines[0])
 
     def _save(self, name: str) -> Path:
         made = Window.screenshot(name=str(self.out / f"{name}.png"))

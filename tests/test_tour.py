@@ -3,6 +3,7 @@ the reference central platform. Every screen and the printed slip must come out 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.timeout(300)  # the whole tour, after waiting its turn 
 # Every journey, each with pictures in all three languages (screens/tour_steps); home's pages are
 # the identify journey's, and idle belongs to the shell.
 PICTURED = {name for name in JOURNEYS if name != "home"} | {"idle"}
+AUDITED = re.compile(r"^(?P<journey>[a-z]+)-\d\d-(?P<page>[a-z-]+)-(?P<variant>(zh_CN|zh_TW|en)(-elder)?)$")
 NAME = re.compile(r"^(?P<journey>[a-z]+)-(?P<n>\d\d)-(?P<page>[a-z-]+)-(?P<lang>zh_CN|zh_TW|en)(?P<elder>-elder)?\.png$")
 
 
@@ -36,8 +38,9 @@ def tour_work(tmp_path_factory):
 def tour(display, tour_work, tmp_path_factory):
     out = tmp_path_factory.mktemp("tour")
     work = tour_work
-    r = subprocess.run([KIOSK, "demo", "--headless", "--config", str(work / "config" / "demo.toml"),
-                        "--out", str(out)], cwd=work, capture_output=True, text=True, timeout=180)
+    # With the audit (screens/audit.py): each page pictured, in every language and elder mode.
+    r = subprocess.run([KIOSK, "demo", "--headless", "--audit", "--config", str(work / "config" / "demo.toml"),
+                        "--out", str(out)], cwd=work, capture_output=True, text=True, timeout=240)
     return r, out
 
 
@@ -120,3 +123,23 @@ def test_elder_mode_is_pictured_in_chinese_and_english(tour):
                      ("guide", "printed"), ("apply", "confirm"), ("query", "timeline"), ("rating", "levels"),
                      ("ticket", "services")}, pages
     assert {m["lang"] for m in elder} >= {"zh_CN", "en"}
+
+
+def test_the_audit_saw_every_page_pictured_in_every_language_and_elder_mode(tour):
+    r, out = tour
+    pictured = {(m["journey"], m["page"]) for p in out.glob("*.png") if (m := NAME.match(p.name))}
+    variants: dict[tuple[str, str], set[str]] = {}
+    for name in json.loads((out / "audit.json").read_text(encoding="utf-8"))["pages"]:
+        m = AUDITED.match(name)
+        variants.setdefault((m["journey"], m["page"]), set()).add(m["variant"])
+    every = {f"{lang}{elder}" for lang in ("zh_CN", "zh_TW", "en") for elder in ("", "-elder")}
+    assert pictured and all(variants.get(page) == every for page in pictured), (pictured, variants)
+    assert "Audit:" in r.stdout
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15: the screens do not meet the audit yet; remove this mark "
+                   "when they do (the list: kiosk demo --headless --audit, then OUT/audit.txt)")
+def test_the_audit_finds_nothing_on_any_page(tour):
+    _r, out = tour
+    lines = (out / "audit.txt").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("0 violations"), "\n".join(lines[:80])
