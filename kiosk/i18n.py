@@ -53,3 +53,8 @@ class Translator:
 
     def __call__(self, key: str, **values: object) -> str:
         return translate(self.lang, key, **values)
+
+
+def N_(key: str) -> str:
+    """Marks a message id the code builds at run time, for `pybabel extract`; returns it unchanged."""
+    return key
