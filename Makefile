@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := fonts-noto-cjk libzbar0 xvfb xauth libmtdev1 pcscd vsmartcard
 	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc chromium \
 	linux-libc-dev libzinnia0 tegaki-zinnia-simplified-chinese systemd shellcheck
 
-.PHONY: run test lint setup system-deps tour clean
+.PHONY: run test lint setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
 
 run: setup
 	$(BIN)/kiosk demo
@@ -29,6 +29,25 @@ tour: setup
 	$(BIN)/kiosk demo --headless --out var/tour
 
 setup: system-deps $(STAMP)
+	@$(MAKE) -s i18n-compile
+
+# Translations (docs/translating.md): the message ids the code uses -> kiosk/locale/kiosk.pot ->
+# each language's kiosk/locale/<lang>/LC_MESSAGES/kiosk.po (new ids empty, dropped ones obsolete);
+# the .mo files the kiosk reads are built from the PO files, never committed.
+LOCALE := kiosk/locale
+POT ?= $(LOCALE)/kiosk.pot
+
+i18n: i18n-extract i18n-update i18n-compile
+
+i18n-extract: $(STAMP)
+	$(BIN)/pybabel -q extract -F pyproject.toml --add-location=file --sort-output \
+	  --project=hall-kiosk --copyright-holder="hall kiosk authors" -o $(POT) kiosk screens
+
+i18n-update: $(STAMP)
+	$(BIN)/pybabel -q update -i $(POT) -d $(LOCALE) -D kiosk --no-fuzzy-matching --ignore-pot-creation-date
+
+i18n-compile: $(STAMP)
+	$(BIN)/pybabel -q compile -d $(LOCALE) -D kiosk
 
 system-deps:
 	@missing=""; \
@@ -55,3 +74,4 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
+	find $(LOCALE) -name '*.mo' -delete

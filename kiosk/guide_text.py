@@ -20,12 +20,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from kiosk.i18n import N_
+
 S2T_CONFIG = "s2tw"
 FIELDS = ("name", "department", "fee", "place", "hours", "conditions", "limit_note")
 # contract.models.MaterialForm / MaterialNeed -> message ids
-FORM_KEYS = {"原件": "material.original", "复印件": "material.copy", "原件及复印件": "material.original_and_copy",
-             "电子": "material.electronic"}
-NEED_KEYS = {"必要": "material.required", "非必要": "material.optional"}
+FORM_KEYS = {"原件": N_("material.original"), "复印件": N_("material.copy"),
+             "原件及复印件": N_("material.original_and_copy"), "电子": N_("material.electronic")}
+NEED_KEYS = {"必要": N_("material.required"), "非必要": N_("material.optional")}
 FREE = "不收费"  # contract.models.GuideDetail.fee's default
 
 
