@@ -85,8 +85,10 @@ def test_extraction_reads_both_branches_and_kv_calls(tmp_path):
     py = b'tr("a.one" if x else "a.two")\ntranslate(lang, "a.three")\ntr(f"a.{x}")\n'
     found = [m for _, _, m, _ in extract_python(BytesIO(py), ["tr", "translate"], [], {})]
     assert found == [("a.one",), ("a.two",), (None, "a.three"), (None,)]
-    kv = b"<X>:\n    text: app.tr('b.one')\n    hint: app.tr('lang.' + root.lang)\n    t: app.tr(\"b.two\", n=1)\n"
-    assert [(n, m) for n, _, m, _ in extract_kv(BytesIO(kv), ["tr"], [], {})] == [(2, "b.one"), (4, "b.two")]
+    kv = (b"<X>:\n    text: app.tr('b.one')\n    hint: app.tr('lang.' + root.lang)\n    t: app.tr(\"b.two\", n=1)\n"
+          b"    u: app.tr('b.three' if app.theme.elder else 'b.four')\n    canvas:\n        Color:\n")
+    assert [(n, m) for n, _, m, _ in extract_kv(BytesIO(kv), ["tr"], [], {})] == [
+        (2, ("b.one",)), (3, (None,)), (4, ("b.two",)), (5, ("b.three",)), (5, ("b.four",))]
 
 
 def test_a_fresh_checkout_compiles_its_catalogues_and_an_edit_shows(tmp_path, monkeypatch):
