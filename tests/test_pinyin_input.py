@@ -203,3 +203,32 @@ def test_a_character_drawn_on_the_pad_is_offered_and_searched(platform, synced):
         assert not shell.page.handwriting and shell.page.query == "结婚"
     finally:
         shell.shutdown()
+
+
+def test_a_terminal_without_the_handwriting_model_says_so_and_logs_it_plainly(platform, synced, monkeypatch,  # noqa: F811
+                                                                               tmp_path, caplog):
+    """Zinnia's model not installed: the pad goes, the citizen is told, and staff read one line
+    naming the Debian package, not a crash report."""
+    from kiosk import config, handwriting
+    from kiosk.central_client import CentralClient
+    from kiosk.journeys import guide
+    from kiosk.shell import Shell
+    from tests.conftest import REPO
+    from tests.test_shell import run_until
+
+    monkeypatch.setattr(handwriting, "DEFAULT_MODEL", tmp_path / "absent.model")
+    guide._recognizer.cache_clear()
+    shell = Shell(config.load(REPO / "config" / "demo.toml"), CentralClient(platform.url, retries=1),
+                  catalogue=synced)
+    try:
+        shell.start("guide")
+        shell.act("handwriting", on=True)
+        shell.act("strokes", strokes=[[(10, 10), (200, 200)]], width=320, height=320)
+        run_until(shell, lambda: shell.page.screen == "notice")
+        assert not shell.journey.handwriting
+        assert [r.levelname for r in caplog.records if "crash" in r.getMessage()] == []
+        said = [r.getMessage() for r in caplog.records if handwriting.MODEL_PACKAGE in r.getMessage()]
+        assert len(said) == 1 and "handwriting" in said[0], said
+    finally:
+        shell.shutdown()
+        guide._recognizer.cache_clear()

@@ -10,12 +10,15 @@ and from a partial copy if the platform cannot answer.
 from __future__ import annotations
 
 import functools
+import logging
 
 from contract.models import SEARCH_COUNT_CAP
 from kiosk import guide_text, slips
 from kiosk.central_client import CentralError
 from kiosk.journeys.base import NEEDS_IDENTITY, Journey, Notice, Result, Start, Words
 from kiosk.pages import GuidePage, GuidesPage, ResultItem
+
+log = logging.getLogger("kiosk.guide")
 
 SEARCH_LIMIT = 30
 CANDIDATES = 6  # the candidate bar's chips (two rows of three)
@@ -58,12 +61,19 @@ def _recognizer():
     return Recognizer()  # the Debian model, loaded once (memory-mapped) and shared by every pad
 
 
-def recognize(strokes, width: float, height: float) -> list:
+def recognize(strokes, width: float, height: float) -> list | None:
     """In the pool: the characters the strokes on the pad may be, best first, as candidates that
-    stand for no typed letters."""
+    stand for no typed letters; None when this terminal cannot recognise handwriting (a missing
+    Debian package: staff read which, once per try, rather than a crash report)."""
     from contract.pinyin_input import Candidate
+    from kiosk.handwriting import HandwritingUnavailable
 
-    return [Candidate(ch, 0) for ch, _score in _recognizer().recognize(strokes, width, height, n=CANDIDATES)]
+    try:
+        recognizer = _recognizer()
+    except HandwritingUnavailable as exc:
+        log.warning("handwriting is unavailable: %s", exc)
+        return None
+    return [Candidate(ch, 0) for ch, _score in recognizer.recognize(strokes, width, height, n=CANDIDATES)]
 
 
 def fetch_guide(central, catalogue, item_code: str):
@@ -174,6 +184,8 @@ class GuideJourney(Journey):
         drawn = self.pad_round
 
         def done(candidates) -> Result:
+            if candidates is None:
+                return failed(None)
             if self.handwriting and drawn == self.pad_round:  # not a pad cleared since
                 self.candidates = candidates
             return None
