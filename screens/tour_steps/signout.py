@@ -24,3 +24,15 @@ def script(tour):
     tour.shot("identify", "card-taken")
     tour.tap(tour.screen("notice").ids.ok)
     yield from tour.wait("the welcome screen again", lambda: shell.page.screen == "welcome" and not shell.page.use_card)
+    # A foreign permanent resident with a long English name: the greeting is masked to a bounded
+    # length and fits; then the card goes and the next person finds the welcome page.
+    tour.demo.place_card(6)
+    yield from tour.wait("a foreigner's card to be read", tour.on_screen("personal"), timeout=10)
+    yield from tour.language("en")
+    tour.shot("identify", "foreigner")
+    yield from tour.language("zh_CN")
+    tour.demo.remove_card()
+    yield from tour.wait("the card-taken notice", lambda: shell.page.screen == "notice" and not shell.session.active,
+                         timeout=shell.config.session.card_grace_s + 10)
+    tour.tap(tour.screen("notice").ids.ok)
+    yield from tour.wait("the welcome screen again", lambda: shell.page.screen == "welcome" and not shell.page.use_card)
