@@ -113,6 +113,11 @@ class Shell(CardRules, ScanRules):
             listener()
 
     @property
+    def hall(self) -> str:
+        """The hall's name for the header: the configuration's Simplified text, converted for 繁體."""
+        return guide_text.in_language(self.config.terminal.hall, self.tr.lang)
+
+    @property
     def journey(self) -> Journey:
         return self.stack[-1]
 

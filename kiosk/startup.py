@@ -128,6 +128,12 @@ class FirstShell:
         self.config = SimpleNamespace(terminal=SimpleNamespace(id=first.terminal_id, hall=first.hall))
         self.page = welcome_page(self.tr, entries(self.tr))
 
+    @property
+    def hall(self) -> str:
+        from kiosk.guide_text import in_language  # OpenCC is loaded only for a 繁體 terminal
+
+        return in_language(self.config.terminal.hall, self.tr.lang)
+
     def device_summary(self) -> list[tuple[str, str, bool]]:
         return []
 

@@ -91,7 +91,7 @@ class KioskApp(App):
         self._on_started = on_started
         self.failure = ""
         self.title = "hall-kiosk"
-        self.hall = first.config.terminal.hall
+        self.hall = first.hall
         self.tr = first.tr
         self.theme = Theme()
         self.collector: IdleCollector | None = None
@@ -184,6 +184,7 @@ class KioskApp(App):
             self.tr = shell.tr
         self.theme.elder = shell.elder
         self.voice = getattr(shell, "speaker", None) is not None  # (not before the kiosk is assembled)
+        self.hall = shell.hall
         self.idle_left = -1 if shell.idle_warning is None else shell.idle_warning
         self.devices_text = shell.device_summary()
         page = shell.page

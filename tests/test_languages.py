@@ -165,3 +165,13 @@ def test_signed_out_after_idle_is_in_the_persons_language(central):
         assert shell.page.message.startswith("You were signed out")
     finally:
         shell.shutdown()
+
+
+def test_the_hall_name_in_the_header_follows_the_language(kiosk):
+    shell, _reader, _printer = kiosk
+    hall = shell.config.terminal.hall
+    assert shell.hall == hall and HAN.search(hall)
+    shell.set_language("zh_TW")
+    assert shell.hall != hall and "區" in shell.hall  # 区 -> 區 (the demo hall is a 区's centre)
+    shell.set_language("en")
+    assert shell.hall == hall  # a proper name: kept as the hall writes it
