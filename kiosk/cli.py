@@ -58,6 +58,8 @@ def cmd_devices(args) -> int:
     if args.devices_command == "read-card":
         return read_cli.read_card(load, args.device, args.driver, args.reader, args.json, args.reveal,
                                   args.wait)
+    if args.devices_command == "detect":
+        return devices_cli.detect(args.port, args.json)
     if args.devices_command == "scan-image":
         return devices_cli.scan_image(args.files, args.json, args.formats, args.engines)
     cfg = _load(args.config)
@@ -273,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated zxing-cpp format names (default: QRCode,MicroQRCode)")
     si.add_argument("--engines", default="zxing-cpp,pyzbar",
                     help="engines in order; the next is asked only when one finds nothing")
+    de = dvsub.add_parser("detect", help="what is plugged in, which driver claims it, and a [devices.*] "
+                          "section to paste (stop the kiosk first; writes nothing)")
+    de.add_argument("--port", action="append", default=[], metavar="PATH",
+                    help="also ask about this serial port (a pty, a port list_ports misses); repeatable")
+    de.add_argument("--json", action="store_true")
     dv.set_defaults(func=cmd_devices)
 
     pr = sub.add_parser("print", help="sample slips; receipts waiting; reprints")

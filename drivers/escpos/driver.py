@@ -31,7 +31,16 @@ from typing import Any, Literal
 import serial
 from pydantic import ConfigDict, Field, model_validator
 
-from devices.contracts import DeviceName, DriverOptions, Printer
+from devices.contracts import (
+    PRIORITY_ANSWERED,
+    PRIORITY_KNOWN_ID,
+    Candidate,
+    Claim,
+    DeviceName,
+    DriverOptions,
+    Printer,
+)
+from devices.detect import USB_CLASS_PRINTER
 from devices.errors import DeviceError, DeviceGone, DeviceTimeout
 from devices.events import StatusChanged
 from devices.printdoc import Document
@@ -201,6 +210,30 @@ class EscposPrinter(Printer):
                               "near_end_sensor", "cover_sensor"})
     poll_interval = 0.5
     status_every = 2.0  # seconds between status queries while idle
+
+    @classmethod
+    def supported(cls, candidate: Candidate) -> Claim | None:
+        """A USB printer-class device (its ``/dev/usb/lpN``), or a serial port that answers
+        ``DLE EOT 1`` with one status byte: a real-time query a printer answers at once and that
+        prints nothing, tried at the common rates (0.3 s each)."""
+        if candidate.bus == "usb" and USB_CLASS_PRINTER in candidate.usb_classes and candidate.path.startswith("/dev/"):
+            return Claim(PRIORITY_KNOWN_ID, {"connection": "file", "port": candidate.path},
+                         "USB printer class (07)")
+        if candidate.bus != "serial":
+            return None
+        for baud in (115200, 9600, 19200, 38400):
+            try:
+                with serial.Serial(candidate.path, baud, timeout=0.3, write_timeout=0.3, exclusive=True) as port:
+                    port.reset_input_buffer()
+                    port.write(status_query(1))
+                    reply = port.read(1)
+                    more = port.read(port.in_waiting or 0) if reply else b""
+                    if reply and not more and is_status_reply(reply[0]):
+                        return Claim(PRIORITY_ANSWERED, {"connection": "serial", "port": candidate.path, "baud": baud},
+                                     f"an ESC/POS printer answered DLE EOT 1 at {baud} baud")
+            except (OSError, ValueError, termios.error):  # serial.SerialException is an OSError
+                return None
+        return None
 
     def __init__(self, name: str, options: Options, emit):
         super().__init__(name, options, emit)
