@@ -72,6 +72,12 @@ def cmd_devices(args) -> int:
     return devices_cli.devices_watch(cfg, args.duration)
 
 
+def cmd_doctor(args) -> int:
+    from kiosk.doctor_cli import doctor_cmd
+
+    return doctor_cmd(args.config, args.json, args.wait, args.max_skew, args.min_free_mb)
+
+
 def cmd_print(args) -> int:
     from kiosk import print_cli
 
@@ -281,6 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also ask about this serial port (a pty, a port list_ports misses); repeatable")
     de.add_argument("--json", action="store_true")
     dv.set_defaults(func=cmd_devices)
+
+    do = sub.add_parser("doctor", help="display, fonts, devices, config, platform and clock, disk, data "
+                        "folder permissions, systemd units; exit 1 if any check fails (stop the kiosk first)")
+    _config_option(do)
+    do.add_argument("--json", action="store_true")
+    do.add_argument("--wait", type=float, default=3.0, help="seconds each device gets to answer (default 3)")
+    do.add_argument("--max-skew", type=float, default=30.0, help="seconds the clock may differ from the platform's")
+    do.add_argument("--min-free-mb", type=int, default=200, help="free space the data folder needs (default 200)")
+    do.set_defaults(func=cmd_doctor)
 
     pr = sub.add_parser("print", help="sample slips; receipts waiting; reprints")
     _config_option(pr)
