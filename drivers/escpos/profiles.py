@@ -61,7 +61,7 @@ def load(name: str) -> Profile:
     if data is None or name in ("default", "simple"):
         files = sorted(p.stem for p in FOLDER.glob("*.toml"))
         raise UnknownProfile(f"no printer profile named {name!r} (files: {', '.join(files)}; or a python-escpos "
-                             f"model such as TM-T88V, TM-T20II; `kiosk drivers` lists them)")
+                             f"model such as TM-T88V, TM-T20II)")
     width_mm = (data.get("media", {}).get("width", {}) or {}).get("mm")
     pixels = (data.get("media", {}).get("width", {}) or {}).get("pixels")
     width = 58 if isinstance(width_mm, int | float) and width_mm <= 60 else 80
