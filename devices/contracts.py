@@ -83,6 +83,39 @@ class HealthReport:
     text: str  # for staff: what was checked and what was found
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """Something plugged in that a driver may be for (``kiosk devices detect``).
+
+    ``bus`` says what ``path`` is: ``serial`` a tty, ``usb`` a device in sysfs (``path`` its
+    ``/dev`` node when it has one, e.g. ``/dev/usb/lp0``), ``pcsc`` a reader name, ``input`` an
+    evdev node, ``video`` a V4L2 node. USB ids and interface classes are there when the kernel
+    knows them (a pty has none)."""
+
+    bus: str
+    path: str
+    name: str = ""
+    vendor_id: int | None = None
+    product_id: int | None = None
+    usb_classes: frozenset[int] = frozenset()  # bInterfaceClass of each interface: 0x07 printer
+    given: bool = False  # named by staff (`--port`), not found by looking
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A driver's answer to ``supported()``: how sure it is (the highest priority wins, as in
+    Odoo's IoT box), the options to configure it with (without ``driver``), and why, for staff."""
+
+    priority: int
+    options: dict[str, Any]
+    why: str
+
+
+# Priorities: a device that answered the driver's own protocol beats a known USB id, which beats
+# "it is a serial port, it could be one of mine".
+PRIORITY_ANSWERED, PRIORITY_KNOWN_ID, PRIORITY_FALLBACK = 100, 50, 10
+
+
 class Driver(ABC):
     kind: ClassVar[str] = "device"
     Options: ClassVar[type[DriverOptions]] = DriverOptions
@@ -92,6 +125,17 @@ class Driver(ABC):
     can_be_queried: ClassVar[bool] = True
     # Seconds between poll() calls while idle.
     poll_interval: float = 0.5
+
+    @classmethod
+    def supported(cls, candidate: Candidate) -> Claim | None:
+        """Whether this driver is for ``candidate``: a Claim, or None ("not mine", the default).
+
+        Called by ``kiosk devices detect`` with the kiosk stopped, once per candidate and driver.
+        Look at the ids first; talk to the device only with a harmless query its protocol
+        answers (a status request), with a short timeout (under a second per port), and leave
+        the port as it was. Never claim on silence alone above ``PRIORITY_FALLBACK``.
+        """
+        return None
 
     def __init__(self, name: str, options: DriverOptions, emit: Emit):
         self.name = name

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import tty
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -46,7 +47,7 @@ import pytest
 from pydantic import ValidationError
 
 from devices import registry
-from devices.contracts import Driver, HealthLevel
+from devices.contracts import PRIORITY_FALLBACK, Candidate, Driver, HealthLevel
 from devices.errors import DeviceError, DeviceGone
 from devices.events import (
     CardInserted,
@@ -66,6 +67,7 @@ GONE_WITHIN = 2.0  # s from unplug to NO_DEVICE
 EVENT_WITHIN = 5.0  # s from trigger() to its data event
 REQUEST_TIMEOUT = 3.0  # s given to a request; its answer must come within this + 2 s
 SETTLE = 1.0  # s left after garbage before the next step
+PROBE_WITHIN = 3.0  # s a driver's supported() may take for one candidate
 DATA_EVENTS = (IdentityRead, CodeScanned, CardInserted)
 # Line noise with no CR/LF and no complete frame in it: 00/FF runs, a SAM_V preamble and a cut-off
 # header, ESC/POS bytes (DLE EOT 1, ESC @), DEL and a lone high byte.
@@ -253,6 +255,17 @@ def _short(e: Event) -> str:
 
 def _is_state(state: DeviceState) -> Callable[[Event], bool]:
     return lambda e: isinstance(e, StatusChanged) and e.state is state
+
+
+def _is_tty(path: str | os.PathLike) -> bool:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        return os.isatty(fd)
+    finally:
+        os.close(fd)
 
 
 def _is_data(e: Event) -> bool:
@@ -511,3 +524,28 @@ class DriverConformance:
             cls.Options(**good, no_such_option=1)
         with pytest.raises(DeviceConfigError, match="no_such_option"):
             build_driver(DEVICE, {"driver": self.driver, **good, "no_such_option": 1}, lambda e: None)
+
+    def test_probe(self, harness: Harness, link: Path) -> None:
+        """``supported()`` claims no foreign device above a fallback: a serial port whose device
+        neither answers nor sends (an idle scanner in virtual-COM mode) and a port path where
+        nothing is; each within PROBE_WITHIN. A claim of the driver's own device, when its port is
+        a tty, gives options the driver accepts."""
+        cls = self._driver_class()
+        master, slave = os.openpty()
+        try:
+            tty.setraw(slave)
+            for cand in (Candidate("serial", os.ttyname(slave), given=True),
+                         Candidate("serial", str(link) + "-nothing", given=True)):
+                start = time.monotonic()
+                claim = cls.supported(cand)
+                took = time.monotonic() - start
+                assert took < PROBE_WITHIN, f"supported({cand.path}) took {took:.1f} s"
+                assert claim is None or claim.priority <= PRIORITY_FALLBACK, \
+                    f"{self.driver} claims a device that is not its own ({cand.path}): {claim}"
+        finally:
+            os.close(master)
+            os.close(slave)
+        if _is_tty(link):
+            claim = cls.supported(Candidate("serial", str(link), given=True))
+            if claim is not None:
+                cls.Options(**claim.options)

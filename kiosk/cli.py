@@ -58,6 +58,8 @@ def cmd_devices(args) -> int:
     if args.devices_command == "read-card":
         return read_cli.read_card(load, args.device, args.driver, args.reader, args.json, args.reveal,
                                   args.wait)
+    if args.devices_command == "detect":
+        return devices_cli.detect(args.port, args.json)
     if args.devices_command == "scan-image":
         return devices_cli.scan_image(args.files, args.json, args.formats, args.engines)
     cfg = _load(args.config)
@@ -68,6 +70,12 @@ def cmd_devices(args) -> int:
     if args.devices_command == "scan":
         return devices_cli.devices_scan(cfg, args.device, args.duration, args.reveal, args.json)
     return devices_cli.devices_watch(cfg, args.duration)
+
+
+def cmd_doctor(args) -> int:
+    from kiosk.doctor_cli import doctor_cmd
+
+    return doctor_cmd(args.config, args.json, args.wait, args.max_skew, args.min_free_mb)
 
 
 def cmd_print(args) -> int:
@@ -273,7 +281,21 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated zxing-cpp format names (default: QRCode,MicroQRCode)")
     si.add_argument("--engines", default="zxing-cpp,pyzbar",
                     help="engines in order; the next is asked only when one finds nothing")
+    de = dvsub.add_parser("detect", help="what is plugged in, which driver claims it, and a [devices.*] "
+                          "section to paste (stop the kiosk first; writes nothing)")
+    de.add_argument("--port", action="append", default=[], metavar="PATH",
+                    help="also ask about this serial port (a pty, a port list_ports misses); repeatable")
+    de.add_argument("--json", action="store_true")
     dv.set_defaults(func=cmd_devices)
+
+    do = sub.add_parser("doctor", help="display, fonts, devices, config, platform and clock, disk, data "
+                        "folder permissions, systemd units; exit 1 if any check fails (stop the kiosk first)")
+    _config_option(do)
+    do.add_argument("--json", action="store_true")
+    do.add_argument("--wait", type=float, default=3.0, help="seconds each device gets to answer (default 3)")
+    do.add_argument("--max-skew", type=float, default=30.0, help="seconds the clock may differ from the platform's")
+    do.add_argument("--min-free-mb", type=int, default=200, help="free space the data folder needs (default 200)")
+    do.set_defaults(func=cmd_doctor)
 
     pr = sub.add_parser("print", help="sample slips; receipts waiting; reprints")
     _config_option(pr)

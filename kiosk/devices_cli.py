@@ -269,3 +269,37 @@ def scan_image(files: list[str], as_json: bool, formats: str | None, engines: st
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     return 1 if failed else 0
+
+
+def detect(ports: list[str], as_json: bool) -> int:
+    """What is plugged in and which driver claims it, and a ``[devices.*]`` proposal to paste.
+    It only reads and asks harmless status queries; it never writes the configuration."""
+    from devices import detect as det
+
+    cands, notes = det.candidates(ports)
+    found = det.claims(cands)
+    proposal = det.proposal(found)
+    if as_json:
+        print(json.dumps({"candidates": [
+            {"bus": f.candidate.bus, "path": f.candidate.path, "name": f.candidate.name,
+             "vendor_id": f.candidate.vendor_id, "product_id": f.candidate.product_id,
+             "claims": [{"driver": d, "priority": c.priority, "options": c.options, "why": c.why}
+                        for d, c in f.claims], "errors": f.errors} for f in found],
+            "notes": notes, "proposal": proposal}, ensure_ascii=False, indent=1))
+        return 0
+    for f in found:
+        c = f.candidate
+        ids = f" {c.vendor_id:04x}:{c.product_id or 0:04x}" if c.vendor_id is not None else ""
+        best = f"{f.best[0]} ({f.best[1].why})" if f.best else "no driver claims it"
+        print(f"{c.bus:7} {printable(c.path, 80):32}{ids} {printable(c.name, 40)}".rstrip())
+        print(f"{'':8}→ {best}")
+        for err in f.errors:
+            print(f"{'':8}! {err}")
+    for note in notes:
+        print(f"note: {note}")
+    if not found:
+        print("nothing found (a pty or another port can be given with --port PATH)")
+    if proposal:
+        print("\n# Proposed for kiosk.toml (check it, then paste it; nothing was written):\n")
+        print(proposal, end="")
+    return 0

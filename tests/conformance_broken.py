@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from devices.contracts import PRIORITY_ANSWERED, Claim
 from devices.errors import DeviceGone
 from devices.status import DeviceState
 from devices.testing import DriverConformance
@@ -23,6 +24,7 @@ from drivers.samv.harness import SamHarness
 BROKEN = {
     "broken-liar": f"{__name__}:LiarReader",
     "broken-crashy": f"{__name__}:CrashingReader",
+    "broken-greedy": f"{__name__}:GreedyReader",
 }
 
 
@@ -67,6 +69,21 @@ class TestLiarReader(DriverConformance):
 
 class TestCrashingReader(DriverConformance):
     driver = "broken-crashy"
+
+    def make_harness(self, link_path):
+        return SamHarness(link_path)
+
+
+class GreedyReader(SamSerialReader):
+    """Claims every serial port in `kiosk devices detect` without asking what is behind it."""
+
+    @classmethod
+    def supported(cls, candidate):
+        return Claim(PRIORITY_ANSWERED, {"port": candidate.path}, "it is a serial port")
+
+
+class TestGreedyReader(DriverConformance):
+    driver = "broken-greedy"
 
     def make_harness(self, link_path):
         return SamHarness(link_path)

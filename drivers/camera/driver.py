@@ -20,7 +20,16 @@ from pydantic import ConfigDict, Field, field_validator
 
 from devices import imagecodes
 from devices.codes import printable
-from devices.contracts import CodeScanner, DeviceName, DriverOptions, HealthLevel, HealthReport
+from devices.contracts import (
+    PRIORITY_KNOWN_ID,
+    Candidate,
+    Claim,
+    CodeScanner,
+    DeviceName,
+    DriverOptions,
+    HealthLevel,
+    HealthReport,
+)
 from devices.errors import DeviceError, DeviceGone
 from devices.events import CodeScanned, ErrorEvent, StatusChanged
 from devices.status import DeviceState
@@ -49,6 +58,22 @@ class CameraScanner(CodeScanner):
         def _known_formats(cls, v: list[str]) -> list[str]:
             imagecodes.check_formats(v)
             return v
+
+    @classmethod
+    def supported(cls, candidate: Candidate) -> Claim | None:
+        """A V4L2 node that can capture video (a webcam also shows a metadata node that cannot).
+        Below a scanner's known id: a camera is a scanner only where the hall points it."""
+        if candidate.bus != "video":
+            return None
+        try:
+            from linuxpy.video.device import Capability, Device
+
+            with Device(candidate.path) as dev:
+                if not dev.info.device_capabilities & Capability.VIDEO_CAPTURE:
+                    return None
+        except Exception:  # not readable (the video group), gone, or not V4L2
+            return None
+        return Claim(PRIORITY_KNOWN_ID - 10, {"device": candidate.path}, "a V4L2 camera that captures video")
 
     def __init__(self, name: str, options: Options, emit):
         super().__init__(name, options, emit)

@@ -29,16 +29,26 @@ import time
 from typing import Any, Literal
 
 import serial
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from devices.contracts import DeviceName, DriverOptions, Printer
+from devices.contracts import (
+    PRIORITY_ANSWERED,
+    PRIORITY_KNOWN_ID,
+    Candidate,
+    Claim,
+    DeviceName,
+    DriverOptions,
+    Printer,
+)
+from devices.detect import USB_CLASS_PRINTER
 from devices.errors import DeviceError, DeviceGone, DeviceTimeout
 from devices.events import StatusChanged
 from devices.printdoc import Document
 from devices.status import CoverState, DeviceState, PaperState, PrinterStatus
+from drivers.escpos import profiles
 from drivers.escpos.encoder import (
     GS_R1,
-    dots_for_width,
     encode,
     is_gs_r_reply,
     is_status_reply,
@@ -182,12 +192,25 @@ class EscposPrinter(Printer):
         host: DeviceName = ""
         tcp_port: int = Field(9100, ge=1, le=65535)
         baud: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] = 115200
+        # The model: a file in drivers/escpos/profiles/ or a python-escpos model (TM-T88V); it sets
+        # the four below, and each one written in the device's table wins over it. The defaults
+        # are those of a printer without a profile.
+        profile: DeviceName = ""
         width: Literal[58, 80] = 80  # paper, mm
         cjk_text: bool = True  # the printer has a Chinese font (FS &); else Chinese goes as raster
         native_qr: bool = True  # GS ( k; else the QR is sent as a raster image
         cutter: bool = True
         status_timeout_ms: int = Field(500, ge=10, le=60_000)  # per DLE EOT answer
         confirm_timeout_ms: int = Field(10000, ge=100, le=600_000)  # for GS r 1 once the data is transferred
+
+        @field_validator("profile")
+        @classmethod
+        def _known(cls, value: str) -> str:
+            try:
+                profiles.load(value)
+            except profiles.UnknownProfile as exc:
+                raise PydanticCustomError("profile", str(exc)) from None
+            return value
 
         @model_validator(mode="after")
         def _where(self):
@@ -202,14 +225,38 @@ class EscposPrinter(Printer):
     poll_interval = 0.5
     status_every = 2.0  # seconds between status queries while idle
 
+    @classmethod
+    def supported(cls, candidate: Candidate) -> Claim | None:
+        """A USB printer-class device (its ``/dev/usb/lpN``), or a serial port that answers
+        ``DLE EOT 1`` with one status byte: a real-time query a printer answers at once and that
+        prints nothing, tried at the common rates (0.3 s each)."""
+        if candidate.bus == "usb" and USB_CLASS_PRINTER in candidate.usb_classes and candidate.path.startswith("/dev/"):
+            return Claim(PRIORITY_KNOWN_ID, {"connection": "file", "port": candidate.path},
+                         "USB printer class (07)")
+        if candidate.bus != "serial":
+            return None
+        for baud in (115200, 9600, 19200, 38400):
+            try:
+                with serial.Serial(candidate.path, baud, timeout=0.3, write_timeout=0.3, exclusive=True) as port:
+                    port.reset_input_buffer()
+                    port.write(status_query(1))
+                    reply = port.read(1)
+                    more = port.read(port.in_waiting or 0) if reply else b""
+                    if reply and not more and is_status_reply(reply[0]):
+                        return Claim(PRIORITY_ANSWERED, {"connection": "serial", "port": candidate.path, "baud": baud},
+                                     f"an ESC/POS printer answered DLE EOT 1 at {baud} baud")
+            except (OSError, ValueError, termios.error):  # serial.SerialException is an OSError
+                return None
+        return None
+
     def __init__(self, name: str, options: Options, emit):
         super().__init__(name, options, emit)
         o = options
+        self.profile = profiles.resolve(o.profile, {k: getattr(o, k) for k in o.model_fields_set})
         caps = {"raster", "paper_sensor", "near_end_sensor", "cover_sensor"}
-        caps |= {c for c, on in (("cjk_text", o.cjk_text), ("native_qr", o.native_qr),
-                                 ("cutter", o.cutter)) if on}
+        caps |= {c for c in ("cjk_text", "native_qr", "cutter") if getattr(self.profile, c)}
         self.capabilities = frozenset(caps)
-        self.width_dots = dots_for_width(o.width)
+        self.width_dots = self.profile.width_dots
         self._link: _Link | None = None
         self._state = DeviceState.UNKNOWN
         self._status = PrinterStatus()
@@ -319,9 +366,9 @@ class EscposPrinter(Printer):
 
     def job_bytes(self, document: Document) -> bytes:
         """The encoded document followed by ``GS r 1``, exactly as ``print_document`` sends it."""
-        o = self.options
-        return encode(document, self.width_dots, cjk_text=o.cjk_text, native_qr=o.native_qr,
-                      cutter=o.cutter) + GS_R1
+        pr = self.profile
+        return encode(document, self.width_dots, cjk_text=pr.cjk_text, native_qr=pr.native_qr,
+                      cutter=pr.cutter) + GS_R1
 
     def print_document(self, document: Document, job_id: str) -> None:
         o = self.options

@@ -29,7 +29,17 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from devices.codes import MAX_CODE_BYTES, payload_text, printable
-from devices.contracts import CodeScanner, DeviceName, DriverOptions, HealthLevel, HealthReport
+from devices.contracts import (
+    PRIORITY_KNOWN_ID,
+    Candidate,
+    Claim,
+    CodeScanner,
+    DeviceName,
+    DriverOptions,
+    HealthLevel,
+    HealthReport,
+)
+from devices.detect import SCANNER_VENDORS
 from devices.errors import DeviceGone
 from devices.events import CodeScanned, ErrorEvent
 from devices.status import DeviceState
@@ -92,6 +102,16 @@ class HidScanner(CodeScanner):
 
     can_be_queried: ClassVar[bool] = False
     poll_interval = 0.05  # reading a node is cheap; a citizen is waiting for the screen to react
+
+    @classmethod
+    def supported(cls, candidate: Candidate) -> Claim | None:
+        """An input device with a scanner maker's USB vendor id (a scanner in keyboard mode)."""
+        maker = SCANNER_VENDORS.get(candidate.vendor_id or -1) if candidate.bus == "input" else None
+        if not maker:
+            return None
+        return Claim(PRIORITY_KNOWN_ID, {"vendor_id": f"0x{candidate.vendor_id:04x}",
+                                         "product_id": f"0x{candidate.product_id or 0:04x}"},
+                     f"USB id of a {maker} scanner in keyboard mode")
 
     def __init__(self, name: str, options: Options, emit):
         super().__init__(name, options, emit)

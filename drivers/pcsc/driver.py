@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ConfigDict, Field
 from smartcard import scard
 
-from devices.contracts import CardReader, DeviceName, DriverOptions
+from devices.contracts import PRIORITY_ANSWERED, Candidate, CardReader, Claim, DeviceName, DriverOptions
 from devices.errors import DeviceError, DeviceGone
 from devices.events import CardInserted, CardRemoved, ErrorEvent
 from devices.status import DeviceState
@@ -49,6 +49,13 @@ class PcscCardReader(CardReader):
         poll_interval_ms: int = Field(500, ge=50, le=60_000)
 
     capabilities = frozenset({"atr", "social_security"})
+
+    @classmethod
+    def supported(cls, candidate: Candidate) -> Claim | None:
+        """A reader pcscd lists: pcscd found it and its driver answered."""
+        if candidate.bus != "pcsc":
+            return None
+        return Claim(PRIORITY_ANSWERED, {"readers": [candidate.name]}, "a PC/SC reader pcscd lists")
 
     def __init__(self, name: str, options: Options, emit):
         super().__init__(name, options, emit)

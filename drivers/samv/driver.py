@@ -31,7 +31,16 @@ from typing import Any, Literal
 import serial
 from pydantic import ConfigDict, Field
 
-from devices.contracts import DeviceName, DriverOptions, HealthLevel, HealthReport, IdReader
+from devices.contracts import (
+    PRIORITY_ANSWERED,
+    Candidate,
+    Claim,
+    DeviceName,
+    DriverOptions,
+    HealthLevel,
+    HealthReport,
+    IdReader,
+)
 from devices.errors import DeviceError, DeviceGone, DeviceTimeout, ProtocolError
 from devices.events import CardRemoved, ErrorEvent, IdentityRead, StatusChanged
 from devices.identity import Identity
@@ -76,6 +85,22 @@ class SamSerialReader(IdReader):
         photo_decoder: DeviceName = ""  # "module:function" turning WLT bytes into an image; none ships
 
     capabilities = frozenset({"photo"})
+
+    @classmethod
+    def supported(cls, candidate: Candidate) -> Claim | None:
+        """A serial port whose device answers SAM_STATUS (11 FF) at one of the rates: the same
+        search as ``port = "auto"``, on this port alone, 0.3 s per rate."""
+        if candidate.bus != "serial":
+            return None
+        probe = cls("detect", cls.Options(port=candidate.path, baud="auto", timeout_ms=300), lambda _e: None)
+        try:
+            probe.open()
+        except DeviceError:
+            return None
+        finally:
+            probe.close()
+        return Claim(PRIORITY_ANSWERED, {"port": candidate.path, "baud": probe.baud},
+                     f"a SAM_V reader answered SAM_STATUS at {probe.baud} baud")
 
     def __init__(self, name: str, options: Options, emit):
         super().__init__(name, options, emit)

@@ -30,7 +30,18 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from devices.codes import MAX_CODE_BYTES, printable
-from devices.contracts import CodeScanner, DeviceName, DriverOptions, HealthLevel, HealthReport
+from devices.contracts import (
+    PRIORITY_FALLBACK,
+    PRIORITY_KNOWN_ID,
+    Candidate,
+    Claim,
+    CodeScanner,
+    DeviceName,
+    DriverOptions,
+    HealthLevel,
+    HealthReport,
+)
+from devices.detect import SCANNER_VENDORS
 from devices.errors import DeviceGone
 from devices.events import CodeScanned
 from devices.framing import CodeFramer
@@ -102,6 +113,21 @@ class SerialScanner(CodeScanner):
 
     can_be_queried: ClassVar[bool] = False
     poll_interval = 0.05  # reading a port is cheap; a citizen is waiting for the screen to react
+
+    @classmethod
+    def supported(cls, candidate: Candidate) -> Claim | None:
+        """A scanner only sends, so nothing can be asked: a serial port of a scanner maker's USB
+        id is claimed as known; another USB serial port, or one staff named, only as a fallback,
+        for when no driver that can ask its device got an answer there. A built-in UART
+        (ttyS*, no USB id) is not claimed: most machines have some with nothing behind them."""
+        if candidate.bus != "serial" or (candidate.vendor_id is None and not candidate.given):
+            return None
+        maker = SCANNER_VENDORS.get(candidate.vendor_id or -1)
+        if maker:
+            return Claim(PRIORITY_KNOWN_ID, {"port": candidate.path}, f"USB id of a {maker} scanner")
+        return Claim(PRIORITY_FALLBACK, {"port": candidate.path},
+                     "a serial port nothing answered on: maybe a scanner in virtual-COM mode (scan a code "
+                     "with `kiosk devices scan` to be sure)")
 
     def __init__(self, name: str, options: Options, emit):
         super().__init__(name, options, emit)
