@@ -43,6 +43,10 @@ class Upkeep:
             beat = self.heartbeat_message()
             self.background.once("heartbeat", lambda: self.central.heartbeat(beat), self._heartbeat_answer)
 
+    def beat_now(self) -> None:
+        """A heartbeat at the next tick (its answer brings the platform's commands)."""
+        self._next_beat = 0.0
+
     def sync_now(self, on_done: Callable, on_error: Callable) -> None:
         """A sync at the next tick (one already running answers instead); its outcome goes to the
         callbacks."""
