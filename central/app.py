@@ -39,6 +39,7 @@ from contract.models import (
     EVALUATION_LEVEL_LABELS,
     EVALUATION_QUESTIONS,
     EVALUATION_QUESTIONS_VERSION,
+    MAX_COMMAND_ID,
     Case,
     CaseList,
     CaseSubmission,
@@ -47,6 +48,8 @@ from contract.models import (
     CitizenCodeRequest,
     CitizenIdentity,
     CommandRequest,
+    CommandResult,
+    CommandState,
     DepartmentList,
     ErrorInfo,
     ErrorResponse,
@@ -348,6 +351,14 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
     def queue_command(terminal_id: Key, cmd: CommandRequest) -> TerminalCommand:
         """Staff queue a command; the terminal gets it with its next heartbeat."""
         return TerminalCommand.model_validate(platform.queue_command(terminal_id, cmd.command, cmd.args))
+
+    @app.post(f"{API_PREFIX}/terminals/commands/{{command_id}}/result", response_model=CommandState,
+              responses={**_SIGNED, **_JSON_BODY}, tags=["terminals"])
+    def command_result(command_id: Annotated[int, InPath(ge=1, le=MAX_COMMAND_ID)], res: CommandResult,
+                       tid: Signed) -> CommandState:
+        """The terminal says what became of one of its commands (it is delivered no more). The
+        first result stands; sending it again answers the stored state."""
+        return CommandState.model_validate(platform.command_result(tid, command_id, res.ok, res.result))
 
     # -- persons -------------------------------------------------------------------------------
     @app.post(f"{API_PREFIX}/persons/token", response_model=PersonToken, responses={**_SIGNED, **_JSON_BODY},

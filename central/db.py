@@ -104,7 +104,10 @@ TERMINAL_COMMANDS = Table(
     Column("command", Text, nullable=False),
     Column("args", Text, nullable=False, server_default="{}"),
     Column("created_at", Text, nullable=False),
+    Column("delivered_at", Text),  # first carried by a heartbeat answer
     Column("acked_at", Text),
+    Column("ok", Integer),  # the terminal's result: 1 done, 0 failed, NULL none (yet, or acked without one)
+    Column("result", Text, nullable=False, server_default=""),
 )
 PERSON_TOKENS = Table(
     "person_tokens", METADATA,
@@ -283,7 +286,10 @@ def init_schema(engine: Engine) -> None:
                 conn.execute(sql(f"ALTER TABLE guides DROP COLUMN {column}"))
         for table, column, ddl in (("cases", "terminal_ref", "TEXT NOT NULL DEFAULT ''"),
                                    ("idempotency", "scope", "TEXT"), ("cases", "rating_code", "TEXT"),
-                                   ("guides", "popularity", "INTEGER NOT NULL DEFAULT 0")):
+                                   ("guides", "popularity", "INTEGER NOT NULL DEFAULT 0"),
+                                   ("terminal_commands", "delivered_at", "TEXT"),
+                                   ("terminal_commands", "ok", "INTEGER"),
+                                   ("terminal_commands", "result", "TEXT NOT NULL DEFAULT ''")):
             if table in tables and column not in {c["name"] for c in insp.get_columns(table)}:
                 conn.execute(sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
         METADATA.create_all(conn)

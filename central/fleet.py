@@ -70,6 +70,25 @@ def _devices(devices: list[dict[str, Any]]) -> str:
     return "".join(out)
 
 
+COMMAND_WORDS = {"queued": ("待下发", ""), "delivered": ("已下发", "warn"), "ok": ("已完成", "ok"),
+                 "failed": ("失败", "bad"), "acknowledged": ("已确认", "ok")}
+
+
+def _commands(terminals: list[dict[str, Any]]) -> str:
+    rows = []
+    for t in terminals:
+        for c in t.get("commands", ()):
+            words, cls = COMMAND_WORDS.get(c["state"], (c["state"], ""))
+            args = "，".join(f"{k}={v}" for k, v in c["args"].items())
+            rows.append(
+                f'<tr data-command="{c["command_id"]}" data-state="{escape(c["state"])}">'
+                f'<td>{escape(t["terminal_id"])}</td><td class="num">{c["command_id"]}</td>'
+                f'<td>{escape(c["command"])}<br><span class="muted">{escape(args)}</span></td>'
+                f"<td>{local_time(c['created_at'])}</td>"
+                f'<td><span class="tag {cls}">{words}</span></td><td>{escape(c["result"] or "")}</td></tr>')
+    return "".join(rows) or '<tr><td colspan="6">尚无指令</td></tr>'
+
+
 def render_fleet(terminals: list[dict[str, Any]], stats: list[dict[str, Any]], now: float) -> str:
     rows = []
     for t in terminals:
@@ -101,6 +120,10 @@ def render_fleet(terminals: list[dict[str, Any]], stats: list[dict[str, Any]], n
 <table id="terminals"><thead><tr><th>终端</th><th>状态</th><th>最后心跳</th><th>设备状态</th>
 <th>待发送</th><th>软件版本</th></tr></thead>
 <tbody>{"".join(rows) or '<tr><td colspan="6">尚无终端</td></tr>'}</tbody></table>
+<h2>远程指令</h2>
+<table id="commands"><thead><tr><th>终端</th><th>编号</th><th>指令</th><th>下达时间</th><th>状态</th>
+<th>终端回报</th></tr></thead>
+<tbody>{_commands(terminals)}</tbody></table>
 <h2>每日办件与评价</h2>
 <table id="daily"><thead><tr><th>日期</th><th>申报办件</th><th>评价数</th><th>平均满意度</th><th>差评（待回访）</th>
 </tr></thead><tbody>{"".join(day_rows)}</tbody></table>

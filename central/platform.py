@@ -178,6 +178,8 @@ class PlatformStore:
             rows = conn.execute(sql("SELECT command_id, command, args, created_at FROM terminal_commands "
                                     "WHERE terminal_id = :id AND acked_at IS NULL ORDER BY command_id"),
                                 {"id": tid}).mappings().all()
+            conn.execute(sql("UPDATE terminal_commands SET delivered_at = :t WHERE terminal_id = :id "
+                             "AND acked_at IS NULL AND delivered_at IS NULL"), {"t": now, "id": tid})
         return {"server_time": now,
                 "commands": [{**r, "args": json.loads(r["args"])} for r in rows]}
 
@@ -192,10 +194,36 @@ class PlatformStore:
                                {"id": tid}).scalar_one()
         return {"command_id": cid, "command": command, "args": args, "created_at": now}
 
+    def command_result(self, tid: str, command_id: int, ok: bool, result: str) -> dict[str, Any]:
+        """The terminal's word on one of its commands. The first result stands: a resend (the
+        answer to the first was lost) gets the stored state back, so a retry is harmless."""
+        now = self.now_iso()
+        with self._write() as conn:
+            found = conn.execute(sql("SELECT command_id FROM terminal_commands WHERE command_id = :c "
+                                     "AND terminal_id = :id"), {"c": command_id, "id": tid}).first()
+            if found is None:  # another terminal's command is no more this one's business than a missing one
+                raise ApiError(404, "not_found", f"no command {command_id} for this terminal")
+            conn.execute(sql("UPDATE terminal_commands SET acked_at = :t, ok = :ok, result = :r, "
+                             "delivered_at = COALESCE(delivered_at, :t) "
+                             "WHERE command_id = :c AND ok IS NULL"),
+                         {"t": now, "ok": int(ok), "r": result, "c": command_id})
+        return self.commands(tid, command_id=command_id)[0]
+
+    def commands(self, tid: str, limit: int = 20, command_id: int | None = None) -> list[dict[str, Any]]:
+        """A terminal's latest commands, newest first, with their state (contract CommandState)."""
+        where = " AND command_id = :c" if command_id is not None else ""
+        with self._read() as conn:
+            rows = conn.execute(sql("SELECT command_id, command, args, created_at, delivered_at, acked_at, ok, "
+                                    f"result FROM terminal_commands WHERE terminal_id = :id{where} "
+                                    "ORDER BY command_id DESC LIMIT :n"),
+                                {"id": tid, "c": command_id, "n": limit}).mappings().all()
+        return [{**r, "args": json.loads(r["args"]), "ok": None if r["ok"] is None else bool(r["ok"]),
+                 "state": _command_state(r)} for r in rows]
+
     def terminals(self) -> list[dict[str, Any]]:
         with self._read() as conn:
             rows = conn.execute(sql("SELECT * FROM terminals ORDER BY terminal_id")).mappings().all()
-        return [self._terminal(r) for r in rows]
+        return [{**self._terminal(r), "commands": self.commands(r["terminal_id"])} for r in rows]
 
     def terminal(self, tid: str) -> dict[str, Any]:
         with self._read() as conn:
@@ -641,3 +669,11 @@ def person_scope(id_number: str) -> str:
 
 def _sha(text_: str) -> str:
     return hashlib.sha256(text_.encode("utf-8")).hexdigest()
+
+
+def _command_state(r) -> str:
+    if r["ok"] is not None:
+        return "ok" if r["ok"] else "failed"
+    if r["acked_at"]:
+        return "acknowledged"  # in a heartbeat's acked_commands, without a result
+    return "delivered" if r["delivered_at"] else "queued"

@@ -468,24 +468,52 @@ class Terminal(BaseModel):
     devices: list[DeviceStatus]
 
 
-class TerminalList(BaseModel):
-    items: list[Terminal]
 
-
-CommandName = Literal["refresh_guides", "self_test", "restart", "show_notice"]
+# What staff may queue for a terminal (docs/central-api.md, "Remote commands"; kiosk/commands.py).
+CommandName = Literal["reload_config", "sync_guides", "restart", "notice", "out_of_service"]
+MAX_COMMAND_RESULT = 500
 
 
 class TerminalCommand(BaseModel):
     command_id: int
-    command: CommandName
+    # A plain name, not CommandName: a terminal answers a command it does not know (a newer
+    # platform's) with a failed result instead of refusing the whole heartbeat answer.
+    command: str
     args: dict[str, str] = Field(default_factory=dict)
     created_at: dt.datetime
+
+
+class CommandResult(BaseModel):
+    """POST /terminals/commands/{command_id}/result: what became of a command on the terminal."""
+
+    ok: bool = Field(strict=True)
+    result: str = Field("", max_length=MAX_COMMAND_RESULT, description="one line: what was done, or why not")
+
+
+class CommandState(TerminalCommand):
+    """A command as staff see it: ``queued`` (no heartbeat has carried it yet), ``delivered``,
+    then ``ok`` or ``failed`` with the terminal's result (``acknowledged``: acknowledged in a
+    heartbeat's ``acked_commands``, without a result)."""
+
+    state: Literal["queued", "delivered", "ok", "failed", "acknowledged"]
+    delivered_at: dt.datetime | None = None
+    acked_at: dt.datetime | None = None
+    result: str = ""
 
 
 class CommandRequest(BaseModel):
     command: CommandName
     args: dict[Annotated[str, Field(max_length=50)], Annotated[str, Field(max_length=MAX_COMMAND_ARG)]] = Field(
         default_factory=dict, max_length=MAX_COMMAND_ARGS)
+
+
+class TerminalStatus(Terminal):
+    commands: list[CommandState] = Field(default_factory=list,
+                                         description="the latest commands queued for it, newest first")
+
+
+class TerminalList(BaseModel):
+    items: list[TerminalStatus]
 
 
 CommandId = Annotated[int, Strict(), Field(ge=1, le=MAX_COMMAND_ID)]

@@ -42,6 +42,7 @@ from contract.models import (
     CertificateList,
     CertificateProof,
     CitizenIdentity,
+    CommandState,
     DepartmentList,
     ErrorResponse,
     Evaluation,
@@ -196,6 +197,11 @@ class CentralClient:
 
     def heartbeat(self, beat: Heartbeat) -> HeartbeatAnswer:
         return self._post(f"{API_PREFIX}/terminals/heartbeat", HeartbeatAnswer, beat.model_dump(mode="json"))
+
+    def command_result(self, command_id: int, ok: bool, result: str) -> CommandState:
+        """What became of a platform command (kiosk.commands resends it until this answers)."""
+        return self._post(f"{API_PREFIX}/terminals/commands/{command_id}/result", CommandState,
+                          {"ok": ok, "result": result})
 
     # -- persons -------------------------------------------------------------------------------
     def person_token(self, id_number: str, name: str, source: str = "id_card") -> PersonToken:

@@ -158,7 +158,7 @@ def cmd_run(args) -> int:
         from kiosk import config as cfgmod
         from kiosk.runtime import running_kiosk
 
-        return stack.enter_context(running_kiosk(cfgmod.load(args.config))), None
+        return stack.enter_context(running_kiosk(cfgmod.load(args.config), config_path=args.config)), None
 
     code, failure = run_ui(args.config, first_frame(args.config), assemble)
     if failure:
@@ -198,7 +198,7 @@ def _demo(config_path: str, first, slips_dir: Path, out: Path, tour: bool, audit
 
         cfg = cfgmod.load(config_path)
         hw = stack.enter_context(DemoHardware(cfg, slips_dir))
-        return stack.enter_context(running_kiosk(cfg, hw.device_overrides())), hw
+        return stack.enter_context(running_kiosk(cfg, hw.device_overrides(), config_path=config_path)), hw
 
     code, failure = run_ui(config_path, first, assemble, demo=True, tour_out=out if tour else None, audit=audit)
     if failure:

@@ -45,6 +45,18 @@ class WelcomePage(Page):
     use_card: str = ""  # the button that reads a card left on the reader again; "" when none is
     elder: bool = False  # 长辈模式 is on
     elder_button: str = ""  # the words of its switch: turn it on, or back off
+    notice: str = ""  # the hall's notice from the platform (kiosk.commands), as staff wrote it
+
+
+@page
+@dataclass(frozen=True)
+class OutOfServicePage(Page):
+    """Instead of the welcome page while the platform has the terminal out of service."""
+
+    screen: ClassVar[str] = "out_of_service"
+    title: str = ""
+    message: str = ""
+    notice: str = ""
 
 
 @page

@@ -11,6 +11,8 @@ from devices.manager import DeviceManager
 from kiosk.catalogue import Catalogue
 from kiosk.catalogue import default_path as catalogue_path
 from kiosk.central_client import CentralClient
+from kiosk.commands import CommandBook
+from kiosk.commands import default_path as commands_path
 from kiosk.config import KioskConfig
 from kiosk.embedded import EmbeddedPlatform
 from kiosk.outbox import Outbox, Sender
@@ -28,10 +30,12 @@ def version() -> str:
 
 
 @contextmanager
-def running_kiosk(config: KioskConfig, device_overrides: dict[str, dict[str, Any]] | None = None):
+def running_kiosk(config: KioskConfig, device_overrides: dict[str, dict[str, Any]] | None = None,
+                  config_path=None):
     """Yield a Shell with its devices started; stop everything on exit.
 
-    ``device_overrides`` replaces options of configured devices (the demo points them at emulators).
+    ``device_overrides`` replaces options of configured devices (the demo points them at emulators);
+    ``config_path``: the file the platform's reload_config reads again.
     """
     with ExitStack() as stack:
         url = config.central.url
@@ -55,6 +59,7 @@ def running_kiosk(config: KioskConfig, device_overrides: dict[str, dict[str, Any
         devices = DeviceManager(tables)  # started by the shell's first tick (Shell.tick)
         stack.callback(devices.stop)
         shell = Shell(config, central, devices, catalogue=Catalogue(catalogue_path(config.var_dir), config.search.aliases),
-                      outbox=outbox, sender=sender, version=version())
+                      outbox=outbox, sender=sender, version=version(),
+                      commands=CommandBook(commands_path(config.var_dir)), config_path=config_path)
         stack.callback(shell.shutdown)
         yield shell

@@ -22,13 +22,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from devices.events import CodeScanned, ErrorEvent, Event, RequestDone, StatusChanged
+from devices.events import CodeScanned, ErrorEvent, Event, IdentityRead, RequestDone, StatusChanged
 from kiosk import guide_text, receipts, slips, speech, voice
 from kiosk.background import Background
 from kiosk.card import CardRules, CardWatch
 from kiosk.catalogue import Catalogue
 from kiosk.central_client import CentralClient, CentralError, person_session
-from kiosk.config import KioskConfig
+from kiosk.commands import CommandBook, RemoteCommands, reloaded
+from kiosk.config import ConfigError, KioskConfig, load
 from kiosk.i18n import LANGUAGES, Translator
 from kiosk.journeys import JOURNEYS
 from kiosk.journeys.base import NEEDS_IDENTITY, Finish, Journey, Notice, Result, Start, UnknownStep, Words
@@ -52,7 +53,8 @@ class Shell(CardRules, ScanRules):
                  clock: Callable[[], dt.datetime] = dt.datetime.now, session: Session | None = None,
                  print_queue: PrintQueue | None = None, catalogue: Catalogue | None = None,
                  outbox=None, version: str = "", monotonic: Callable[[], float] = time.monotonic,
-                 sender=None, case_wait_s: float = CASE_WAIT_S, speaker=voice.DEFAULT):
+                 sender=None, case_wait_s: float = CASE_WAIT_S, speaker=voice.DEFAULT,
+                 commands: CommandBook | None = None, config_path=None):
         self.config, self.central, self.devices, self.catalogue = config, central, devices, catalogue
         self.outbox = outbox  # kiosk.outbox.Outbox: cases go in here; its depth goes into the heartbeat
         self.sender = sender  # kiosk.outbox.Sender: woken after a case is committed
@@ -76,6 +78,11 @@ class Shell(CardRules, ScanRules):
             if outbox is not None:
                 receipts.resume(outbox, self.printing, config.terminal.hall, config.terminal.id, self.now(),
                                 outbox.clock(), config.outbox.receipt_resume_min * 60)
+        # The platform's commands (kiosk.commands): without a book on disk, exactly once per run only.
+        self.config_path = config_path  # what reload_config reads again
+        self.remote = RemoteCommands(commands or CommandBook(), self, monotonic)
+        self.upkeep.on_commands = self.remote.receive
+        self.stop_requested = ""  # why the app should exit ("restart"): the app watches it
         self.journeys = JOURNEYS  # what this kiosk offers, by name (journeys ask: is there a "query"?)
         self.stack: list[Journey] = [Home(self)]
         self.notice: Notice | None = None
@@ -143,6 +150,9 @@ class Shell(CardRules, ScanRules):
 
     def start(self, name: str, **args: Any) -> None:
         self.touch()
+        if self.closed_to_citizens:
+            log.info("%s not started: out of service", name)
+            return self._changed()
         self.notice = None
         self._apply(self.journey, Start(name, args))
 
@@ -374,6 +384,7 @@ class Shell(CardRules, ScanRules):
             if journey in self.stack and (result := journey.tick()) is not None:
                 self._apply(journey, result)
         self.upkeep.tick()
+        self.remote.tick()
         self.card_tick()
         self._check_idle()
         if self._page() != self.page:  # a journey moved on by itself (a wait ended)
@@ -383,6 +394,9 @@ class Shell(CardRules, ScanRules):
         if self.printing is not None:
             for job in self.printing.on_event(event):
                 self._job_changed(job)
+        if self.closed_to_citizens and isinstance(event, (IdentityRead, CodeScanned)):
+            log.info("%s on %s not read: out of service", type(event).__name__, event.device)
+            return
         if self.card_event(event):  # kiosk.card: placed, taken, asked again
             return
         if isinstance(event, CodeScanned):
@@ -405,12 +419,39 @@ class Shell(CardRules, ScanRules):
             self.notice = job_notice(self.tr, job) or self.notice
         self._changed()
 
+    # -- the platform's commands (kiosk.commands) -------------------------------------------
+    @property
+    def closed_to_citizens(self) -> bool:
+        """Out of service and nobody's session going on: no journey starts, no card is read."""
+        return self.remote.out_of_service and self.session.identity is None and len(self.stack) == 1
+
+    def reload_config(self) -> tuple[bool, str]:
+        """The configuration file read again; a file that fails its check changes nothing."""
+        if self.config_path is None:
+            return False, "started without a configuration file: nothing to read again"
+        try:
+            new = load(self.config_path)
+        except ConfigError as exc:
+            return False, f"config error: {exc}"
+        self.config, later = reloaded(self.config, new)
+        self.upkeep.config = self.config
+        self.session.idle_timeout_s, self.session.warning_s = self.config.session.idle_timeout_s, self.config.session.warning_s
+        self.card.grace_s = self.config.session.card_grace_s
+        self._changed()
+        return True, "reloaded" + (f"; applied at the next restart: {', '.join(later)}" if later else "")
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the app to exit (the app exits with RESTART_EXIT; systemd starts the kiosk again)."""
+        self.stop_requested = reason
+        self._changed()
+
     # -- for the status bar and the staff -------------------------------------------------
     def device_summary(self) -> list[tuple[str, str, bool]]:
         """(device name in the citizen's language, plain status text, ok?) for every configured device."""
         return self.upkeep.device_summary(self.tr)
 
     def shutdown(self) -> None:
+        self.remote.book.close()
         if self.speaker is not None:
             self.speaker.close()
         self.background.shutdown()

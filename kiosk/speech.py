@@ -67,6 +67,11 @@ def _personal(page, tr):
     return joined(tr, page.greeting, tr("personal.choose"), page.take_card)  # the greeting's name is masked
 
 
+@says("out_of_service")
+def _out_of_service(page, tr):
+    return joined(tr, page.title, page.message, page.notice)
+
+
 @says("notice", "question")
 def _notice(page, tr):
     return joined(tr, page.title, page.message, getattr(page, "take_card", ""))

@@ -1,7 +1,8 @@
 """What a terminal does in the background whoever stands at it: keep the guide catalogue fresh
 (at start and every ``guides_sync_min``; a failed sync again soon) and report to the platform (a heartbeat every
 ``heartbeat_s`` with device statuses and outbox depth), never more than one of each at a time; and
-the same device statuses for the status bar."""
+the same device statuses for the status bar. The commands a heartbeat's answer carries go to
+kiosk.commands."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ class Upkeep:
         self.device_states = device_states if device_states is not None else {}
         self._next_sync = self._next_beat = 0.0  # both due at the first tick
         self._sync_retry = SYNC_RETRY_S
-        self._seen_commands: set[int] = set()
+        self.on_commands: Callable[[list], None] | None = None  # the platform's commands (kiosk.commands)
+        self._sync_waiters: list[tuple[Callable, Callable]] = []
 
     def tick(self) -> None:
         now = self.monotonic()
@@ -41,15 +43,31 @@ class Upkeep:
             beat = self.heartbeat_message()
             self.background.once("heartbeat", lambda: self.central.heartbeat(beat), self._heartbeat_answer)
 
+    def beat_now(self) -> None:
+        """A heartbeat at the next tick (its answer brings the platform's commands)."""
+        self._next_beat = 0.0
+
+    def sync_now(self, on_done: Callable, on_error: Callable) -> None:
+        """A sync at the next tick (one already running answers instead); its outcome goes to the
+        callbacks."""
+        self._sync_waiters.append((on_done, on_error))
+        self._next_sync = 0.0
+
     def _synced(self, r) -> None:
         self._sync_retry = SYNC_RETRY_S
         log.info("guide catalogue synced: %d changed, %d deleted in %.1f s", r.changed, r.deleted, r.seconds)
+        waiters, self._sync_waiters = self._sync_waiters, []
+        for on_done, _ in waiters:
+            on_done(r)
 
-    def _sync_failed(self, _exc) -> None:
+    def _sync_failed(self, exc) -> None:
         """A platform away at boot (or a network blip) should not leave the copy stale until the
         next regular sync: try again soon, less often each time."""
         self._next_sync = min(self._next_sync, self.monotonic() + self._sync_retry)
         self._sync_retry = min(self._sync_retry * 2, SYNC_RETRY_MAX_S)
+        waiters, self._sync_waiters = self._sync_waiters, []
+        for _, on_error in waiters:
+            on_error(exc)
 
     def heartbeat_message(self) -> Heartbeat:
         devices = []
@@ -67,10 +85,8 @@ class Upkeep:
         return Heartbeat(version=self.version, outbox_depth=min(depth, MAX_OUTBOX_DEPTH), devices=devices[:MAX_LIST])
 
     def _heartbeat_answer(self, answer) -> None:
-        for cmd in answer.commands:
-            if cmd.command_id not in self._seen_commands:  # acting on commands is for a later issue
-                self._seen_commands.add(cmd.command_id)
-                log.info("platform command %d: %s %s (not acted on yet)", cmd.command_id, cmd.command, cmd.args)
+        if answer.commands and self.on_commands is not None:
+            self.on_commands(answer.commands)
 
     def device_summary(self, tr) -> list[tuple[str, str, bool]]:
         """For the status bar: (device name in the citizen's language, plain status text, ok?) for

@@ -26,11 +26,11 @@ def elder_button(tr: Translator, elder: bool) -> str:
 
 
 def welcome_page(tr: Translator, offered: tuple[Entry, ...], card_left: bool = False,
-                 takes_codes: bool = False, elder: bool = False) -> WelcomePage:
+                 takes_codes: bool = False, elder: bool = False, notice: str = "") -> WelcomePage:
     """A card left on the reader after a sign-out or a timeout is not read again by itself: the
     page asks for it to be taken, or to be used again with a tap. ``takes_codes``: a scanner is
     there for the province app's citizen code. ``elder``: 长辈模式 is on."""
-    switch = {"elder": elder, "elder_button": elder_button(tr, elder)}
+    switch = {"elder": elder, "elder_button": elder_button(tr, elder), "notice": notice}
     if card_left:
         return WelcomePage(entries=offered, prompt=tr("welcome.take_card"), prompt_sub=tr("welcome.take_card_sub"),
                            use_card=tr("welcome.use_card"), **switch)

@@ -90,6 +90,7 @@ class KioskApp(App):
         self.panel = panel
         self._on_started = on_started
         self.failure = ""
+        self.exit_code = 0  # kiosk.commands.RESTART_EXIT once the platform asked for a restart
         self.title = "hall-kiosk"
         self.hall = first.hall
         self.tr = first.tr
@@ -178,6 +179,11 @@ class KioskApp(App):
 
     def _sync(self):
         shell = self.shell
+        if getattr(shell, "stop_requested", "") and not self.exit_code:  # a platform's restart command
+            from kiosk.commands import RESTART_EXIT
+
+            self.exit_code = RESTART_EXIT
+            Clock.schedule_once(lambda _dt: self.stop())
         if self.tr is not shell.tr:
             # Screens not on show are not in the root's tree: their labels are redrawn too.
             use_face(shell.tr.lang, self.root, *self.sm.screens)

@@ -336,13 +336,13 @@ def test_register_heartbeat_and_commands(env):
         {"name": "id_reader", "kind": "id_reader", "status": "online"}])
     assert client.heartbeat(beat).commands == []
     url = f"{srv.url}/api/v1/terminals/{auth.DEMO_TERMINAL_ID}/commands"
-    assert requests.post(url, json={"command": "refresh_guides"}, timeout=5).status_code == 401
+    assert requests.post(url, json={"command": "sync_guides"}, timeout=5).status_code == 401
     admin = {auth.HEADER_ADMIN: auth.DEMO_ADMIN_KEY}
-    resp = requests.post(url, json={"command": "show_notice", "args": {"text": "今日 16:00 停机维护"}},
+    resp = requests.post(url, json={"command": "notice", "args": {"text": "今日 16:00 停机维护"}},
                          headers=admin, timeout=5)
     assert resp.status_code == 201
     cmds = client.heartbeat(beat).commands
-    assert [(c.command, c.args) for c in cmds] == [("show_notice", {"text": "今日 16:00 停机维护"})]
+    assert [(c.command, c.args) for c in cmds] == [("notice", {"text": "今日 16:00 停机维护"})]
     assert client.heartbeat(beat).commands == cmds  # until acknowledged
     assert client.heartbeat(beat.model_copy(update={"acked_commands": [cmds[0].command_id]})).commands == []
     listing = requests.get(f"{srv.url}/api/v1/terminals", headers=admin, timeout=5).json()["items"]

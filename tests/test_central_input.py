@@ -93,7 +93,7 @@ def test_a_boolean_does_not_acknowledge_command_one(platform, server_log):
     """``[true]`` was read as command 1: the terminal would never see that command."""
     admin = {auth.HEADER_ADMIN: auth.DEMO_ADMIN_KEY}
     url = f"{platform.url}/api/v1/terminals/{auth.DEMO_TERMINAL_ID}/commands"
-    queued = requests.post(url, json={"command": "self_test"}, headers=admin, timeout=5).json()
+    queued = requests.post(url, json={"command": "sync_guides"}, headers=admin, timeout=5).json()
     assert error_code(post_json(platform.url, HEARTBEAT, {"acked_commands": [True]})) == (422, "invalid_request")
     pending = post_json(platform.url, HEARTBEAT, {}).json()["commands"]
     assert queued["command_id"] in [c["command_id"] for c in pending]
@@ -200,7 +200,7 @@ def test_supplement_and_command_sizes_are_bounded(platform, server_log, person):
     assert error_code(resp) == (422, "invalid_request")
     admin = {auth.HEADER_ADMIN: auth.DEMO_ADMIN_KEY}
     url = f"{platform.url}/api/v1/terminals/{auth.DEMO_TERMINAL_ID}/commands"
-    resp = requests.post(url, json={"command": "show_notice", "args": {"text": "x" * 10_000}}, headers=admin,
+    resp = requests.post(url, json={"command": "notice", "args": {"text": "x" * 10_000}}, headers=admin,
                          timeout=5)
     assert error_code(resp) == (422, "invalid_request")
 
@@ -293,13 +293,17 @@ class TerminalSignature(requests.auth.AuthBase):
 
 
 @pytest.fixture(scope="module")
-def known(platform, person) -> dict[str, str]:
+def known(platform, person) -> dict[str, str | int]:
     """Real keys, so generated requests also reach a real guide, case, certificate and proof."""
     case = submit(platform, person, case_body(form={"_demo_path": "supplement"})).json()
     cert = signed(platform.url, "GET", "/api/v1/certificates", extra=person).json()["items"][0]
     proof = signed(platform.url, "POST", f"/api/v1/certificates/{cert['cert_id']}/proof", extra=person).json()
+    command = requests.post(f"{platform.url}/api/v1/terminals/{auth.DEMO_TERMINAL_ID}/commands",
+                            json={"command": "sync_guides"}, headers={auth.HEADER_ADMIN: auth.DEMO_ADMIN_KEY},
+                            timeout=5).json()
     return {"item_code": PASSPORT, "case_no": case["case_no"], "cert_id": cert["cert_id"],
-            "code": proof["verification_code"], "terminal_id": auth.DEMO_TERMINAL_ID}
+            "code": proof["verification_code"], "terminal_id": auth.DEMO_TERMINAL_ID,
+            "command_id": command["command_id"]}
 
 
 @pytest.mark.fuzz

@@ -4,6 +4,7 @@ espeak-ng producing audio, and a speaker that hangs or is missing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
@@ -11,7 +12,7 @@ import wave
 
 import pytest
 
-from contract.models import CaseSubmission
+from contract.models import CaseSubmission, TerminalCommand
 from devices.events import IdentityRead
 from drivers.samv.emulator import SAMPLE_CARDS
 from kiosk import config, speech
@@ -171,6 +172,14 @@ def test_in_elder_mode_every_page_speaks_as_it_opens_and_nothing_personal(kiosk,
     run_until(shell, lambda: shell.page.screen == "ticket_printed")
     spoke("ticket_printed")
     assert shell.page.number in heard["ticket_printed"]  # called out in the hall anyway
+
+    shell.logout()  # then the platform takes the terminal out of service (kiosk.commands)
+    shell.dismiss_notice()
+    shell.remote.receive([TerminalCommand(command_id=1, command="out_of_service", args={"state": "on"},
+                                          created_at=dt.datetime.now(dt.UTC))])
+    shell.tick()
+    shell.set_elder(True)
+    spoke("out_of_service")
 
     assert set(heard) == set(PAGES), sorted(set(PAGES) - set(heard))
     said = " ".join(text for text, _voice in spk.said)

@@ -7,9 +7,9 @@ taken, and "使用此证件" has the reader report it again.
 from __future__ import annotations
 
 from devices.identity import CardType
-from kiosk import welcome
+from kiosk import guide_text, welcome
 from kiosk.journeys.base import Journey, Result
-from kiosk.pages import Entry, Page, PersonalPage
+from kiosk.pages import Entry, OutOfServicePage, Page, PersonalPage
 
 
 class Home(Journey):
@@ -23,9 +23,13 @@ class Home(Journey):
     def page(self) -> Page:
         session, tr, left = self.shell.session, self.tr, self.shell.card.left
         ident = session.identity
+        # The hall's notice (a platform command) as staff wrote it; 繁體 converted like guides.
+        notice = guide_text.in_language(self.shell.remote.notice(), tr.lang)
+        if ident is None and self.shell.remote.out_of_service:
+            return OutOfServicePage(title=tr("service.out_title"), message=tr("service.out_message"), notice=notice)
         if ident is None:
             return welcome.welcome_page(tr, self.entries(False), left, self.shell.takes_citizen_codes,
-                                        self.shell.elder)
+                                        self.shell.elder, notice)
         return PersonalPage(
             greeting=tr("personal.greeting", name=ident.masked_name),
             number=tr("personal.number", number=ident.masked_number),
