@@ -42,6 +42,8 @@ i18n: i18n-extract i18n-update i18n-compile
 i18n-extract: $(STAMP)
 	$(BIN)/pybabel -q extract -F pyproject.toml --add-location=file --sort-output \
 	  --project=hall-kiosk --copyright-holder="hall kiosk authors" -o $(POT) kiosk screens
+	@# a template whose only change is its creation date is not a change (no churn in commits)
+	@git diff --quiet -I '^"POT-Creation-Date' -- $(POT) 2>/dev/null && git checkout -q -- $(POT) 2>/dev/null || true
 
 i18n-update: $(STAMP)
 	$(BIN)/pybabel -q update -i $(POT) -d $(LOCALE) -D kiosk --no-fuzzy-matching --ignore-pot-creation-date
