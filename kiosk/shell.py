@@ -39,6 +39,7 @@ from kiosk.pages import NoticePage, Page
 from kiosk.print_jobs import PrintDispatcher, PrintQueue
 from kiosk.scanned import ScanRules
 from kiosk.session import IdleState, Session
+from kiosk.staff_access import StaffDoor
 from kiosk.upkeep import Upkeep
 
 log = logging.getLogger("kiosk.shell")
@@ -87,6 +88,8 @@ class Shell(CardRules, ScanRules):
         self.speaker = voice.speaker_for(config) if speaker is voice.DEFAULT else speaker
         self.voices = voice.voices(config)
         self._said = ""
+        self.staff = StaffDoor(self)  # maintenance mode: staff card, gesture and PIN (kiosk/staff_access.py)
+        self.exit_code: int | None = None  # maintenance mode's "restart": the app exits with it
         self.page: Page = self.stack[0].page()
 
     # -- rendering ------------------------------------------------------------------------
@@ -378,6 +381,8 @@ class Shell(CardRules, ScanRules):
         if self.printing is not None:
             for job in self.printing.on_event(event):
                 self._job_changed(job)
+        if self.staff.on_event(event):  # a staff card, or a test read in maintenance mode
+            return
         if self.card_event(event):  # kiosk.card: placed, taken, asked again
             return
         if isinstance(event, CodeScanned):
@@ -399,6 +404,10 @@ class Shell(CardRules, ScanRules):
         if self.notice is not None and self.notice.job == job.id:  # the overlay follows its slip
             self.notice = job_notice(self.tr, job) or self.notice
         self._changed()
+
+    def staff_tap(self) -> None:
+        """A tap on the terminal id in the status bar: five in a row open the staff PIN pad."""
+        self.staff.tap()
 
     # -- for the status bar and the staff -------------------------------------------------
     def device_summary(self) -> list[tuple[str, str, bool]]:

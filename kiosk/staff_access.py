@@ -29,7 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from devices.events import CardInserted, CodeScanned, ErrorEvent, IdentityRead, RequestDone, StatusChanged
 from devices.identity import mask_number
+from kiosk import staff
 
 log = logging.getLogger("kiosk.staff")
 
@@ -179,5 +181,58 @@ class TapCounter:
         self.taps = [t for t in self.taps if now - t <= TAP_WINDOW_S] + [now]
         if len(self.taps) >= TAPS:
             self.taps = []
+            return True
+        return False
+
+
+class StaffDoor:
+    """The shell's way into maintenance mode (``shell.staff``): the gesture, staff cards, the PIN's
+    lock, and the devices' last errors for the device tiles. While maintenance mode is on the
+    stack, card reads and scans are its tests (``Maintenance.on_read``), not a citizen's."""
+
+    def __init__(self, shell):
+        self.shell = shell
+        cfg = shell.config.staff
+        self.lock = PinLock(shell.config.var_dir, cfg.lock_after, cfg.lock_min * 60)
+        self.taps = TapCounter(shell.monotonic)
+        self.last_errors: dict[str, str] = {}
+        self.errors = staff.watch_errors()
+
+    @property
+    def journey(self):
+        return next((j for j in self.shell.stack if j.name == "maintenance"), None)
+
+    def tap(self) -> None:
+        if self.taps.tap() and self.journey is None:
+            self.enter("pin")
+
+    def enter(self, via: str, card: str = "") -> None:
+        from kiosk.journeys.base import Start  # (the journeys package imports this module)
+
+        shell = self.shell
+        log.info("maintenance mode entered (%s)", f"card {card}" if card else via)
+        shell.end_session("maintenance")  # whoever was here is gone before staff see anything
+        shell._apply(shell.journey, Start("maintenance", {"via": via, "card": card}))
+
+    def on_event(self, event) -> bool:
+        """True: the event was maintenance mode's (a staff card, or a test read)."""
+        at = time.strftime("%H:%M:%S")
+        if isinstance(event, ErrorEvent):
+            self.last_errors[event.device] = f"{at} {event.message}"[:160]
+        elif isinstance(event, RequestDone) and not event.ok:
+            self.last_errors[event.device] = f"{at} {event.action}: {event.error}"[:160]
+        elif isinstance(event, StatusChanged) and event.state.value in ("no_device", "hardware_error"):
+            self.last_errors[event.device] = f"{at} {event.state.value}"
+        if not isinstance(event, IdentityRead | CardInserted | CodeScanned):
+            return False
+        journey = self.journey
+        if journey is not None:
+            journey.on_read(event)
+            self.shell._changed()
+            return True
+        number = (event.identity.id_number if isinstance(event, IdentityRead)
+                  else event.info.get("card_number", "") if isinstance(event, CardInserted) else "")
+        if number and staff_card(self.shell.config.staff.cards, number):
+            self.enter("card", masked(number))
             return True
         return False

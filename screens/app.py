@@ -90,6 +90,7 @@ class KioskApp(App):
         self.panel = panel
         self._on_started = on_started
         self.failure = ""
+        self.exit_code = 0
         self.title = "hall-kiosk"
         self.hall = first.config.terminal.hall
         self.tr = first.tr
@@ -186,6 +187,9 @@ class KioskApp(App):
         self.voice = getattr(shell, "speaker", None) is not None  # (not before the kiosk is assembled)
         self.idle_left = -1 if shell.idle_warning is None else shell.idle_warning
         self.devices_text = shell.device_summary()
+        if getattr(shell, "exit_code", None) is not None and not self.exit_code:  # maintenance mode's "restart": systemd starts it again
+            self.exit_code = shell.exit_code
+            Clock.schedule_once(lambda _dt: self.stop())
         page = shell.page
         screen = self.sm.get_screen(page.screen)
         screen.page = page  # before the switch: the new screen is drawn with its page, not the last one
@@ -193,6 +197,12 @@ class KioskApp(App):
         if self.sm.current != page.screen:
             self.screen = page.screen
             self.sm.current = page.screen
+
+    def staff_tap(self) -> None:
+        """A tap on the terminal id (the hidden way into maintenance mode); not before the kiosk is assembled."""
+        tap = getattr(self.shell, "staff_tap", None)
+        if tap is not None:
+            tap()
 
     def _on_key(self, _window, key, _scancode, _codepoint, _modifiers):
         if self.demo is not None:

@@ -53,4 +53,4 @@ def run_ui(config_path: str | os.PathLike, first: FirstFrame, assemble: Assemble
     app.run()
     if app.failure:
         return 2, app.failure
-    return (tour.exit_code, tour.failure) if tour is not None else (0, "")
+    return (tour.exit_code, tour.failure) if tour is not None else (app.exit_code, "")

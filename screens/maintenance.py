@@ -1,0 +1,75 @@
+"""Maintenance mode's screens: the PIN pad's digits, the tiles and the list rows, built from the page."""
+
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.factory import Factory
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from screens.widgets import PageScreen
+
+
+class StaffTile(BoxLayout):
+    title = StringProperty("")
+    lines = StringProperty("")
+    ok = BooleanProperty(True)
+
+
+class StaffListRow(BoxLayout):
+    text = StringProperty("")
+    sub = StringProperty("")
+    action = StringProperty("")
+    label = StringProperty("")
+    ref = StringProperty("")
+    ok = BooleanProperty(True)
+
+
+class StaffPinScreen(PageScreen):
+    _built = False
+
+    def refresh(self, page) -> None:
+        keys = self.ids.keys
+        if not self._built:  # 1-9 above the last row of the kv rule
+            self._built = True
+            for d in "123456789":
+                key = Factory.KSecondaryButton(text=d)
+                key.bind(on_release=lambda _b, d=d: App.get_running_app().shell.act("digit", d=d))
+                keys.add_widget(key, index=len(keys.children))
+            for key in keys.children:
+                key.font_size = App.get_running_app().theme.title
+        for key in keys.children:
+            key.disabled = page.locked
+
+
+class StaffTilesScreen(PageScreen):
+    _shown: tuple = ()
+
+    def refresh(self, page) -> None:
+        if page.tiles == self._shown:
+            return
+        self._shown = page.tiles
+        box = self.ids.tiles
+        box.clear_widgets()
+        shell = App.get_running_app().shell
+        for tile in page.tiles:
+            card = StaffTile(title=tile.title, lines="\n".join(tile.lines), ok=tile.ok)
+            for action, label in tile.actions:
+                button = Factory.StaffAction(text=label)
+                button.bind(on_release=lambda _b, a=action: shell.act(a))
+                card.ids.actions.add_widget(button)
+            box.add_widget(card)
+
+
+class StaffListScreen(PageScreen):
+    _shown: tuple = ()
+
+    def refresh(self, page) -> None:
+        if page.rows == self._shown:
+            return
+        self._shown = page.rows
+        box = self.ids.rows
+        box.clear_widgets()
+        for row in page.rows:
+            box.add_widget(StaffListRow(text=row.text, sub=row.sub, action=row.action, label=row.label, ref=row.ref,
+                                        ok=row.ok))
