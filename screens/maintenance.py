@@ -29,7 +29,7 @@ class StaffPinScreen(PageScreen):
     _built = False
 
     def refresh(self, page) -> None:
-        keys = self.ids.keys
+        keys = self.ids.pad
         if not self._built:  # 1-9 above the last row of the kv rule
             self._built = True
             for d in "123456789":
