@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.factory import Factory
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from screens.widgets import PageScreen
 
 
 class StaffTile(BoxLayout):
+    row_h = NumericProperty(0)
     title = StringProperty("")
     lines = StringProperty("")
     ok = BooleanProperty(True)
@@ -45,6 +47,20 @@ class StaffPinScreen(PageScreen):
 class StaffTilesScreen(PageScreen):
     _shown: tuple = ()
 
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self._even = Clock.create_trigger(self._even_rows)
+
+    def _even_rows(self, *_):
+        """Tiles of one row as tall as its tallest: a grid of cards, not a staircase."""
+        box = self.ids.tiles
+        tiles = list(reversed(box.children))
+        for start in range(0, len(tiles), box.cols):
+            row = tiles[start:start + box.cols]
+            tallest = max(t.minimum_height for t in row)
+            for t in row:
+                t.row_h = tallest
+
     def refresh(self, page) -> None:
         if page.tiles == self._shown:
             return
@@ -58,7 +74,10 @@ class StaffTilesScreen(PageScreen):
                 button = Factory.StaffAction(text=label)
                 button.bind(on_release=lambda _b, a=action: shell.act(a))
                 card.ids.actions.add_widget(button)
+            card.bind(minimum_height=self._even)
             box.add_widget(card)
+        box.bind(cols=self._even)
+        self._even()
 
 
 class StaffListScreen(PageScreen):
