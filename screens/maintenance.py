@@ -34,12 +34,16 @@ class StaffPinScreen(PageScreen):
         keys = self.ids.pad
         if not self._built:  # 1-9 above the last row of the kv rule
             self._built = True
-            for d in "123456789":
+            for d in "987654321":  # each one before the last: 1 2 3 on top
                 key = Factory.KSecondaryButton(text=d)
                 key.bind(on_release=lambda _b, d=d: App.get_running_app().shell.act("digit", d=d))
                 keys.add_widget(key, index=len(keys.children))
-            for key in keys.children:
-                key.font_size = App.get_running_app().theme.title
+            theme = App.get_running_app().theme
+            for key in keys.children:  # every key the row's height, the digits large
+                key.size_hint_y = 1
+                if key.text.isdigit():
+                    key.font_size = theme.title
+                    theme.bind(title=lambda _t, size, key=key: setattr(key, "font_size", size))
         for key in keys.children:
             key.disabled = page.locked
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -27,7 +28,8 @@ def write_config(tmp_path, url: str) -> str:
     demo = demo.replace('emulate = ["id_reader", "printer", "scanner", "sscard"]',
                         'emulate = ["id_reader", "printer", "scanner"]')
     demo = demo.replace("[voice]\n", "[voice]\nenabled = false\n")
-    demo += f'\n[staff]\ncards = ["{STAFF.id_number}"]\npin_hash = "{hash_pin("2468")}"\nlock_min = 10\n'
+    demo = re.sub(r'pin_hash = ".*"', f'cards = ["{STAFF.id_number}"]\npin_hash = "{hash_pin("2468")}"\nlock_min = 10',
+                  demo)
     path = tmp_path / "staff.toml"
     path.write_text(demo, encoding="utf-8")
     return str(path)

@@ -29,8 +29,13 @@ def script(tour):
     yield from tour.wait("the tiles", lambda: shell.page.screen == "staff_tiles"
                          and shell.journey.central is not None, timeout=15)
     tour.shot("staff", "tiles")
-    outbox = tour.widget(lambda w: getattr(w, "text", None) == shell.tr("staff.show"), "the outbox's show button")
-    tour.tap(outbox)
+    from screens.maintenance import StaffTile
+
+    tile = tour.widget(lambda w: isinstance(w, StaffTile) and w.title == shell.tr("staff.outbox_title"),
+                       "the outbox tile")
+    tour.screen("staff_tiles").ids.scroll.scroll_to(tile, animate=False)  # as a finger scrolls down to it
+    yield from tour.wait("the outbox tile in view", lambda: True)
+    tour.tap(tile.ids.actions.children[-1])  # 查看
     yield from tour.wait("the outbox list", tour.on_screen("staff_list"))
     tour.shot("staff", "outbox")
     tour.tap(tour.screen("staff_list").ids.back)
