@@ -12,7 +12,7 @@ import sys
 from contextlib import contextmanager
 
 from contract.models import SEARCH_COUNT_CAP
-from kiosk import audit
+from kiosk import audit, staff
 from kiosk.catalogue import Catalogue, CatalogueError
 from kiosk.catalogue import default_path as catalogue_path
 from kiosk.central_client import CentralClient, CentralError
@@ -87,16 +87,15 @@ def _outbox(cfg: KioskConfig) -> Outbox:
 
 
 def outbox_status(cfg: KioskConfig, as_json: bool) -> int:
-    box = _outbox(cfg)
-    counts = box.counts()
-    problems = box.items("pending", "failed")
+    info = staff.outbox(_outbox(cfg))
+    counts = info.counts
     if as_json:
         print(json.dumps({"counts": counts, "items": [
             {"ref": i.terminal_ref, "kind": i.kind, "state": i.state, "attempts": i.attempts,
-             "last_error": i.last_error, "result_id": i.result_id} for i in problems]}, ensure_ascii=False))
+             "last_error": i.last_error, "result_id": i.result_id} for i in info.problems]}, ensure_ascii=False))
     else:
         print(", ".join(f"{k} {counts.get(k, 0)}" for k in ("pending", "delivered", "failed", "discarded")))
-        for i in problems:  # no personal data: reference, kind, state, error
+        for i in info.problems:  # no personal data: reference, kind, state, error
             print(f"{i.terminal_ref}\t{i.kind}\t{i.state}\tattempts={i.attempts}\t{i.last_error}")
     return 1 if counts.get("failed") else 0
 
@@ -130,13 +129,11 @@ def outbox_retry(cfg: KioskConfig, ref: str | None, all_failed: bool) -> int:
     status = 0
     for item in targets:
         try:
-            box.retry(item.seq)
+            staff.retry(box, cfg.var_dir, item)
         except ValueError as exc:
             print(f"kiosk outbox retry: {exc}", file=sys.stderr)
             status = 1
             continue
-        audit.record(cfg.var_dir, "outbox.retry", ref=item.terminal_ref, kind=item.kind,
-                     last_error=item.last_error)
         print(f"{item.terminal_ref}\t{item.kind}\tpending again (was: {item.last_error})")
     if not targets:
         print("no failed items")

@@ -115,6 +115,29 @@ def cmd_outbox(args) -> int:
     return central_cli.outbox_flush(cfg)
 
 
+def cmd_staff_hash_pin(_args) -> int:
+    """The line to paste into [staff]: the PIN asked twice without echo (or one line on stdin)."""
+    import getpass
+
+    from kiosk.staff_access import hash_pin
+
+    if sys.stdin.isatty():
+        pin = getpass.getpass("maintenance PIN (4-12 digits): ")
+        if getpass.getpass("again: ") != pin:
+            print("kiosk staff hash-pin: the two PINs differ; nothing printed", file=sys.stderr)
+            return 1
+    else:
+        pin = sys.stdin.readline().strip()
+    try:
+        line = f'pin_hash = "{hash_pin(pin)}"'
+    except ValueError as exc:
+        print(f"kiosk staff hash-pin: {exc}", file=sys.stderr)
+        return 1
+    print("# paste under [staff] in the kiosk's configuration:")
+    print(line)
+    return 0
+
+
 def _central_installed(command: str) -> bool:
     if module := missing_module():
         print(f"kiosk central {command}: {NOT_INSTALLED.format(module=module)}", file=sys.stderr)
@@ -343,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     dc.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     dc.add_argument("--reason", default="", help="why, for the audit log")
     ob.set_defaults(func=cmd_outbox)
+
+    sf = sub.add_parser("staff", help="maintenance mode on the touchscreen")
+    sfsub = sf.add_subparsers(dest="staff_command", required=True)
+    sfsub.add_parser("hash-pin", help="print the [staff] pin_hash line for a PIN (asked without echo)")
+    sf.set_defaults(func=cmd_staff_hash_pin)
 
     ce = sub.add_parser("central", help="the reference central platform")
     cesub = ce.add_subparsers(dest="central_command", required=True)

@@ -130,6 +130,20 @@ class Voice(_Section):
     output: Literal["device", "wav", "auto"] = "device"
 
 
+class Staff(_Section):
+    """Maintenance mode (kiosk/staff_access.py): entered with a staff card or 5 taps on the terminal
+    id in the status bar, then the PIN."""
+
+    # Card numbers that open maintenance mode when read: the social security card number on the
+    # PC/SC reader, the ID number on the ID card reader. Never logged in full.
+    cards: list[Annotated[str, _line(32, min_length=4)]] = Field(default_factory=list, max_length=200)
+    # The PIN as an Argon2 hash (`kiosk staff hash-pin` prints one); empty: no PIN entry.
+    pin_hash: str = Field("", max_length=512, pattern=r"^(|\$argon2(id|i|d)\$[!-~]+)$")
+    lock_after: int = Field(5, ge=1, le=20)  # wrong PINs in a row before the lock
+    lock_min: float = Field(15.0, ge=1, le=24 * 60)  # how long the PIN is locked after that
+    idle_s: int = Field(90, ge=15, le=1800)  # maintenance mode leaves by itself after this
+
+
 class Demo(_Section):
     enabled: bool = False
     # Devices whose port is replaced by an emulator started by the demo harness.
@@ -147,6 +161,7 @@ class KioskConfig(_Section):
     codes: Codes = Codes()
     paths: Paths = Paths()
     voice: Voice = Voice()
+    staff: Staff = Staff()
     demo: Demo = Demo()
     # Device names end up in thread names, events and CLI columns.
     devices: dict[Annotated[str, _line(64, min_length=1)], dict[str, Any]] = Field(default_factory=dict)

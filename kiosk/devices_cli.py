@@ -13,6 +13,7 @@ from devices.contracts import HealthLevel
 from devices.events import CodeScanned, IdentityRead, RequestDone, StatusChanged, to_json
 from devices.manager import DeviceManager
 from devices.status import DeviceState
+from kiosk import staff
 from kiosk.config import KioskConfig
 
 DATA_EVENTS = ("IdentityRead", "CardInserted", "CodeScanned")
@@ -95,13 +96,9 @@ def devices_list(cfg: KioskConfig, wait: float, as_json: bool) -> int:
     manager = _manager(cfg)
     try:
         last = _settle(manager, wait)
-        rows = []
-        for name, worker in manager.workers.items():
-            ev = last.get(name)
-            rows.append({"device": name, "driver": manager.drivers[name], "kind": worker.driver.kind,
-                         "state": (ev.state if ev else DeviceState.UNKNOWN).value,
-                         "detail": ev.detail if ev else {},
-                         "capabilities": sorted(worker.driver.capabilities)})
+        states = {n: {"state": e.state.value, **e.detail} for n, e in last.items()}
+        rows = [{"device": d.name, "driver": d.driver, "kind": d.kind, "state": d.state, "detail": d.detail,
+                 "capabilities": list(d.capabilities)} for d in staff.devices(manager, states)]
     finally:
         manager.stop()
     if as_json:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from devices.manager import DeviceManager, build_driver
 from devices.printdoc import Document
-from kiosk import audit, receipts, slips
+from kiosk import slips, staff
 from kiosk.config import KioskConfig
 from kiosk.i18n import Translator
 from kiosk.outbox import Outbox
@@ -154,22 +154,10 @@ def _open(cfg: KioskConfig) -> tuple[Outbox, PrintQueue]:
 
 
 def pending(cfg: KioskConfig, as_json: bool) -> int:
-    """Receipts that citizens did not get (kept after a restart or when their session ended before
-    they printed, or not yet printed) and slips the printer has not finished. References and item
-    names only: no personal data."""
+    """Receipts that citizens did not get and slips the printer has not finished (kiosk.staff.waiting)."""
     box, queue = _open(cfg)
     try:
-        now = box.clock()
-        rows = []
-        for ref, state, created in box.receipts("waiting", "kept"):
-            item = box.by_ref(ref)
-            data = box.receipt(ref)[0]
-            rows.append({"what": "receipt", "ref": ref, "state": state, "minutes": round((now - created) / 60),
-                         "case_number": item.case_number if item else "", "item": data["item_name"]})
-        for job in queue.jobs(JobState.QUEUED, JobState.PRINTING, JobState.HELD, JobState.FAILED):
-            rows.append({"what": job.document.kind, "ref": job.id, "state": job.state.value,
-                         "minutes": round((now - job.created) / 60), "case_number": "",
-                         "item": job.blocked or ("reprint" if job.reprint else "")})
+        rows = [w.as_dict() for w in staff.waiting(box, queue)]
     finally:
         box.close()
         queue.close()
@@ -190,21 +178,17 @@ def reprint_receipt(cfg: KioskConfig, ref: str, send: bool, timeout: float = 30.
     """Staff: a case's receipt by terminal reference or case number. One never handed to the printer
     prints as the first copy; otherwise a copy marked 补打 REPRINT. The running kiosk prints it
     (``send``: this command prints it, when the kiosk is not running)."""
-    ref = "".join(ref.split())  # a case number as read out or noted: GA2026 1130 ED85 ECDB
+    ref = "".join(ref.split())
     box, queue = _open(cfg)
     try:
-        item = box.find(ref)
-        found = box.receipt(item.terminal_ref) if item is not None else None
-        if found is None:
+        printer, _table = _printer_table(cfg, None)
+        try:
+            item, job, first = staff.reprint(box, queue, printer, ref, cfg.terminal.hall, cfg.terminal.id,
+                                             cfg.var_dir)
+        except KeyError:
             print(f"kiosk print reprint: no receipt for {ref!r} on this terminal (see `kiosk print pending`)",
                   file=sys.stderr)
             return 2
-        printer, _table = _printer_table(cfg, None)
-        first = found[1] != "queued" and queue.get(receipts.job_id(item.terminal_ref)) is None
-        job = receipts.hand_to_printer(box, queue, printer, item.terminal_ref, cfg.terminal.hall, cfg.terminal.id,
-                                       dt.datetime.now(), reprint=not first)
-        audit.record(cfg.var_dir, "print.reprint", ref=item.terminal_ref, case_number=item.case_number,
-                     job=job.id, first_copy=first)
         what = "first copy" if first else "copy marked 补打 REPRINT"
         if not send:
             print(f"queued {job.id} (receipt of {item.terminal_ref}, {what}) on {printer}; "

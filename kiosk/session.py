@@ -52,6 +52,10 @@ class Session:
             return IdleState.WARNING
         return IdleState.ACTIVE
 
+    def idle_for(self) -> float:
+        """Seconds since the last touch, session or not (maintenance mode's own idle time)."""
+        return self._clock() - self.last_touch
+
     def seconds_left(self) -> int:
         return max(0, int(self.idle_timeout_s - (self._clock() - self.last_touch) + 0.999))
 

@@ -40,6 +40,7 @@ from kiosk.pages import NoticePage, Page
 from kiosk.print_jobs import PrintDispatcher, PrintQueue
 from kiosk.scanned import ScanRules
 from kiosk.session import IdleState, Session
+from kiosk.staff_access import StaffDoor
 from kiosk.upkeep import Upkeep
 
 log = logging.getLogger("kiosk.shell")
@@ -94,6 +95,7 @@ class Shell(CardRules, ScanRules):
         self.speaker = voice.speaker_for(config) if speaker is voice.DEFAULT else speaker
         self.voices = voice.voices(config)
         self._said = ""
+        self.staff = StaffDoor(self)  # maintenance mode: staff card, gesture and PIN (kiosk/staff_access.py)
         self.page: Page = self.stack[0].page()
 
     # -- rendering ------------------------------------------------------------------------
@@ -394,6 +396,8 @@ class Shell(CardRules, ScanRules):
         if self.printing is not None:
             for job in self.printing.on_event(event):
                 self._job_changed(job)
+        if self.staff.on_event(event):  # a staff card, or a test read in maintenance mode
+            return
         if self.closed_to_citizens and isinstance(event, (IdentityRead, CodeScanned)):
             log.info("%s on %s not read: out of service", type(event).__name__, event.device)
             return
@@ -444,6 +448,10 @@ class Shell(CardRules, ScanRules):
         """Ask the app to exit (the app exits with RESTART_EXIT; systemd starts the kiosk again)."""
         self.stop_requested = reason
         self._changed()
+
+    def staff_tap(self) -> None:
+        """A tap on the terminal id in the status bar: five in a row open the staff PIN pad."""
+        self.staff.tap()
 
     # -- for the status bar and the staff -------------------------------------------------
     def device_summary(self) -> list[tuple[str, str, bool]]:

@@ -179,7 +179,7 @@ class KioskApp(App):
 
     def _sync(self):
         shell = self.shell
-        if getattr(shell, "stop_requested", "") and not self.exit_code:  # a platform's restart command
+        if getattr(shell, "stop_requested", "") and not self.exit_code:  # a restart asked for (the platform, or staff)
             from kiosk.commands import RESTART_EXIT
 
             self.exit_code = RESTART_EXIT
@@ -200,6 +200,12 @@ class KioskApp(App):
         if self.sm.current != page.screen:
             self.screen = page.screen
             self.sm.current = page.screen
+
+    def staff_tap(self) -> None:
+        """A tap on the terminal id (the hidden way into maintenance mode); not before the kiosk is assembled."""
+        tap = getattr(self.shell, "staff_tap", None)
+        if tap is not None:
+            tap()
 
     def _on_key(self, _window, key, _scancode, _codepoint, _modifiers):
         if self.demo is not None:

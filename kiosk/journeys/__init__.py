@@ -12,6 +12,7 @@ from kiosk.journeys.guide import GuideJourney
 from kiosk.journeys.home import Home
 from kiosk.journeys.identify import Identify
 from kiosk.journeys.lifeevent import LifeEventJourney
+from kiosk.journeys.maintenance import Maintenance
 from kiosk.journeys.query import Query
 from kiosk.journeys.rating import Rating
 from kiosk.journeys.ticket import Ticket
@@ -26,4 +27,5 @@ JOURNEYS: dict[str, type[Journey]] = {j.name: j for j in (
     LifeEventJourney,
     Rating,
     Ticket,
+    Maintenance,
 )}

@@ -17,6 +17,7 @@ from screens.tour_steps import (
     query,
     rating,
     signout,
+    staff,
     ticket,
     voice,
 )
@@ -36,4 +37,5 @@ STEPS = [
     handwriting.script,
     voice.script,
     elder.script,
+    staff.script,
 ]

@@ -1,0 +1,150 @@
+"""The demo kiosk's maintenance mode as staff use it, for tests/test_maintenance_ui.py:
+``python -m tests.staff_child CONFIG OUT PHASE``.
+
+``main``: five taps on the terminal id, a wrong PIN and the right one on the pad; the emulated
+faults (paper out, the scanner unplugged, the platform unreachable: the config points at a fault
+proxy) read off the tiles on screen; leave; a staff card on the emulated ID card reader; leave;
+then five wrong PINs. ``again`` (a restarted app on the same var dir): the PIN pad is still
+locked. Everything is done by tapping widgets and by the demo hardware's hands. What was on
+screen goes to OUT as JSON; exits 0 when every step happened."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+STAFF_CARD = 1  # the demo's second sample card: on the allow-list of the test's config
+
+
+def main(config: str, out: str, phase: str) -> int:
+    from kiosk.startup import first_frame
+    from screens.run import run_ui
+
+    result: dict = {"steps": []}
+
+    def started(app):
+        from kivy.clock import Clock
+        from kivy.tests.common import UnitTestTouch
+
+        shell = app.shell
+
+        def tap(widget):
+            x, y = widget.to_window(*widget.center)
+            touch = UnitTestTouch(x, y)
+            touch.touch_down()
+            touch.touch_up()
+
+        def wait(what, cond, timeout=15.0):
+            deadline = time.monotonic() + timeout
+            while not cond():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{what} (screen {shell.page.screen}: {shell.page})")
+                yield
+            for _ in range(3):
+                yield
+            result["steps"].append(what)
+
+        def screen():
+            return app.sm.get_screen(app.sm.current)
+
+        def key(text):
+            return next(w for w in screen().walk() if getattr(w, "text", None) == text and hasattr(w, "on_release"))
+
+        def pin(digits):
+            for d in digits:
+                tap(key(d))
+            tap(screen().ids.enter)
+
+        def tiles():
+            from screens.maintenance import StaffTile
+
+            return {w.title: {"lines": w.lines, "ok": w.ok} for w in screen().walk() if isinstance(w, StaffTile)}
+
+        def gesture():
+            for _ in range(5):
+                tap(app.root.ids.terminal_id)
+
+        def steps():
+            yield from wait("the welcome page", lambda: shell.page.screen == "welcome")
+            if phase == "again":
+                gesture()
+                yield from wait("the PIN pad", lambda: app.sm.current == "staff_pin")
+                result["locked"] = {"message": screen().ids.message.text, "enter": screen().ids.enter.disabled}
+                pin("2468")
+                yield
+                result["after_right_pin"] = app.sm.current
+                return
+            gesture()
+            yield from wait("the PIN pad", lambda: app.sm.current == "staff_pin")
+            pin("1111")
+            yield from wait("wrong PIN said", lambda: "还可再试" in screen().ids.message.text)
+            result["wrong"] = screen().ids.message.text
+            pin("2468")
+            yield from wait("the tiles", lambda: app.sm.current == "staff_tiles")
+            hw = app.hardware
+            hw.printer.set_paper("out")
+            hw.scanner.close()  # unplugged
+            yield from wait("the faults on the tiles", lambda: (
+                any("缺纸" in t["lines"] and not t["ok"] for t in tiles().values())
+                and any("scanner" in k and not t["ok"] for k, t in tiles().items())
+                and any("无法连接" in t["lines"] and not t["ok"] for t in tiles().values())), timeout=30)
+            result["tiles"] = tiles()
+            result["pictured"] = str(Path(out).with_suffix(".png"))
+            from kivy.core.window import Window
+
+            Window.screenshot(name=result["pictured"])
+            tap(screen().ids.leave)
+            yield from wait("the welcome page after leaving", lambda: shell.page.screen == "welcome")
+            hw.place_card(STAFF_CARD)
+            yield from wait("the tiles by staff card", lambda: app.sm.current == "staff_tiles")
+            result["who"] = screen().ids.who.text
+            result["identity_after_card"] = shell.session.identity is not None
+            tap(screen().ids.leave)
+            yield from wait("the welcome page again", lambda: shell.page.screen == "welcome")
+            gesture()
+            yield from wait("the PIN pad again", lambda: app.sm.current == "staff_pin")
+            for _ in range(5):
+                pin("0000")
+                yield
+            yield from wait("the lock", lambda: "已锁定" in screen().ids.message.text)
+            result["locked"] = {"message": screen().ids.message.text, "enter": screen().ids.enter.disabled}
+
+        run = steps()
+
+        def advance(_dt):
+            try:
+                next(run)
+            except StopIteration:
+                Path(out).write_text(json.dumps(result, ensure_ascii=False))
+                app.stop()
+                return False
+            except Exception as exc:  # the step that did not happen, for the test's message
+                result["failed"] = f"{type(exc).__name__}: {exc}"
+                Path(out).write_text(json.dumps(result, ensure_ascii=False))
+                app.stop()
+                return False
+            return True
+
+        Clock.schedule_interval(advance, 0.1)
+
+    first = first_frame(config)
+
+    def assemble(stack):  # as `kiosk demo` assembles it (kiosk.cli)
+        from kiosk import config as cfgmod
+        from kiosk.demo import DemoHardware
+        from kiosk.runtime import running_kiosk
+
+        cfg = cfgmod.load(config)
+        hw = stack.enter_context(DemoHardware(cfg, Path(out).parent / "slips"))
+        return stack.enter_context(running_kiosk(cfg, hw.device_overrides())), hw
+
+    code, failure = run_ui(config, first, assemble, demo=True, on_started=started)
+    if failure:
+        print(failure, file=sys.stderr)
+    return code if Path(out).exists() and "failed" not in json.loads(Path(out).read_text()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
