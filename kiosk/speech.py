@@ -29,6 +29,10 @@ def says(*screens: str):
     return register
 
 
+# Maintenance mode is for staff, who need no guidance read out in a hall: its pages say nothing.
+SILENT = frozenset({"staff_pin", "staff_tiles", "staff_list"})
+
+
 def speech(page: Page, tr: Translator) -> str:
     """What ``page`` says; "" when it has nothing to say (yet)."""
     fn = SPEECH.get(page.screen)
