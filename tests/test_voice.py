@@ -75,7 +75,7 @@ def settle(shell: Shell, seconds: float = 0.5) -> None:
 
 
 def test_every_page_has_words_to_say():
-    assert speech.SILENT <= set(PAGES), speech.SILENT - set(PAGES)  # no silence declared for a page that is not there
+    assert not speech.SILENT - set(PAGES)  # no silence declared for a page that is not there
     missing = sorted(set(PAGES) - set(speech.SPEECH) - speech.SILENT)
     assert not missing, f"pages without speech (kiosk/speech.py): {missing}"
 
