@@ -265,11 +265,24 @@ def text_contrasts(seen: list[Seen], page: str, limits: Limits, frame: Frame) ->
 
 
 def _ring(r: Rect, inner: float, outer: float) -> list[Rect]:
-    """Four strips around ``r`` from ``inner`` to ``outer`` px outside it (negative: inside)."""
+    """Four strips around ``r`` from ``inner`` to ``outer`` px outside it (negative: inside):
+    bottom, top, left, right."""
     x, y, w, h = r
     t = outer - inner
     return [(x - outer, y - outer, w + 2 * outer, t), (x - outer, y + h + inner, w + 2 * outer, t),
             (x - outer, y - inner, t, h + 2 * inner), (x + w + inner, y - inner, t, h + 2 * inner)]
+
+
+def _shown_ring(s: Seen, inner: float, outer: float, window: Rect) -> list[Rect | None]:
+    """``_ring`` of the control's box, on the sides of it that show. A side scrolled out of view
+    (past the edge of a scrolling view, or of the window) has no edge to see, and what is drawn
+    beyond it is not what the control stands on; the other sides are cut as the control is."""
+    x, y, w, h = s.box
+    vx, vy, vw, vh = s.visible
+    shows = (vy <= y + 0.5, vy + vh >= y + h - 0.5, vx <= x + 0.5, vx + vw >= x + w - 0.5)  # as _ring's
+    near = (vx - outer, vy - outer, vw + 2 * outer, vh + 2 * outer)
+    return [intersect(intersect(r, near), window) for r, side in zip(_ring(s.box, inner, outer), shows, strict=True)
+            if side]
 
 
 def edges(seen: list[Seen], page: str, limits: Limits, frame: Frame, window: Rect) -> list[Violation]:
@@ -280,13 +293,12 @@ def edges(seen: list[Seen], page: str, limits: Limits, frame: Frame, window: Rec
             continue
         fg = text_colour(s.widget) if has_text(s.widget) else None
         x, y, w, h = s.box
-        around = frame.commonest([intersect(r, window) for r in _ring(s.box, 3, 7)])
+        around = frame.commonest(_shown_ring(s, 3, 7, window))
         fill = frame.commonest([intersect((x + 4, y + 4, w - 8, h - 8), s.visible)], avoid=fg)
         if around is None or fill is None:
             continue
         # A border line is a ring a pixel or two wide, just inside the box or astride its edge.
-        rings = [frame.commonest([intersect(r, window) for r in _ring(s.box, k, k + 1)], avoid=fg)
-                 for k in (-3, -2, -1, 0, 1)]
+        rings = [frame.commonest(_shown_ring(s, k, k + 1, window), avoid=fg) for k in (-3, -2, -1, 0, 1)]
         border = max((c for c in rings if c is not None), key=lambda c: contrast(c, around), default=fill)
         best = max(contrast(fill, around), contrast(border, around))
         if best < limits.edge_contrast - 0.005:

@@ -160,6 +160,82 @@ Button:
     pos: 400, 500
     size: 150, 60
 """,
+    # Chips in a row that scrolls sideways, the last partly scrolled out of view; beside the row,
+    # a white panel. A chip is judged on the edges that show, against what is beside them.
+    "scrolled": """
+Widget:
+    size_hint: None, None
+    pos: 330, 280
+    size: 300, 220
+    canvas:
+        Color:
+            rgba: 1, 1, 1, 1
+        Rectangle:
+            pos: self.pos
+            size: self.size
+ScrollView:
+    size_hint: None, None
+    pos: 20, 400
+    size: 310, 60
+    do_scroll_y: False
+    bar_width: 0
+    BoxLayout:
+        size_hint_x: None
+        width: self.minimum_width
+        spacing: 10
+        ToggleButton:  # (a Button here would get the cases' size_hint line)
+            id: framed
+            text: 'framed'
+            size_hint_x: None
+            width: 250
+            color: 0, 0, 0, 1
+            font_size: 20
+            background_normal: ''
+            background_color: 1, 1, 1, 1
+            canvas.after:
+                Color:
+                    rgba: 0.43, 0.46, 0.52, 1
+                Line:
+                    rectangle: self.x + 1, self.y + 1, self.width - 2, self.height - 2
+                    width: 1.5
+        ToggleButton:
+            id: framed_cut
+            text: 'framed too'
+            size_hint_x: None
+            width: 200
+            color: 0, 0, 0, 1
+            font_size: 20
+            background_normal: ''
+            background_color: 1, 1, 1, 1
+            canvas.after:
+                Color:
+                    rgba: 0.43, 0.46, 0.52, 1
+                Line:
+                    rectangle: self.x + 1, self.y + 1, self.width - 2, self.height - 2
+                    width: 1.5
+ScrollView:
+    size_hint: None, None
+    pos: 20, 300
+    size: 310, 60
+    do_scroll_y: False
+    bar_width: 0
+    BoxLayout:
+        size_hint_x: None
+        width: self.minimum_width
+        spacing: 10
+        Widget:
+            size_hint_x: None
+            width: 250
+        ToggleButton:
+            id: bare_cut
+            text: 'bare'
+            size_hint_x: None
+            width: 200
+            color: 0, 0, 0, 1
+            font_size: 20
+            background_normal: ''
+            background_color: 1, 1, 1, 1
+""",
     "words": """
 Label:
     id: message_id

@@ -59,6 +59,13 @@ def test_a_control_needs_a_fill_or_a_border_that_stands_out(found):
     assert rules(found, "edges") == {("white_on_page", "edge")}
 
 
+def test_a_control_partly_scrolled_out_of_view_is_judged_on_the_edges_that_show(found):
+    # "framed_cut" runs under the end of its row, next to a white panel: its hidden side has no edge
+    # to see, and the white beyond it is not what it stands on. "bare_cut", further out, has no
+    # frame on the sides that show either.
+    assert rules(found, "scrolled") == {("bare_cut", "edge")}
+
+
 def test_message_ids_on_screen_are_untranslated(found):
     assert rules(found, "words") == {("message_id", "untranslated"), ("unknown_id", "untranslated")}
 
