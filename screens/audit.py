@@ -313,14 +313,14 @@ def inside(a: Rect, b: Rect, tol: float = 1.0) -> bool:
             and a[1] + a[3] <= b[1] + b[3] + tol)
 
 
-def _needed(w, width) -> tuple[float, float]:
+def _needed(w, width) -> tuple[float, float, int]:
     """The size the label's whole text takes at ``width`` (None: on one line), neither cut by a
-    height nor shortened."""
+    height nor shortened, and its number of lines."""
     opts = dict(w._label.options)
     opts.update(text=w.text, text_size=(width, None), shorten=False, max_lines=0)
     core = type(w._label)(**opts)  # (a markup label measures its markup as drawn)
     core.refresh()
-    return core.texture.size if core.texture else (0, 0)
+    return (*(core.texture.size if core.texture else (0, 0)), len(core._cached_lines))
 
 
 def _leading(w) -> float:
@@ -341,14 +341,16 @@ def overflows(seen: list[Seen], page: str, window: Rect) -> list[Violation]:
         text_w, text_h = w.text_size
         slack = _leading(w)
         if w.shorten:  # Kivy ends a line that does not fit with "…": the rest of the text is lost
-            tw2, th2 = _needed(w, None)
+            tw2, th2, _n = _needed(w, None)
             if tw2 > (text_w or bw) + 1:
                 out.append(Violation(page, s.name, "overflow", f"text {tw2:.0f} px wide shortened to "
                                      f"{text_w or bw:.0f} px", "the whole text in its box"))
                 continue
         if text_h is not None or w.max_lines:  # Kivy drops the lines that do not fit
-            tw2, th2 = _needed(w, text_w)
-            if th2 - slack > max(bh, text_h or 0) + 1 or (text_w is None and tw2 > bw + 1):
+            tw2, th2, lines = _needed(w, text_w)
+            # (A line dropped whole may leave less height than the leading lets spill: count them.)
+            drawn = len(w._label._cached_lines)
+            if th2 - slack > max(bh, text_h or 0) + 1 or (text_w is None and tw2 > bw + 1) or drawn < lines:
                 out.append(Violation(page, s.name, "overflow", f"text {tw2:.0f}x{th2:.0f} px cut to "
                                      f"{bw:.0f}x{bh:.0f} px", "the whole text in its box"))
                 continue

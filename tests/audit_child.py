@@ -24,6 +24,7 @@ from kivy.properties import NumericProperty, ObjectProperty, StringProperty  # n
 from kiosk.i18n import Translator  # noqa: E402
 from screens.audit import ELDER, NORMAL, audit  # noqa: E402
 from screens.theme import Theme  # noqa: E402
+from screens.widgets import BreakingLabel  # noqa: E402, F401  (the kiosk's labels, for the cases' kv)
 
 # Each case: one FloatLayout on a light page, the widgets placed by hand (sizes in px, dp(1) = 1).
 CASES = {
@@ -116,6 +117,16 @@ Label:
     text_size: self.width, None
     pos: 20, 400
     size: 200, 40
+BreakingLabel:  # (screens/widgets.py: it lays its lines out before Kivy, which drops those past the height)
+    id: line_lost
+    size_hint: None, None
+    text: 'Please tell us what went wrong'
+    color: 0, 0, 0, 1
+    font_size: 33
+    text_size: self.size
+    valign: 'middle'
+    pos: 20, 250
+    size: 330, 84
 Label:
     id: wraps
     text: 'A long text that wraps onto lines inside its box'
