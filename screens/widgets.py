@@ -13,7 +13,7 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from kiosk.pages import PAGES
-from screens.linebreak import breaking
+from screens.linebreak import breaking, line_room
 
 
 def act(action: str, **args) -> None:
@@ -109,7 +109,7 @@ class FitLabel(BreakingLabel):
             return
         from kivy.core.text import Label as CoreLabel
 
-        room = self.width - self.padding[0] - self.padding[2]
+        room = line_room(self.width, self.padding)  # as the lines are broken: fits there, drawn on one line
         for size in sorted(self.sizes, reverse=True):
             line = CoreLabel(text=self.text, font_size=size, font_name=self.font_name, bold=self.bold)
             line.refresh()
