@@ -265,11 +265,24 @@ def text_contrasts(seen: list[Seen], page: str, limits: Limits, frame: Frame) ->
 
 
 def _ring(r: Rect, inner: float, outer: float) -> list[Rect]:
-    """Four strips around ``r`` from ``inner`` to ``outer`` px outside it (negative: inside)."""
+    """Four strips around ``r`` from ``inner`` to ``outer`` px outside it (negative: inside):
+    bottom, top, left, right."""
     x, y, w, h = r
     t = outer - inner
     return [(x - outer, y - outer, w + 2 * outer, t), (x - outer, y + h + inner, w + 2 * outer, t),
             (x - outer, y - inner, t, h + 2 * inner), (x + w + inner, y - inner, t, h + 2 * inner)]
+
+
+def _shown_ring(s: Seen, inner: float, outer: float, window: Rect) -> list[Rect | None]:
+    """``_ring`` of the control's box, on the sides of it that show. A side scrolled out of view
+    (past the edge of a scrolling view, or of the window) has no edge to see, and what is drawn
+    beyond it is not what the control stands on; the other sides are cut as the control is."""
+    x, y, w, h = s.box
+    vx, vy, vw, vh = s.visible
+    shows = (vy <= y + 0.5, vy + vh >= y + h - 0.5, vx <= x + 0.5, vx + vw >= x + w - 0.5)  # as _ring's
+    near = (vx - outer, vy - outer, vw + 2 * outer, vh + 2 * outer)
+    return [intersect(intersect(r, near), window) for r, side in zip(_ring(s.box, inner, outer), shows, strict=True)
+            if side]
 
 
 def edges(seen: list[Seen], page: str, limits: Limits, frame: Frame, window: Rect) -> list[Violation]:
@@ -280,13 +293,12 @@ def edges(seen: list[Seen], page: str, limits: Limits, frame: Frame, window: Rec
             continue
         fg = text_colour(s.widget) if has_text(s.widget) else None
         x, y, w, h = s.box
-        around = frame.commonest([intersect(r, window) for r in _ring(s.box, 3, 7)])
+        around = frame.commonest(_shown_ring(s, 3, 7, window))
         fill = frame.commonest([intersect((x + 4, y + 4, w - 8, h - 8), s.visible)], avoid=fg)
         if around is None or fill is None:
             continue
         # A border line is a ring a pixel or two wide, just inside the box or astride its edge.
-        rings = [frame.commonest([intersect(r, window) for r in _ring(s.box, k, k + 1)], avoid=fg)
-                 for k in (-3, -2, -1, 0, 1)]
+        rings = [frame.commonest(_shown_ring(s, k, k + 1, window), avoid=fg) for k in (-3, -2, -1, 0, 1)]
         border = max((c for c in rings if c is not None), key=lambda c: contrast(c, around), default=fill)
         best = max(contrast(fill, around), contrast(border, around))
         if best < limits.edge_contrast - 0.005:
@@ -301,14 +313,14 @@ def inside(a: Rect, b: Rect, tol: float = 1.0) -> bool:
             and a[1] + a[3] <= b[1] + b[3] + tol)
 
 
-def _needed(w, width) -> tuple[float, float]:
+def _needed(w, width) -> tuple[float, float, int]:
     """The size the label's whole text takes at ``width`` (None: on one line), neither cut by a
-    height nor shortened."""
+    height nor shortened, and its number of lines."""
     opts = dict(w._label.options)
     opts.update(text=w.text, text_size=(width, None), shorten=False, max_lines=0)
     core = type(w._label)(**opts)  # (a markup label measures its markup as drawn)
     core.refresh()
-    return core.texture.size if core.texture else (0, 0)
+    return (*(core.texture.size if core.texture else (0, 0)), len(core._cached_lines))
 
 
 def _leading(w) -> float:
@@ -329,14 +341,16 @@ def overflows(seen: list[Seen], page: str, window: Rect) -> list[Violation]:
         text_w, text_h = w.text_size
         slack = _leading(w)
         if w.shorten:  # Kivy ends a line that does not fit with "…": the rest of the text is lost
-            tw2, th2 = _needed(w, None)
+            tw2, th2, _n = _needed(w, None)
             if tw2 > (text_w or bw) + 1:
                 out.append(Violation(page, s.name, "overflow", f"text {tw2:.0f} px wide shortened to "
                                      f"{text_w or bw:.0f} px", "the whole text in its box"))
                 continue
         if text_h is not None or w.max_lines:  # Kivy drops the lines that do not fit
-            tw2, th2 = _needed(w, text_w)
-            if th2 - slack > max(bh, text_h or 0) + 1 or (text_w is None and tw2 > bw + 1):
+            tw2, th2, lines = _needed(w, text_w)
+            # (A line dropped whole may leave less height than the leading lets spill: count them.)
+            drawn = len(w._label._cached_lines)
+            if th2 - slack > max(bh, text_h or 0) + 1 or (text_w is None and tw2 > bw + 1) or drawn < lines:
                 out.append(Violation(page, s.name, "overflow", f"text {tw2:.0f}x{th2:.0f} px cut to "
                                      f"{bw:.0f}x{bh:.0f} px", "the whole text in its box"))
                 continue

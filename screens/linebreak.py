@@ -117,6 +117,12 @@ def break_markup(text: str, width: float, measure: Callable[[str], float]) -> st
     return "".join(out)
 
 
+def line_room(width: float, padding) -> float:
+    """The width a line of a label ``width`` wide may take (slack: Kivy measures word by word,
+    bold a bit wider)."""
+    return (width - padding[0] - padding[2]) * 0.99 - 2
+
+
 def breaking(core_cls):
     """A subclass of Kivy's core label class that lays its text out with ``break_lines`` first."""
 
@@ -128,8 +134,7 @@ def breaking(core_cls):
             if real or not raw or not width or self.options.get("shorten"):
                 return super().render(real)
             self.resolve_font_name()
-            pad = self.options.get("padding") or (0, 0, 0, 0)
-            room = (width - pad[0] - pad[2]) * 0.99 - 2  # slack: Kivy measures word by word, bold a bit wider
+            room = line_room(width, self.options.get("padding") or (0, 0, 0, 0))
             if "[" in raw and core_cls.__name__ == "MarkupLabel":
                 self._text = break_markup(raw, room, self._plain_width)
             else:

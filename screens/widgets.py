@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -12,7 +13,7 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from kiosk.pages import PAGES
-from screens.linebreak import breaking
+from screens.linebreak import breaking, line_room
 
 
 def act(action: str, **args) -> None:
@@ -86,6 +87,35 @@ class BreakingLabel(LineBreaking, Label):
 
 class BreakingButton(LineBreaking, Button):
     pass
+
+
+class FitLabel(BreakingLabel):
+    """A line of text in the largest of ``sizes`` at which it fits its width whole (a page title
+    that would not fit at the title's size takes a heading's, rather than lose its end)."""
+
+    sizes = ListProperty()
+
+    def __init__(self, **kw):
+        self._trigger_fit = Clock.create_trigger(self._fit, -1)
+        super().__init__(**kw)
+        self.fbind("text", self._trigger_fit)
+        self.fbind("width", self._trigger_fit)
+        self.fbind("sizes", self._trigger_fit)
+        self.fbind("bold", self._trigger_fit)
+        self.fbind("padding", self._trigger_fit)
+
+    def _fit(self, *_):
+        if not self.sizes:
+            return
+        from kivy.core.text import Label as CoreLabel
+
+        room = line_room(self.width, self.padding)  # as the lines are broken: fits there, drawn on one line
+        for size in sorted(self.sizes, reverse=True):
+            line = CoreLabel(text=self.text, font_size=size, font_name=self.font_name, bold=self.bold)
+            line.refresh()
+            if line.texture is None or line.texture.size[0] <= room:
+                break
+        self.font_size = size
 
 
 class DeviceChip(Label):

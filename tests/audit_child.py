@@ -24,6 +24,7 @@ from kivy.properties import NumericProperty, ObjectProperty, StringProperty  # n
 from kiosk.i18n import Translator  # noqa: E402
 from screens.audit import ELDER, NORMAL, audit  # noqa: E402
 from screens.theme import Theme  # noqa: E402
+from screens.widgets import BreakingLabel  # noqa: E402, F401  (the kiosk's labels, for the cases' kv)
 
 # Each case: one FloatLayout on a light page, the widgets placed by hand (sizes in px, dp(1) = 1).
 CASES = {
@@ -116,6 +117,16 @@ Label:
     text_size: self.width, None
     pos: 20, 400
     size: 200, 40
+BreakingLabel:  # (screens/widgets.py: it lays its lines out before Kivy, which drops those past the height)
+    id: line_lost
+    size_hint: None, None
+    text: 'Please tell us what went wrong'
+    color: 0, 0, 0, 1
+    font_size: 33
+    text_size: self.size
+    valign: 'middle'
+    pos: 20, 250
+    size: 330, 84
 Label:
     id: wraps
     text: 'A long text that wraps onto lines inside its box'
@@ -159,6 +170,82 @@ Button:
     background_color: 0.043, 0.361, 0.678, 1
     pos: 400, 500
     size: 150, 60
+""",
+    # Chips in a row that scrolls sideways, the last partly scrolled out of view; beside the row,
+    # a white panel. A chip is judged on the edges that show, against what is beside them.
+    "scrolled": """
+Widget:
+    size_hint: None, None
+    pos: 330, 280
+    size: 300, 220
+    canvas:
+        Color:
+            rgba: 1, 1, 1, 1
+        Rectangle:
+            pos: self.pos
+            size: self.size
+ScrollView:
+    size_hint: None, None
+    pos: 20, 400
+    size: 310, 60
+    do_scroll_y: False
+    bar_width: 0
+    BoxLayout:
+        size_hint_x: None
+        width: self.minimum_width
+        spacing: 10
+        ToggleButton:  # (a Button here would get the cases' size_hint line)
+            id: framed
+            text: 'framed'
+            size_hint_x: None
+            width: 250
+            color: 0, 0, 0, 1
+            font_size: 20
+            background_normal: ''
+            background_color: 1, 1, 1, 1
+            canvas.after:
+                Color:
+                    rgba: 0.43, 0.46, 0.52, 1
+                Line:
+                    rectangle: self.x + 1, self.y + 1, self.width - 2, self.height - 2
+                    width: 1.5
+        ToggleButton:
+            id: framed_cut
+            text: 'framed too'
+            size_hint_x: None
+            width: 200
+            color: 0, 0, 0, 1
+            font_size: 20
+            background_normal: ''
+            background_color: 1, 1, 1, 1
+            canvas.after:
+                Color:
+                    rgba: 0.43, 0.46, 0.52, 1
+                Line:
+                    rectangle: self.x + 1, self.y + 1, self.width - 2, self.height - 2
+                    width: 1.5
+ScrollView:
+    size_hint: None, None
+    pos: 20, 300
+    size: 310, 60
+    do_scroll_y: False
+    bar_width: 0
+    BoxLayout:
+        size_hint_x: None
+        width: self.minimum_width
+        spacing: 10
+        Widget:
+            size_hint_x: None
+            width: 250
+        ToggleButton:
+            id: bare_cut
+            text: 'bare'
+            size_hint_x: None
+            width: 200
+            color: 0, 0, 0, 1
+            font_size: 20
+            background_normal: ''
+            background_color: 1, 1, 1, 1
 """,
     "words": """
 Label:

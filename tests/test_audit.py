@@ -52,11 +52,25 @@ def test_text_size_is_stricter_in_elder_mode(found):
 
 
 def test_text_that_spills_or_is_shortened_overflows(found):
-    assert rules(found, "overflow") == {("spills", "overflow"), ("shortened", "overflow")}
+    assert rules(found, "overflow") == {("spills", "overflow"), ("shortened", "overflow"), ("line_lost", "overflow")}
+
+
+def test_a_line_dropped_whole_overflows_though_the_rest_fits(found):
+    # Two lines of 33 px text in a box 84 px high: the first line is not drawn at all, the second
+    # fits (the leading the audit lets spill out of a box must not hide a lost line).
+    lost = next(v for v in found["overflow"] if "#line_lost" in v["widget"])
+    assert lost["measured"].endswith("cut to 330x84 px"), lost
 
 
 def test_a_control_needs_a_fill_or_a_border_that_stands_out(found):
     assert rules(found, "edges") == {("white_on_page", "edge")}
+
+
+def test_a_control_partly_scrolled_out_of_view_is_judged_on_the_edges_that_show(found):
+    # "framed_cut" runs under the end of its row, next to a white panel: its hidden side has no edge
+    # to see, and the white beyond it is not what it stands on. "bare_cut", further out, has no
+    # frame on the sides that show either.
+    assert rules(found, "scrolled") == {("bare_cut", "edge")}
 
 
 def test_message_ids_on_screen_are_untranslated(found):

@@ -140,8 +140,6 @@ def test_the_audit_saw_every_page_pictured_in_every_language_and_elder_mode(tour
     assert "Audit:" in r.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: the screens do not meet the audit yet; remove this mark "
-                   "when they do (the list: kiosk demo --headless --audit, then OUT/audit.txt)")
 def test_the_audit_finds_nothing_on_any_page(tour):
     _r, out = tour
     lines = (out / "audit.txt").read_text(encoding="utf-8").splitlines()
