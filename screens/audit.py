@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 
 from PIL import Image
 
+from screens.linebreak import ELLIPSIS
+
 RULES = ("target", "text_size", "contrast", "edge", "overflow", "untranslated")
 SKIP = ("DemoPanel",)
 
@@ -330,6 +332,16 @@ def _leading(w) -> float:
     return max(0.0, line_h - w.font_size)
 
 
+def keeps_tail(w) -> bool:
+    """A declared shortening (screens/linebreak.py): a label with ``max_lines`` that drew all of
+    them, the last one "…" and the real end of its text (what tells two long names apart). The
+    rest of the overflow rule still holds: every line it draws must be inside its box."""
+    lines = ["".join(word.text for word in line.words) for line in w._label._cached_lines]
+    last = lines[-1].strip() if lines else ""
+    return (bool(w.max_lines) and len(lines) == w.max_lines and last.startswith(ELLIPSIS)
+            and len(last) > 1 and w.text.endswith(last[1:]))
+
+
 def overflows(seen: list[Seen], page: str, window: Rect) -> list[Violation]:
     out = []
     for s in seen:
@@ -346,7 +358,7 @@ def overflows(seen: list[Seen], page: str, window: Rect) -> list[Violation]:
                 out.append(Violation(page, s.name, "overflow", f"text {tw2:.0f} px wide shortened to "
                                      f"{text_w or bw:.0f} px", "the whole text in its box"))
                 continue
-        if text_h is not None or w.max_lines:  # Kivy drops the lines that do not fit
+        if (text_h is not None or w.max_lines) and not keeps_tail(w):  # Kivy drops the lines that do not fit
             tw2, th2, lines = _needed(w, text_w)
             # (A line dropped whole may leave less height than the leading lets spill: count them.)
             drawn = len(w._label._cached_lines)

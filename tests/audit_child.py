@@ -127,6 +127,26 @@ BreakingLabel:  # (screens/widgets.py: it lays its lines out before Kivy, which 
     valign: 'middle'
     pos: 20, 250
     size: 330, 84
+BreakingLabel:  # a long item name in a result row: two lines, the middle cut, its end kept
+    id: tail_kept
+    size_hint: None, None
+    text: '居民身份证申领换领补领登记（十六周岁以上首次申领及有效期满换领）'
+    max_lines: 2
+    color: 0, 0, 0, 1
+    font_size: 30
+    text_size: self.width, None
+    pos: 560, 380
+    size: 240, self.texture_size[1]
+BreakingLabel:  # the same, but its box is one line high: the second line is lost
+    id: tail_cut
+    size_hint: None, None
+    text: '居民身份证申领换领补领登记（十六周岁以上首次申领及有效期满换领）'
+    max_lines: 2
+    color: 0, 0, 0, 1
+    font_size: 30
+    text_size: self.size
+    pos: 560, 250
+    size: 240, 45
 Label:
     id: wraps
     text: 'A long text that wraps onto lines inside its box'

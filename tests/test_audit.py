@@ -52,7 +52,14 @@ def test_text_size_is_stricter_in_elder_mode(found):
 
 
 def test_text_that_spills_or_is_shortened_overflows(found):
-    assert rules(found, "overflow") == {("spills", "overflow"), ("shortened", "overflow"), ("line_lost", "overflow")}
+    assert rules(found, "overflow") == {("spills", "overflow"), ("shortened", "overflow"), ("line_lost", "overflow"),
+                                        ("tail_cut", "overflow")}
+
+
+def test_a_name_shortened_in_its_middle_to_keep_its_end_is_declared_not_lost(found):
+    # Result rows: max_lines with the end kept ("…换领）"), every line drawn inside its box. The
+    # whole name is on the page the row opens; tail_cut's box loses a line, which is not declared.
+    assert not [v for v in found["overflow"] if "#tail_kept" in v["widget"]]
 
 
 def test_a_line_dropped_whole_overflows_though_the_rest_fits(found):
