@@ -107,7 +107,7 @@ def main(config: str, out: str, phase: str) -> int:
             yield from wait("the PIN pad again", lambda: app.sm.current == "staff_pin")
             for _ in range(5):
                 pin("0000")
-                yield
+                yield from wait("the PIN checked", lambda: not getattr(shell.journey, "verifying", False))
             yield from wait("the lock", lambda: "已锁定" in screen().ids.message.text)
             result["locked"] = {"message": screen().ids.message.text, "enter": screen().ids.enter.disabled}
 

@@ -87,6 +87,7 @@ def type_pin(shell: Shell, pin: str) -> None:
     for d in pin:
         shell.act("digit", d=d)
     shell.act("enter")
+    run_until(shell, lambda: not getattr(shell.journey, "verifying", False))  # checked in the pool
 
 
 def tile(shell: Shell, key: str):
