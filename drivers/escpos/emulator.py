@@ -14,6 +14,9 @@ would open ``/dev/ttyUSB0``. Like a real printer it has two stages:
 A slip ends at a cut. Each keeps its decoded text lines (exact Unicode), its rows (text, raster,
 qr, feed), a rendered PNG image and the raw bytes. Chinese mode decodes double-byte GB18030 only,
 like the printers the spec lists: a 4-byte sequence prints as two "?" cells, which the tests catch.
+An image shows at most MAX_SLIP_DOTS of a slip, and a QR code too long for any symbol prints
+nothing (the rest of the job prints): whatever bytes arrive, the emulator keeps going within bounds
+(tests/test_fuzz_escpos.py).
 """
 
 from __future__ import annotations
@@ -30,12 +33,17 @@ from pathlib import Path
 
 import qrcode
 from PIL import Image
+from qrcode.exceptions import DataOverflowError
 
 from drivers.escpos import render
 
 PAPER_DOTS = {58: 384, 80: 576}
 LINE_SPACING = 30
 CUTTER_FEED = 40  # dots of blank paper between the last line and the cut
+SLIP_MARGIN = 16  # dots of white above the first row of a slip's image
+# A slip's image shows its first 2 m of paper; rows past it are still counted (text, rows, tops)
+# but not drawn: a few bytes of ESC d 255 or a tall raster must not cost gigabytes of image.
+MAX_SLIP_DOTS = 16_000
 
 
 @dataclass
@@ -562,7 +570,13 @@ class VirtualPrinter:
     def _x0(self, width: int) -> int:
         return {0: 0, 1: (self.width_dots - width) // 2, 2: self.width_dots - width}[self.align]
 
+    def _room(self) -> int:
+        """Dots of the slip's image still to be drawn (MAX_SLIP_DOTS)."""
+        return max(MAX_SLIP_DOTS - self._y, 0)
+
     def _band(self, kind: str, img: Image.Image | None, height: int, text: str = "", width: int = 0) -> None:
+        if img is not None and img.height > self._room():
+            img = img.crop((0, 0, img.width, self._room())) if self._room() else None
         self._bands.append((img, height))
         self._rows.append(SlipRow(kind, self._y, height, text, width))
         self._y += height
@@ -588,11 +602,13 @@ class VirtualPrinter:
         tallest = max(g.height for g in line)
         height = max(self.line_spacing, tallest)
         width = sum(g.width for g in line)
-        img = Image.new("L", (self.width_dots, height), render.PAPER)
-        x = self._x0(width)
-        for g in line:
-            img.paste(render.glyph(g.ch, g.wide, g.sx, g.sy, g.bold), (x, tallest - g.height))
-            x += g.width
+        img = None
+        if self._room():
+            img = Image.new("L", (self.width_dots, height), render.PAPER)
+            x = self._x0(width)
+            for g in line:
+                img.paste(render.glyph(g.ch, g.wide, g.sx, g.sy, g.bold), (x, tallest - g.height))
+                x += g.width
         text = "".join(g.ch for g in line)
         self._lines.append(text)
         self._band("text", img, height, text)
@@ -601,13 +617,18 @@ class VirtualPrinter:
         self._print_pending()
         if xb == 0 or yb == 0:
             return
-        img = Image.frombytes("1", (xb * 8, yb), data, "raw", "1;I").convert("L")
         sx, sy = (2 if m in (1, 3, 49, 51) else 1), (2 if m in (2, 3, 50, 51) else 1)
-        if (sx, sy) != (1, 1):
-            img = img.resize((img.width * sx, img.height * sy), Image.Resampling.NEAREST)
-        band = Image.new("L", (self.width_dots, img.height), render.PAPER)
-        band.paste(img, (self._x0(min(img.width, self.width_dots)), 0))
-        self._band("raster", band, img.height, width=img.width)
+        width, height = xb * 8 * sx, yb * sy
+        band = None
+        if self._room():  # only the part that fits on the paper and in the image is drawn
+            img = Image.frombytes("1", (xb * 8, yb), data, "raw", "1;I")
+            img = img.crop((0, 0, min(img.width, -(-self.width_dots // sx)), min(yb, -(-self._room() // sy))))
+            img = img.convert("L")
+            if (sx, sy) != (1, 1):
+                img = img.resize((img.width * sx, img.height * sy), Image.Resampling.NEAREST)
+            band = Image.new("L", (self.width_dots, img.height), render.PAPER)
+            band.paste(img, (self._x0(min(width, self.width_dots)), 0))
+        self._band("raster", band, height, width=width)
 
     def _qr_command(self, body: bytes) -> None:
         if len(body) < 2 or body[0] != 0x31:
@@ -628,7 +649,12 @@ class VirtualPrinter:
                 return
             q = qrcode.QRCode(error_correction=self._qr_ec, box_size=self._qr_size, border=0)
             q.add_data(self._qr_data)
-            q.make(fit=True)
+            try:
+                q.make(fit=True)
+            except (ValueError, DataOverflowError):
+                # More data than a version 40 symbol holds: the printer prints no symbol and goes on.
+                self.unknown_commands.append(b"\x1d(k1Q")
+                return
             sym = q.make_image().get_image().convert("L")
             band = Image.new("L", (self.width_dots, sym.height), render.PAPER)
             band.paste(sym, (self._x0(sym.width), 0))
@@ -639,8 +665,8 @@ class VirtualPrinter:
     def _cut(self, feed: int) -> None:
         self._print_pending()
         self._feed(CUTTER_FEED + feed)
-        top = 16
-        img = Image.new("L", (self.width_dots, top + self._y), render.PAPER)
+        top = SLIP_MARGIN
+        img = Image.new("L", (self.width_dots, top + min(self._y, MAX_SLIP_DOTS)), render.PAPER)
         y = top
         for band, h in self._bands:
             if band is not None:
