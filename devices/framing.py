@@ -60,8 +60,10 @@ class CodeFramer:
                 frame = bytes(self._buf[:end])
                 del self._buf[:end + len(self.suffix)]
                 if self.suffix == CR and self._buf[:1] == LF:
-                    del self._buf[:1]
-                self._after_cr = self.suffix == CR and not self._buf
+                    del self._buf[:1]  # this CR's LF: a later LF is the next code's
+                    self._after_cr = False
+                else:
+                    self._after_cr = self.suffix == CR and not self._buf
                 if self._skipping:  # the end of a code already reported as too long
                     self._skipping = False
                 else:
