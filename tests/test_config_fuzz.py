@@ -14,19 +14,23 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from devices import registry
 from kiosk import config
 from tests.conftest import KIOSK, REPO
+from tests.fuzzing import examples
 
 SHIPPED_TEXT = (REPO / "config" / "kiosk.toml").read_text(encoding="utf-8")
 SHIPPED = tomllib.loads(SHIPPED_TEXT)
 DRIVERS = ["escpos", "sam-serial", "pcsc", "serial-scanner", "hid-scanner", "camera-scanner"]
 OPTION_KEYS = sorted({k for d in DRIVERS for k in registry.load(d).Options.model_fields})
-FUZZ = settings(max_examples=100, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+# Every field of every section, those the shipped file leaves out ([demo], search.synonyms …) too.
+FIELDS = {name: sorted(info.annotation.model_fields) for name, info in config.KioskConfig.model_fields.items()
+          if name != "devices"}
+FUZZ = examples(100)
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,9 @@ scalars = st.one_of(
     st.booleans(),
     st.text(max_size=40),
     st.sampled_from(["", "\x00", "a\nb", "\x1b[2J", "x" * 3000, "auto", "embedded", "escpos", "serial",
-                     "/dev/ttyUSB0", "https://x/track/{number}", "zh_CN", "no_such_module:f", ":"]),
+                     "/dev/ttyUSB0", "https://x/track/{number}", "zh_CN", "no_such_module:f", ":",
+                     "GAC1.", "cmn", "yue", "wav", "device", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+                     "$argon2id$\n", "1234", "51160219900101123X"]),
     st.dates(), st.datetimes(), st.times(),
     st.integers(1, 600).map(Deep),
 )
@@ -110,13 +116,18 @@ def mutated_documents(draw) -> dict:
     doc = copy.deepcopy(SHIPPED)
     for _ in range(draw(st.integers(1, 4))):
         table = at(doc, draw(st.sampled_from(tables(doc))))
-        what = draw(st.sampled_from(["replace", "replace", "delete", "extra", "device", "option"]))
+        what = draw(st.sampled_from(["replace", "replace", "delete", "extra", "device", "option", "field"]))
         if what in ("replace", "delete") and table:
             key = draw(st.sampled_from(sorted(table)))
             if what == "delete":
                 del table[key]
             else:
                 table[key] = draw(values)
+        elif what == "field":  # a known key of any section, present in the file or not
+            section = draw(st.sampled_from(sorted(FIELDS)))
+            if not isinstance(doc.get(section), dict):
+                doc[section] = {}
+            doc[section][draw(st.sampled_from(FIELDS[section]))] = draw(values)
         elif what == "extra":
             table[draw(st.text(max_size=12))] = draw(values)
         elif what == "device":
@@ -157,6 +168,9 @@ def mutated_bytes(draw) -> bytes:
             n = draw(st.integers(1, 700))
             data[i:i] = b"x = " + b"[" * n + b"]" * n + b"\n"
     return bytes(data)
+
+
+pytestmark = pytest.mark.fuzz
 
 
 def loads_or_says_one_line(path: Path) -> None:
