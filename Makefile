@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := fonts-noto-cjk libzbar0 xvfb xauth libmtdev1 pcscd vsmartcard
 	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc chromium \
 	linux-libc-dev libzinnia0 tegaki-zinnia-simplified-chinese systemd shellcheck
 
-.PHONY: run test lint setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
+.PHONY: run test lint fuzz setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
 
 run: setup
 	$(BIN)/kiosk demo
@@ -21,6 +21,14 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 4 --dist loadfile -m "not pcscd"
 	$(BIN)/python -m pytest -q -m pcscd
+
+# The fuzz tests (pytest -m fuzz) with FUZZ_SCALE times their examples and CENTRAL_FUZZ_EXAMPLES
+# requests per platform operation; `make test` runs the same tests briefly. bench/FUZZ.md: a long run.
+FUZZ_SCALE ?= 20
+CENTRAL_FUZZ_EXAMPLES ?= 200
+fuzz: setup
+	FUZZ_SCALE=$(FUZZ_SCALE) CENTRAL_FUZZ_EXAMPLES=$(CENTRAL_FUZZ_EXAMPLES) \
+	  $(BIN)/python -m pytest -q -m fuzz --timeout 0 --hypothesis-show-statistics -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
