@@ -100,7 +100,10 @@ def test_any_command_stream_prints_within_bounds_whatever_its_pieces(stream, cut
     pieces = printed(cut(stream, cuts))
     assert [s.text_lines for s in whole.slips] == [s.text_lines for s in pieces.slips]
     assert [s.raw for s in whole.slips] == [s.raw for s in pieces.slips]
-    assert whole.held == pieces.held and whole.host.answers == pieces.host.answers
+    assert whole.held == pieces.held
+    # The same answers; their order may differ: DLE EOT is answered as it arrives, GS r once
+    # what came before it has printed, so the pieces decide which comes first.
+    assert sorted(whole.host.answers) == sorted(pieces.host.answers)
 
 
 @examples(100)
