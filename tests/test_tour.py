@@ -17,7 +17,7 @@ from drivers.samv.emulator import SAMPLE_CARDS
 from kiosk.journeys import JOURNEYS
 from tests.conftest import KIOSK, REPO
 
-pytestmark = pytest.mark.timeout(300)  # the whole tour, after waiting its turn for pcscd (conftest)
+pytestmark = pytest.mark.timeout(420)  # the whole tour, after waiting its turn for pcscd (conftest)
 
 # Every journey, each with pictures in all three languages (screens/tour_steps); home's pages are
 # the identify journey's, and idle belongs to the shell. Maintenance mode is staff's: pictured as
@@ -42,7 +42,7 @@ def tour(display, tour_work, tmp_path_factory):
     work = tour_work
     # With the audit (screens/audit.py): each page pictured, in every language and elder mode.
     r = subprocess.run([KIOSK, "demo", "--headless", "--audit", "--config", str(work / "config" / "demo.toml"),
-                        "--out", str(out)], cwd=work, capture_output=True, text=True, timeout=240)
+                        "--out", str(out)], cwd=work, capture_output=True, text=True, timeout=360)
     return r, out
 
 
