@@ -58,6 +58,7 @@ import queue
 import random
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -267,7 +268,7 @@ def _life(a: dict) -> int:
         queue, book = c.printing.queue, c.remote.book
         _until(c, lambda: c.outbox.depth() == 0 and not c.outbox.receipts("waiting")
                and not queue.jobs(JobState.QUEUED, JobState.PRINTING, JobState.HELD)
-               and not book.to_run() and not book.unreported(), timeout=120)
+               and not book._rows("state NOT IN ('done', 'failed') OR reported = 0"), timeout=120)
         _say("DRAINED")
     return 0
 
@@ -515,7 +516,7 @@ def campaign(n: int, seed: int, folder: Path, progress=None, journeys: tuple[str
 
 
 def _check(tally: Tally, platform: Platform, tid: str, var: Path, lines, slips, queued, pin_seen) -> None:
-    from kiosk.commands import CommandBook
+    from kiosk.commands import Command
     from kiosk.i18n import Translator
     from kiosk.outbox import Outbox
     from kiosk.slips import group_number
@@ -601,11 +602,13 @@ def _check(tally: Tally, platform: Platform, tid: str, var: Path, lines, slips, 
             tally.duplicated[kind] += 1
 
     # Commands: one result each on the platform; the book's state final and reported; a restart once.
-    book = CommandBook(var / "commands.db")
+    book = sqlite3.connect(var / "commands.db")  # read as the last life left it (CommandBook would recover it)
     try:
         for q in queued:
             cid = q["command_id"]
-            row = book.get(cid)
+            found = book.execute("SELECT command_id, command, args, state, result, reported FROM commands "
+                                 "WHERE command_id = ?", (cid,)).fetchone()
+            row = Command(*found[:5], bool(found[5])) if found else None
             result = platform.rows("SELECT ok, result FROM terminal_commands WHERE command_id = :c", c=cid)
             if row is None or row.state not in ("done", "failed") or not row.reported or result[0][0] is None:
                 tally.lost["command"] += 1
