@@ -657,6 +657,16 @@ def report(tally: Tally, n: int, seed: int, seconds: float) -> str:
     lines += ["", "Counted after the drain: " + ", ".join(f"{k} {v}" for k, v in tally.facts.items()) + "."]
     if tally.notes:
         lines += ["", "Notes:", *(f"- {note}" for note in tally.notes)]
+    lines += ["", "What \"lost\" and \"duplicated\" count, per row: a case the outbox committed missing on the "
+              "platform, or shown as accepted but never committed / on the platform twice or unknown to the outbox; "
+              "a receipt neither on paper nor kept for staff / on paper twice without 补打; a rating committed but "
+              "not delivered / on the platform twice, or a case rated twice; a guide slip, ticket or certificate "
+              "proof shown as printing but not on paper / on paper unmarked more often than asked for; a command "
+              "without a final, reported result / a restart run more often than asked for; a PIN try shown as "
+              "counted but gone from the lock file after the cut.",
+              "", "Not drawn: supplements (补正), because the kiosk has no such journey (the outbox could send one, "
+              "`Outbox.enqueue_supplement`, but nothing enqueues it); progress slips (query) and life-event slips, "
+              "which take the same print-queue path as guide slips but cannot be told apart on paper per request."]
     return "\n".join(lines) + "\n"
 
 
