@@ -82,7 +82,9 @@ MAX_DELAY_S = 2.5  # a cut lands up to this long after the kiosk is ready
 
 # -- the kiosk's lives (the child side) ------------------------------------------------------------
 def _say(*words) -> None:
-    print(*words, flush=True)
+    # One write() of the whole line: a SIGKILL between the pieces print() writes (unbuffered
+    # stdout) would leave half a line, and the zygote's "ENDED" glued to it.
+    os.write(1, (" ".join(str(w) for w in words) + "\n").encode())
 
 
 def _until(c, cond, timeout: float = 20.0) -> None:
