@@ -481,6 +481,8 @@ def campaign(n: int, seed: int, folder: Path, progress=None, journeys: tuple[str
                             pin_seen.append((r, int(got.split()[1]), shown_failures))
                         elif got.startswith("SHOWN pin"):
                             shown_failures = int(got.split()[3])
+                        elif got == "INTENT pin right":  # it may reset the count before it is shown
+                            shown_failures = 0
                         elif got.startswith("ERROR"):
                             tally.notes.append(f"round {r} ({journey}): {got}")
                         elif got == "DRAINED" and final:
