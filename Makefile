@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := fonts-noto-cjk libzbar0 xvfb xauth libmtdev1 pcscd vsmartcard
 	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc chromium \
 	linux-libc-dev libzinnia0 tegaki-zinnia-simplified-chinese systemd shellcheck
 
-.PHONY: run test lint fuzz setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
+.PHONY: run test lint fuzz powercut setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
 
 run: setup
 	$(BIN)/kiosk demo
@@ -32,6 +32,13 @@ fuzz: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# Power cuts (bench/powercut.py): N SIGKILLs at random moments of the journeys that write, each
+# followed by a restart on the same folder; then lost and duplicated are counted (bench/POWERCUT.md).
+N ?= 200
+SEED ?= 20261201
+powercut: setup
+	$(BIN)/python bench/powercut.py --n $(N) --seed $(SEED) --report bench/POWERCUT.md
 
 tour: setup
 	$(BIN)/kiosk demo --headless --out var/tour
