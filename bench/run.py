@@ -166,11 +166,11 @@ def render(results: list[dict], info: dict) -> str:
         "",
         "## Summary",
         "",
-        f"{len(targets) - len(missed)} of {len(targets)} targets met."
-        + ("" if not missed else " Missed: " + "; ".join(
-            f"{f['section']}: {f['name']} ({quantity(f['value'], f['unit'])}, target {f['target']})"
-            for f in missed) + "."),
+        f"{len(targets) - len(missed)} of {len(targets)} targets met." + (" Missed:" if missed else ""),
     ]
+    if missed:
+        lines += [""] + [f"- {f['section']}: {f['name']}: {quantity(f['value'], f['unit'])} (target {f['target']})"
+                         for f in missed]
     failed = [r for r in results if r["rc"] != 0]
     if failed:
         lines += ["", "**Failed:** " + ", ".join(f"`{r['script']}` (exit {r['rc']})" for r in failed)

@@ -498,12 +498,20 @@ def bench_taps(folder: Path, taps: int, out: Figures) -> None:
     print(f"touch → next screen drawn ({taps} rounds; target p95 ≤ 100 ms):")
     print(f"  {'bare Kivy: button → a new page':<48} p50 {b50:6.1f} ms  p95 {b95:6.1f} ms  (n={len(bare)})")
     base = f"bare Kivy: a button → a new page ({len(bare)} taps)"
+    journeys: dict[str, list[float]] = {}
     for label, xs in d.times.items():
         ms = [x * 1000 for x in xs]
+        journeys.setdefault(label.split(":")[0], []).extend(ms)
+        print(f"  {label:<48} p50 {pct(ms, 50):6.1f} ms  p95 {pct(ms, 95):6.1f} ms  (n={len(ms)})")
+    # the report: each journey's taps together, p50 and p95; then each step's p95 (its p50 is above)
+    for journey, ms in journeys.items():
         p50, p95 = pct(ms, 50), pct(ms, 95)
-        print(f"  {label:<48} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  (n={len(ms)})")
-        out.add(TOUCH, f"{label}, p50 (n={len(ms)})", p50, "ms", baseline=base, baseline_value=b50)
-        out.add(TOUCH, f"{label}, p95 (n={len(ms)})", p95, "ms", baseline=base, baseline_value=b95,
+        out.add(TOUCH, f"{journey}, every tap: p50 (n={len(ms)})", p50, "ms", baseline=base, baseline_value=b50)
+        out.add(TOUCH, f"{journey}, every tap: p95 (n={len(ms)})", p95, "ms", baseline=base, baseline_value=b95,
+                target="≤ 100 ms", met=p95 <= 100)
+    for label, xs in d.times.items():
+        p95 = pct([x * 1000 for x in xs], 95)
+        out.add(TOUCH, f"{label}: p95 (n={len(xs)})", p95, "ms", baseline=base, baseline_value=b95,
                 target="≤ 100 ms", met=p95 <= 100)
     out.note(TOUCH, "each tap is dispatched through the window as a finger's (press and release at the widget's "
                     "centre) and timed to the first frame drawn once the app shows where it leads; the card's "

@@ -53,7 +53,8 @@ def test_report_has_every_section_with_ratios_targets_and_the_machine():
     assert "| 0.34 s | bare Kivy | 0.26 s | 1.31× | ≤ 1.5× bare Kivy | yes |" in report
     assert "| 130 ms | bare Kivy tap | 4 ms | 32.5× | ≤ 100 ms | **no** |" in report
     assert "| 2 ms | a scan | 120 ms | 60× faster | — | — |" in report
-    assert "1 of 2 targets met. Missed: Touch → next screen drawn: guide: welcome → guides" in report
+    assert "1 of 2 targets met. Missed:\n\n- Touch → next screen drawn: guide: welcome → guides, p95 (n=30): " \
+           "130 ms (target ≤ 100 ms)\n" in report
     assert "- 300k behind --big" in report
     # the failed script is named, with the end of its output
     assert "**Failed:** `broken_bench.py` (exit 1)" in report
