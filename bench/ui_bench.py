@@ -283,8 +283,21 @@ class Driver:
                 raise TimeoutError(f"waited {timeout:.0f} s")
             yield
 
+    def steady(self, widget):
+        """Until ``widget`` has kept its place for 3 frames: on a loaded machine a page can still
+        be laid out after the settle, and a tap at a moving button's old centre hits its
+        neighbour (seen: 我要取号 instead of 办事指南)."""
+        last, still = None, 0
+        deadline = time.monotonic() + 5
+        while still < 3 and time.monotonic() < deadline:
+            at = (*widget.to_window(*widget.center), widget.width, widget.height)
+            still = still + 1 if at == last else 0
+            last = at
+            yield
+
     def timed(self, label: str, widget, cond):
         """Tap ``widget``; the time to the first frame drawn after ``cond`` holds."""
+        yield from self.steady(widget)
         t0 = time.perf_counter()
         self.tap(widget)
         try:
@@ -442,6 +455,7 @@ class Driver:
         self.sessions_done += 1
         yield from self.wait(self.on("personal"))
         yield from self.settle()
+        yield from self.steady(self.entry("guide"))
         self.tap(self.entry("guide"))
         yield from self.wait(self.on("guides", loading=False))
         self.shell.act("search", query="hunyin")
