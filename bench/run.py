@@ -132,7 +132,9 @@ def ratio(fig: dict) -> str:
     r = fig.get("ratio")
     if r is None:
         return "—"
-    return f"{number(r)}× faster" if fig.get("faster") else f"{number(r)}×"
+    if fig.get("faster"):
+        return f"{number(r)}× faster" if r >= 1 else f"{number(1 / r)}× slower"
+    return f"{number(r)}×"
 
 
 def met(fig: dict) -> str:
@@ -156,7 +158,7 @@ def render(results: list[dict], info: dict) -> str:
         "a baseline measured in the same run on the same machine: compare ratios between machines, not times.",
         "",
         f"Load average (1 / 5 / 15 min) at the start: {info['load_start']}; at the end: {info['load_end']}"
-        + (f". {info['load_note']}" if info.get("load_note") else "."),
+        + (f". {info['load_note'].rstrip('.')}." if info.get("load_note") else "."),
         "",
         "## Machine",
         "",

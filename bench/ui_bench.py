@@ -335,6 +335,8 @@ class Driver:
             self.memory[0] = rss_mb()
         for n in range(1, self.sessions + 1):
             yield from self.session()
+            if n % 50 == 0:
+                print(f"  session {n} of {self.sessions}", flush=True)  # progress: this part takes minutes
             if n in (10, self.sessions):
                 gc.collect()
                 self.memory[n] = rss_mb()
@@ -513,9 +515,11 @@ def bench_taps(folder: Path, taps: int, out: Figures) -> None:
     print(f"  {'bare Kivy: button → a new page':<48} p50 {b50:6.1f} ms  p95 {b95:6.1f} ms  (n={len(bare)})")
     base = f"bare Kivy: a button → a new page ({len(bare)} taps)"
     journeys: dict[str, list[float]] = {}
+    card = "identify: card placed → personal page"  # not a tap: it waits for the reader's poll and read
     for label, xs in d.times.items():
         ms = [x * 1000 for x in xs]
-        journeys.setdefault(label.split(":")[0], []).extend(ms)
+        if label != card:
+            journeys.setdefault(label.split(":")[0], []).extend(ms)
         print(f"  {label:<48} p50 {pct(ms, 50):6.1f} ms  p95 {pct(ms, 95):6.1f} ms  (n={len(ms)})")
     # the report: each journey's taps together, p50 and p95; then each step's p95 (its p50 is above)
     for journey, ms in journeys.items():
@@ -525,11 +529,14 @@ def bench_taps(folder: Path, taps: int, out: Figures) -> None:
                 target="≤ 100 ms", met=p95 <= 100)
     for label, xs in d.times.items():
         p95 = pct([x * 1000 for x in xs], 95)
+        tap = label != card
         out.add(TOUCH, f"{label}: p95 (n={len(xs)})", p95, "ms", baseline=base, baseline_value=b95,
-                target="≤ 100 ms", met=p95 <= 100)
+                target="≤ 100 ms" if tap else "", met=p95 <= 100 if tap else None)
     out.note(TOUCH, "each tap is dispatched through the window as a finger's (press and release at the widget's "
-                    "centre) and timed to the first frame drawn once the app shows where it leads; the card's "
-                    "time includes its read over the emulated serial line at 115200 baud.")
+                    "centre) and timed to the first frame drawn once the app shows where it leads. A card placed "
+                    "is not a tap and has no target here: its time is the reader's poll for a card and "
+                    "the read over the emulated serial line at 115200 baud (ID card read, below), and is "
+                    "left out of identify's 'every tap'. With n=10 a step's p95 is its slowest tap.")
 
 
 def bench_memory(folder: Path, sessions: int, out: Figures) -> None:

@@ -24,6 +24,7 @@ def fixture_results() -> list[dict]:
             baseline_value=4, target="≤ 100 ms", met=False)
     for section in SECTIONS[2:]:
         out.add(section, f"a figure of {section}", 2.0, "ms", baseline="a scan", baseline_value=120.0, faster=True)
+    out.add(SECTIONS[5], "1k guides: search p95", 2.6, "ms", baseline="a scan", baseline_value=1.3, faster=True)
     out.note(SECTIONS[5], "300k behind --big")
     ok = {"name": "fixture", "script": "fixture.py", "args": ["--x"], "seconds": 12.0, "rc": 0,
           "figures": out.figures, "notes": out.notes}
@@ -46,13 +47,14 @@ def test_report_has_every_section_with_ratios_targets_and_the_machine():
     report = run.render(fixture_results(), INFO)
     assert sections(report) == ["Machine", "Summary", *SECTIONS, "Runs"]
     assert "`make bench`" in report and "2026-11-30 12:00 UTC" in report
-    assert "3.0 / 2.0 / 1.0" in report and "Four other jobs ran meanwhile" in report
+    assert "3.0 / 2.0 / 1.0" in report and "Four other jobs ran meanwhile." in report
     for key in ("CPU", "cores", "RAM", "OS", "Python", "libraries"):
         assert re.search(rf"(?m)^\| {key} \| \S", report), key
     # ratios computed from the same run's baseline, in the direction each figure reads
     assert "| 0.34 s | bare Kivy | 0.26 s | 1.31× | ≤ 1.5× bare Kivy | yes |" in report
     assert "| 130 ms | bare Kivy tap | 4 ms | 32.5× | ≤ 100 ms | **no** |" in report
     assert "| 2 ms | a scan | 120 ms | 60× faster | — | — |" in report
+    assert "| 2.60 ms | a scan | 1.30 ms | 2× slower | — | — |" in report
     assert "1 of 2 targets met. Missed:\n\n- Touch → next screen drawn: guide: welcome → guides, p95 (n=30): " \
            "130 ms (target ≤ 100 ms)\n" in report
     assert "- 300k behind --big" in report
