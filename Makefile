@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := fonts-noto-cjk libzbar0 xvfb xauth libmtdev1 pcscd vsmartcard
 	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc chromium \
 	linux-libc-dev libzinnia0 tegaki-zinnia-simplified-chinese systemd shellcheck
 
-.PHONY: run test lint fuzz powercut setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
+.PHONY: run test lint fuzz powercut bench setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
 
 run: setup
 	$(BIN)/kiosk demo
@@ -42,6 +42,12 @@ powercut: setup
 
 tour: setup
 	$(BIN)/kiosk demo --headless --out var/tour
+
+# Every benchmark of bench/, each in a process of its own, into bench/REPORT.md (about 15 minutes on
+# 2 cores). BIG=1 adds the catalogue at 300k guides; LOAD_NOTE="..." says what else ran meanwhile.
+bench: setup
+	$(BIN)/python bench/run.py $(if $(BIG),--big) --command "make bench$(if $(BIG), BIG=1)" \
+	  $(if $(LOAD_NOTE),--load-note "$(LOAD_NOTE)")
 
 setup: system-deps $(STAMP)
 	@$(MAKE) -s i18n-compile

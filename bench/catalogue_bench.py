@@ -10,7 +10,7 @@ Targets: p95 ≤ 20 ms at 300k and ≥ 50× faster than the scan.
 Sync: 10k changed guides on the reference platform fetched over HTTP (target ≤ 5 s).
 Outbox: durable enqueues per second (SQLite WAL, synchronous=FULL; target ≥ 50/s).
 
-Run: .venv/bin/python bench/catalogue_bench.py [--big] [--sizes 1000,10000]
+Run: .venv/bin/python bench/catalogue_bench.py [--big] [--sizes 1000,10000] [--json OUT]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from results import CATALOGUE_OTHER, SEARCH, Figures  # noqa: E402
 from synth_guides import ACTIONS, DEPT_BASE, MATERIALS, OBJECTS, guides  # noqa: E402
 
 from central.search import load_aliases  # noqa: E402
@@ -60,7 +61,7 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] * 1000
 
 
-def bench_search(size: int, folder: Path) -> None:
+def bench_search(size: int, folder: Path, out: Figures) -> None:
     cat = Catalogue(folder / f"cat-{size}.db")
     with cat.transaction() as conn:  # queries are read with the platform's everyday words, as in a hall
         cat.set_aliases(conn, load_aliases())
@@ -92,6 +93,17 @@ def bench_search(size: int, folder: Path) -> None:
           f"per 100k): search p50 {f50:6.2f} ms p95 {f95:6.2f} ms max {max(fast) * 1000:6.1f} ms | LIKE p50 "
           f"{s50:7.2f} ms p95 {s95:7.2f} ms | p50 {s50 / f50:5.1f}x p95 {s95 / f95:5.1f}x, mean per-query "
           f"{ratio:5.1f}x faster")
+    big = size >= 300_000  # where the scan's ratio is a target; the times are one at every size
+    for p, f, sl in ((50, f50, s50), (95, f95, s95)):
+        if p == 95:
+            target = "≤ 20 ms" + (", ≥ 50× the scan" if big else "")
+            met = f <= 20 and (not big or sl / f >= 50)
+        out.add(SEARCH, f"{size // 1000}k guides: search p{p} ({len(qs)} queries)", f, "ms",
+                baseline="LIKE '%q%' scan of the same guides", baseline_value=sl, faster=True,
+                target=target if p == 95 else "", met=met if p == 95 else None)
+    per_100k = megabytes * 100_000 / size
+    out.add(SEARCH, f"{size // 1000}k guides: file per 100k guides", per_100k, "MB",
+            target="≤ 100 MB" if size >= 100_000 else "", met=per_100k <= 100 if size >= 100_000 else None)
     cat = Catalogue(folder / f"cat-{size}.db")
     for kind, typed in keystrokes(size).items():
         times = []
@@ -101,6 +113,8 @@ def bench_search(size: int, folder: Path) -> None:
             times.append(time.perf_counter() - t)
         print(f"{'':>9}keystrokes, {kind:<9} p50 {pct(times, 50):6.2f} ms p95 {pct(times, 95):6.2f} ms "
               f"max {max(times) * 1000:6.1f} ms ({len(typed)} searches)")
+        out.add(SEARCH, f"{size // 1000}k guides: keystrokes, {kind}, p95 ({len(typed)} searches)",
+                pct(times, 95), "ms", target="≤ 20 ms", met=pct(times, 95) <= 20)
     cat.close()
 
 
@@ -153,7 +167,7 @@ def keystrokes(size: int, words: int = 25, seed: int = 11) -> dict[str, list[str
     return out
 
 
-def bench_sync(folder: Path, n: int = 10_000) -> None:
+def bench_sync(folder: Path, out: Figures, n: int = 10_000) -> None:
     """The platform runs in its own process (`kiosk central serve`), as it does for a hall: in a
     thread of this process it would compete with the kiosk for the interpreter lock."""
     import socket
@@ -194,12 +208,14 @@ def bench_sync(folder: Path, n: int = 10_000) -> None:
         store.upsert(rows)
         r = cat.sync(client)
         print(f"sync: {r.changed} changed guides in {r.seconds:.2f} s ({r.pages} pages), target ≤ 5 s")
+        out.add(CATALOGUE_OTHER, f"sync of {r.changed} changed guides over HTTP ({r.pages} pages)", r.seconds, "s",
+                target="≤ 5 s", met=r.seconds <= 5)
     finally:
         server.terminate()
         server.wait(10)
 
 
-def bench_outbox(folder: Path, n: int = 300) -> None:
+def bench_outbox(folder: Path, out: Figures, n: int = 300) -> None:
     from contract.models import CaseSubmission
     from kiosk.outbox import Outbox
 
@@ -210,20 +226,29 @@ def bench_outbox(folder: Path, n: int = 300) -> None:
         box.enqueue_case(sub, "110101199003070012", "张三")
     dt_ = time.perf_counter() - t
     print(f"outbox: {n / dt_:.0f} durable submissions/s (synchronous=FULL), target ≥ 50/s")
+    out.add(CATALOGUE_OTHER, "outbox: durable submissions (synchronous=FULL)", n / dt_, "/s", target="≥ 50/s",
+            met=n / dt_ >= 50)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--big", action="store_true", help="also 300k guides (several minutes)")
+    ap.add_argument("--json", metavar="OUT", help="also write the figures as JSON (bench/run.py)")
     args = ap.parse_args()
+    out = Figures("catalogue_bench")
     sizes = [int(s) for s in args.sizes.split(",")] + ([300_000] if args.big else [])
     with tempfile.TemporaryDirectory(dir=Path(__file__).resolve().parent.parent / "var") as tmp:
         folder = Path(tmp)
-        bench_outbox(folder)
-        bench_sync(folder)
+        bench_outbox(folder, out)
+        bench_sync(folder, out)
         for size in sizes:
-            bench_search(size, folder)
+            bench_search(size, folder, out)
+    if not args.big:
+        out.note(SEARCH, "the issue's targets are set at 300k guides (p95 ≤ 20 ms and ≥ 50× the scan): that "
+                         "size runs with --big (`make bench BIG=1`, a few minutes more); here ≤ 20 ms is "
+                         "checked at every size, the scan's ratio only at 300k")
+    out.write(args.json)
 
 
 if __name__ == "__main__":

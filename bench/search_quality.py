@@ -15,7 +15,7 @@ against that offline copy. In the same run:
 Reported per search: MRR@10 (1/rank of the first relevant item in the top 10), top-1, recall@5
 (relevant items in the top 5, out of min(5, relevant)), and queries with no result at all.
 
-Run: .venv/bin/python bench/search_quality.py [--set dev|heldout|all] [--show]
+Run: .venv/bin/python bench/search_quality.py [--set dev|heldout|all] [--show] [--json OUT]
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from central.server import BackgroundServer  # noqa: E402
 from kiosk.catalogue import Catalogue  # noqa: E402
 from kiosk.central_client import CentralClient  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import QUALITY, Figures  # noqa: E402
 
 QUERIES = Path(__file__).resolve().parent / "search-queries"
 
@@ -84,6 +87,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="all", choices=["dev", "heldout", "all"])
     ap.add_argument("--show", action="store_true", help="list the queries whose first relevant item is not first")
+    ap.add_argument("--json", metavar="OUT", help="also write the figures as JSON (bench/run.py)")
     args = ap.parse_args()
     queries = load(args.set)
     with tempfile.TemporaryDirectory() as tmp, BackgroundServer(Path(tmp) / "central.db") as server:
@@ -102,6 +106,21 @@ def main() -> None:
         print(f"{label:<28}{m['MRR@10']:>8.2f}{m['top-1']:>8.2f}{m['recall@5']:>10.2f}{m['no result']:>7} of {m['queries']}")
     same = sum(a == b for a, b in zip(kiosk, online, strict=True))
     print(f"offline and online answers identical (top 10) for {same} of {len(queries)} queries")
+    out = Figures("search_quality")
+    for name in sorted({q["set"] for q in queries}, reverse=True):  # heldout (what is reported) first
+        pick = [i for i, q in enumerate(queries) if q["set"] == name]
+        qs = [queries[i] for i in pick]
+        mine = metrics(qs, [kiosk[i] for i in pick])
+        base = metrics(qs, [plain[i] for i in pick])
+        for key in ("MRR@10", "top-1", "recall@5"):
+            out.add(QUALITY, f"{name} ({len(qs)} queries): {key}, kiosk offline", mine[key], "",
+                    baseline="plain FTS5 trigram", baseline_value=base[key], target="> plain FTS5",
+                    met=mine[key] > base[key])
+        out.add(QUALITY, f"{name} ({len(qs)} queries): no result, kiosk offline", mine["no result"], "queries",
+                baseline="plain FTS5 trigram", baseline_value=base["no result"])
+    out.add(QUALITY, "top 10 identical offline and online (the platform's own search)", same, "queries",
+            baseline="queries asked", baseline_value=len(queries), target="all", met=same == len(queries))
+    out.write(args.json)
     kinds = sorted({q["kind"] for q in queries})
     print("kiosk MRR@10 by kind: " + ", ".join(
         f"{k} {metrics([q for q in queries if q['kind'] == k], [a for q, a in zip(queries, kiosk, strict=True) if q['kind'] == k])['MRR@10']:.2f}"
