@@ -1,0 +1,99 @@
+"""The platform under a fleet of terminals (bench/fleet.py, bench/FLEET.md).
+
+The figures are the benchmark's; here, the load generator runs for a few seconds against a SQLite
+platform with a handful of terminals (every request signed, every answer checked against the
+contract) and must see no error, and what the fleet run found stays fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from contract import auth
+from contract.models import API_PREFIX
+from kiosk.central_client import CentralClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_fleet_load_generator_reports_every_request_type_without_errors(tmp_path):
+    doc = tmp_path / "FLEET.md"
+    doc.write_text("# Fleet\n\nfindings above\n<!-- fleet:begin -->\nold figures\n<!-- fleet:end -->\nnotes below\n")
+    t0 = time.monotonic()
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "fleet.py"), "--db", "sqlite", "--terminals", "20",
+                          "--duration", "5", "--speed", "60", "--workers", "1", "--out", str(tmp_path / "out"),
+                          "--write", str(doc)], capture_output=True, text=True, timeout=90)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert time.monotonic() - t0 < 60
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    [r] = report["runs"]
+    assert r["workers"] == 1 and r["total"]["failures"] == 0 and r["failures"] == []
+    # Sped up 60×: a heartbeat every 0.5 s, a case and a case query every 5 s, a sync every 15 s.
+    assert {"heartbeat", "sync: aliases", "sync: changes", "person token", "preferences", "submit case",
+            "sign out"} <= set(r["types"])
+    for t in r["types"].values():
+        assert t["requests"] > 0 and t["failures"] == 0 and 0 < t["p50"] <= t["p95"] <= t["p99"]
+    assert r["types"]["heartbeat"]["requests"] >= 20 * 5
+    assert r["total"]["rps"] > 0 and r["cpu"]["locust_s"] > 0 and r["cpu"]["platform_s"] > 0
+    # The Markdown table replaced the old figures and left the hand-written text alone.
+    text = doc.read_text()
+    assert "old figures" not in text and text.startswith("# Fleet\n\nfindings above\n") and "notes below" in text
+    assert "| 1 | " in text and "| heartbeat |" in text
+    # The plan holds the terminals' secrets: private.
+    assert (tmp_path / "out" / "plan.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_request_waiting_on_the_database_does_not_stall_the_others(tmp_path):
+    """Found by the fleet run: signatures were checked on the server's event loop, so one request
+    waiting on the database (here, for a write lock another writer holds) held up every request,
+    even /health; the whole fleet queued behind each database round trip."""
+    from central.platform import PlatformStore
+    from central.server import BackgroundServer
+
+    with BackgroundServer(tmp_path / "central.db") as srv:
+        secret = PlatformStore(srv.db_path).add_terminal("HALL-SLOW")
+        client = CentralClient(srv.url, retries=1, timeout=(3, 30), terminal_id="HALL-SLOW", secret=secret)
+        writer = sqlite3.connect(srv.db_path, isolation_level=None, timeout=30)
+        writer.execute("BEGIN IMMEDIATE")  # another writer holds the lock: the heartbeat's check waits
+        answers: dict[str, object] = {}
+
+        def beat():
+            from contract.models import Heartbeat
+
+            answers["beat"] = client.heartbeat(Heartbeat(version="t"))
+
+        t = threading.Thread(target=beat)
+        t.start()
+        try:
+            time.sleep(0.5)  # the heartbeat is now waiting for the lock
+            started = time.monotonic()
+            health = requests.get(srv.url + "/health", timeout=5)
+            guide = requests.get(f"{srv.url}{API_PREFIX}/departments", timeout=5)
+            waited = time.monotonic() - started
+            assert t.is_alive(), "the heartbeat should still be waiting for the lock"
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        t.join(30)
+        assert health.status_code == 200 and guide.status_code == 200
+        assert waited < 2.0, f"unrelated requests waited {waited:.1f} s behind one waiting on the database"
+        assert answers["beat"].server_time is not None  # and the waiting one got through once the lock was free
+        client.close()
+        # The check is the same: an unsigned or replayed request is still refused.
+        r = requests.post(f"{srv.url}{API_PREFIX}/terminals/heartbeat", json={}, timeout=10)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unsigned"
+        body = b"{}"
+        target = f"{API_PREFIX}/terminals/heartbeat"
+        headers = {**auth.signed_headers("HALL-SLOW", secret, "POST", target, body),
+                   "Content-Type": "application/json"}
+        assert requests.post(srv.url + target, data=body, headers=headers, timeout=10).status_code == 200
+        again = requests.post(srv.url + target, data=body, headers=headers, timeout=10)
+        assert again.status_code == 401 and again.json()["error"]["code"] == "replayed"
