@@ -34,7 +34,8 @@ from urllib.parse import quote, urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from locust import FastHttpUser, task  # noqa: E402
+import gevent  # noqa: E402
+from locust import FastHttpUser, events, task  # noqa: E402
 from pydantic import BaseModel, ValidationError  # noqa: E402
 
 from contract import auth  # noqa: E402
@@ -56,10 +57,24 @@ HEARTBEAT_S = PLAN.get("heartbeat_s", 30.0) / SPEED
 SYNC_S = PLAN.get("sync_s", 900.0) / SPEED
 CASE_S = PLAN.get("case_s", 300.0) / SPEED
 QUERY_S = PLAN.get("query_s", 300.0) / SPEED
+WARMUP_S = float(os.environ.get("FLEET_WARMUP", "0"))
 _next_terminal = itertools.count()
 DEVICES = [{"name": "idcard", "kind": "id_reader", "status": "online"},
            {"name": "printer", "kind": "printer", "status": "online", "paper": "full"},
            {"name": "scanner", "kind": "scanner", "status": "online"}]
+
+
+@events.spawning_complete.add_listener
+def _measure_after_warm_up(user_count: int, **_kw) -> None:
+    """The figures count from ``FLEET_WARMUP`` seconds after the last terminal started: a fleet
+    booting at once (each terminal registering) is not the steady state being measured."""
+    env = _measure_after_warm_up.environment
+    gevent.spawn_later(WARMUP_S, env.stats.reset_all)
+
+
+@events.init.add_listener
+def _keep_environment(environment, **_kw) -> None:
+    _measure_after_warm_up.environment = environment
 
 
 def _id_number(rng: random.Random) -> str:
