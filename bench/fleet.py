@@ -82,21 +82,33 @@ def prepare(db: str, terminals: int, out: Path) -> tuple[Path, float]:
     creds = [(f"FLEET-{i:05d}", platform.add_terminal(f"FLEET-{i:05d}", name=f"自助终端 {i}"))
              for i in range(1, terminals + 1)]
     provisioned = time.perf_counter() - t0
+    _, page = store.browse(limit=60)
+    items = [g["item_code"] for g in page]
+    cases = [past_case(platform, tid, i, items) for i, (tid, _) in enumerate(creds)]
     since, after = "1970-01-01T00:00:00+00:00", ""
     while True:  # where a terminal whose copy is current stands in the change feed
         ch = store.changes(since, after, 1000)
         since, after = ch["next_since"], ch["next_after"]
         if not ch["more"]:
             break
-    _, page = store.browse(limit=60)
-    items = [g["item_code"] for g in page]
     shared_engine(db).dispose()
     plan = out / "plan.json"  # terminal secrets: private
     plan.unlink(missing_ok=True)
     fd = os.open(plan, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump({"terminals": creds, "since": since, "after": after, "items": items}, f)
+        json.dump({"terminals": creds, "since": since, "after": after, "items": items, "cases": cases}, f)
     return plan, provisioned
+
+
+def past_case(platform, tid: str, i: int, items: list[str]) -> tuple[str, tuple[str, str]]:
+    """A case a citizen submitted at this terminal before the run: the first one it is asked about."""
+    from contract.models import CaseSubmission
+
+    person = (f"511602199001{i:05d}"[:17] + "X", f"测试{i}")
+    sub = CaseSubmission(item_code=items[i % len(items)], materials=["身份证"], terminal_ref=f"PAST{i:05d}")
+    body = sub.model_dump_json().encode()
+    case, _ = platform.submit_case(tid, person, sub, f"past-{i:08d}", body)
+    return case["case_no"], person
 
 
 # -- processes and their CPU -------------------------------------------------------------------------
@@ -159,7 +171,7 @@ def start_platform(db: str, workers: int, out: Path) -> tuple[subprocess.Popen, 
         [sys.executable, "-m", "uvicorn", "--factory", "fleet:platform_app", "--app-dir", str(ROOT / "bench"),
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
          # as central/server.py runs it
-         "--http", "h11", "--lifespan", "off", "--no-access-log", "--no-server-header", "--log-level", "warning",
+         "--http", "central.server:H11NoDelay", "--lifespan", "off", "--no-access-log", "--no-server-header", "--log-level", "warning",
          "--timeout-graceful-shutdown", "2", "--backlog", "4096"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

@@ -96,9 +96,10 @@ class Kiosk(FastHttpUser):
         self.tid, self.secret = PLAN["terminals"][n % len(PLAN["terminals"])]
         self.rng = random.Random(n)
         self.since, self.after = PLAN["since"], PLAN.get("after", "")
-        self.last_case: str | None = None
-        self.last_person: tuple[str, str] | None = None
-        self.query_by_receipt = True
+        # A citizen who applied here before the run (bench/fleet.py made the case), then the latest one
+        self.last_case, person = PLAN["cases"][n % len(PLAN["cases"])] if PLAN.get("cases") else (None, None)
+        self.last_person = tuple(person) if person else None
+        self.next_query = self.rng.choice(("by number", "mine"))
         now = time.monotonic()
         self.due = {"heartbeat": now + self.rng.uniform(0, HEARTBEAT_S), "sync": now + self.rng.uniform(0, SYNC_S),
                     "case": now + self.rng.uniform(0, CASE_S), "query": now + self.rng.uniform(0, QUERY_S)}
@@ -152,8 +153,8 @@ class Kiosk(FastHttpUser):
     def query(self) -> None:
         if self.last_case is None:
             return
-        self.query_by_receipt = not self.query_by_receipt
-        if not self.query_by_receipt:
+        how, self.next_query = self.next_query, "mine" if self.next_query == "by number" else "by number"
+        if how == "by number":
             self.call("GET", f"{API_PREFIX}/cases/{quote(self.last_case, safe='')}", "case by number", Case)
             return
         token = self.sign_in(self.last_person)
