@@ -163,7 +163,7 @@ def postmaster_pid(db_url: str) -> int | None:
     return None
 
 
-def start_platform(db: str, workers: int, out: Path) -> tuple[subprocess.Popen, str]:
+def start_platform(db: str, workers: int, out: Path, http: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "FLEET_DB": db}
     log = open(out / f"platform-w{workers}.log", "w")  # noqa: SIM115 (the process keeps it)
@@ -171,7 +171,7 @@ def start_platform(db: str, workers: int, out: Path) -> tuple[subprocess.Popen, 
         [sys.executable, "-m", "uvicorn", "--factory", "fleet:platform_app", "--app-dir", str(ROOT / "bench"),
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
          # as central/server.py runs it
-         "--http", "central.server:H11NoDelay", "--lifespan", "off", "--no-access-log", "--no-server-header", "--log-level", "warning",
+         "--http", http, "--lifespan", "off", "--no-access-log", "--no-server-header", "--log-level", "warning",
          "--timeout-graceful-shutdown", "2", "--backlog", "4096"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -257,7 +257,7 @@ def run_one(args, workers: int, out: Path) -> dict:
     db = new_database(args.db, f"fleet_w{workers}", out)
     plan, provisioned = prepare(db, args.terminals, out)
     print(f"[{workers} worker(s)] {args.terminals} terminals provisioned in {provisioned:.1f} s", flush=True)
-    proc, url = start_platform(db, workers, out)
+    proc, url = start_platform(db, workers, out, args.http)
     pg = postmaster_pid(db) if args.db == "postgres" else None
     try:
         prefix = out / f"w{workers}"
@@ -345,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=float, default=30, help="seconds after the last start before measuring")
     ap.add_argument("--speed", type=float, default=1.0, help="divide every terminal's intervals by this")
     ap.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
+    ap.add_argument("--http", default="central.server:H11NoDelay",
+                    help="uvicorn's HTTP protocol (h11: as before the fix of bench/FLEET.md)")
     ap.add_argument("--out", type=Path, default=ROOT / "var" / "fleet", help="plans, CSV, logs, report.json")
     ap.add_argument("--write", type=Path, help="put the Markdown results into this file (between its markers)")
     args = ap.parse_args(argv)
