@@ -238,7 +238,10 @@ def make_engine(db: str | Path) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # A busy worker keeps its connections: with 5 kept and 10 more opened and closed on demand,
+    # every request beyond 5 at a time paid for a new PostgreSQL backend (bench/FLEET.md). 15 + 5
+    # per worker process stays under PostgreSQL's default 100 connections with 4 workers.
+    return create_engine(url, pool_pre_ping=True, pool_size=15, max_overflow=5)
 
 
 def private_sqlite_file(path: Path) -> None:
