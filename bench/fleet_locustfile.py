@@ -187,6 +187,9 @@ class Kiosk(FastHttpUser):
         headers.update(extra or {})
         with self.client.request(method, target, name=name, data=data or None, headers=headers,
                                  catch_response=True) as resp:
+            if resp.status_code == 0:  # no answer: refused, reset or timed out
+                resp.failure(f"no answer: {resp.error!r}"[:200])
+                return None
             if resp.status_code not in ok:
                 resp.failure(f"HTTP {resp.status_code}: {(resp.text or '')[:200]}")
                 return None
