@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := fonts-noto-cjk libzbar0 xvfb xauth libmtdev1 pcscd vsmartcard
 	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc chromium \
 	linux-libc-dev libzinnia0 tegaki-zinnia-simplified-chinese systemd shellcheck
 
-.PHONY: run test lint fuzz powercut bench setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
+.PHONY: run test lint fuzz powercut bench fleet setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
 
 run: setup
 	$(BIN)/kiosk demo
@@ -48,6 +48,22 @@ tour: setup
 bench: setup
 	$(BIN)/python bench/run.py $(if $(BIG),--big) --command "make bench$(if $(BIG), BIG=1)" \
 	  $(if $(LOAD_NOTE),--load-note "$(LOAD_NOTE)")
+
+# Fleet load on the reference platform (bench/FLEET.md): locust simulating TERMINALS signed terminals
+# against the platform on a throwaway PostgreSQL (FLEET_DB=sqlite: a SQLite file) under each of
+# WORKERS uvicorn worker counts, measured for DURATION seconds after a warm-up of WARMUP seconds
+# that follows the start of the last terminal (SPAWN_RATE a second); the results go to bench/FLEET.md.
+TERMINALS ?= 2000
+DURATION ?= 60
+WORKERS ?= 1 2 4
+WARMUP ?= 30
+SPAWN_RATE ?= 100
+FLEET_DB ?= postgres
+
+fleet: setup
+	$(BIN)/python bench/fleet.py --terminals $(TERMINALS) --duration $(patsubst %s,%,$(DURATION)) \
+	  --workers $(WORKERS) --warmup $(patsubst %s,%,$(WARMUP)) --spawn-rate $(SPAWN_RATE) --db $(FLEET_DB) \
+	  --write bench/FLEET.md
 
 setup: system-deps $(STAMP)
 	@$(MAKE) -s i18n-compile

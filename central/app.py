@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AfterValidator
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central.db import GuideStore, iso
@@ -231,7 +232,10 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
                        x_signature: Annotated[str, Header(description="hex HMAC-SHA256, see docs")] = "") -> str:
         body = await request.body()
         request.state.body = body  # for idempotency: the same bytes that were signed
-        return platform.authenticate(request.method, _target(request), request.headers, body)
+        # The check reads and writes the database: in the thread pool, as the endpoints run, not on
+        # the event loop, where each of its round trips held up every other request (bench/FLEET.md).
+        return await run_in_threadpool(platform.authenticate, request.method, _target(request), request.headers,
+                                       body)
 
     async def maybe_terminal(request: Request) -> str | None:
         if auth.HEADER_SIGNATURE not in request.headers:

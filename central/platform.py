@@ -109,24 +109,25 @@ class PlatformStore:
         if not (tid and ts and sig and nonce):
             raise ApiError(401, "unsigned", f"this call needs {auth.HEADER_TERMINAL}, {auth.HEADER_TIMESTAMP}, "
                                             f"{auth.HEADER_NONCE} and {auth.HEADER_SIGNATURE}")
-        with self._read() as conn:
-            secret = conn.execute(sql("SELECT secret FROM terminals WHERE terminal_id = :t"),
-                                  {"t": tid}).scalar_one_or_none()
-        if secret is None:
-            raise ApiError(401, "unknown_terminal", f"terminal {tid!r} is not registered")
         now = self.clock()
-        try:
-            stamp = int(ts)
-        except ValueError:
-            raise ApiError(401, "bad_timestamp", f"{auth.HEADER_TIMESTAMP} must be Unix seconds") from None
-        skew = abs(now - stamp)
-        if skew > auth.WINDOW_S:
-            raise ApiError(401, "stale_timestamp", f"timestamp {ts} is {skew:.0f} s from server time "
-                                                   f"(window ±{auth.WINDOW_S} s)")
-        if not auth.check_signature(secret, method, target, ts, nonce, body, sig):
-            raise ApiError(401, "bad_signature", "signature does not match the request")
+        # One transaction for the whole check (the fleet's every request pays for it: bench/FLEET.md).
+        # The terminal's secret and the replay marker are read together; a refused request writes nothing.
         with self._write() as conn:
-            forgotten = conn.execute(sql("SELECT value FROM meta WHERE key = 'replay_forgotten'")).scalar()
+            row = conn.execute(sql("SELECT secret, (SELECT value FROM meta WHERE key = 'replay_forgotten') "
+                                   "FROM terminals WHERE terminal_id = :t"), {"t": tid}).first()
+            if row is None:
+                raise ApiError(401, "unknown_terminal", f"terminal {tid!r} is not registered")
+            secret, forgotten = row
+            try:
+                stamp = int(ts)
+            except ValueError:
+                raise ApiError(401, "bad_timestamp", f"{auth.HEADER_TIMESTAMP} must be Unix seconds") from None
+            skew = abs(now - stamp)
+            if skew > auth.WINDOW_S:
+                raise ApiError(401, "stale_timestamp", f"timestamp {ts} is {skew:.0f} s from server time "
+                                                       f"(window ±{auth.WINDOW_S} s)")
+            if not auth.check_signature(secret, method, target, ts, nonce, body, sig):
+                raise ApiError(401, "bad_signature", "signature does not match the request")
             if forgotten is not None and stamp <= int(forgotten):
                 # Only after the server clock stepped back: signatures this old were purged, so
                 # this could be one of them again.
@@ -178,8 +179,9 @@ class PlatformStore:
             rows = conn.execute(sql("SELECT command_id, command, args, created_at FROM terminal_commands "
                                     "WHERE terminal_id = :id AND acked_at IS NULL ORDER BY command_id"),
                                 {"id": tid}).mappings().all()
-            conn.execute(sql("UPDATE terminal_commands SET delivered_at = :t WHERE terminal_id = :id "
-                             "AND acked_at IS NULL AND delivered_at IS NULL"), {"t": now, "id": tid})
+            if rows:  # most beats carry no command: no second statement for them
+                conn.execute(sql("UPDATE terminal_commands SET delivered_at = :t WHERE terminal_id = :id "
+                                 "AND acked_at IS NULL AND delivered_at IS NULL"), {"t": now, "id": tid})
         return {"server_time": now,
                 "commands": [{**r, "args": json.loads(r["args"])} for r in rows]}
 

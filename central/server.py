@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from central.app import create_app
 from central.db import GuideStore
@@ -43,6 +44,23 @@ def redact_url(db: str | Path) -> str:
         creds, host = rest.rsplit("@", 1)
         return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
     return text
+
+
+class H11NoDelay(H11Protocol):
+    """uvicorn's h11 protocol with Nagle's algorithm off on every connection.
+
+    asyncio turns it off by itself only on sockets whose ``proto`` is IPPROTO_TCP; the one bound
+    here (``_listen``) and the one uvicorn's ``--workers`` supervisor binds have proto 0, so the
+    second write of a response waited for the client's delayed ACK: 40 ms on every request after
+    the first of a keep-alive connection, which is how a kiosk's client talks (bench/FLEET.md).
+    Several workers: ``uvicorn --http central.server:H11NoDelay --workers N ...``.
+    """
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -78,7 +96,7 @@ def _prepare(db_path: str | Path) -> tuple[GuideStore, SeedReport | None]:
 
 
 def _config(db_path: str | Path, app_options: dict | None = None, **kw) -> uvicorn.Config:
-    return uvicorn.Config(create_app(db_path, **(app_options or {})), http="h11", ws="none", lifespan="off", log_config=None,
+    return uvicorn.Config(create_app(db_path, **(app_options or {})), http=H11NoDelay, ws="none", lifespan="off", log_config=None,
                           access_log=False, server_header=False, timeout_graceful_shutdown=2, **kw)
 
 
