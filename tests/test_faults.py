@@ -72,7 +72,8 @@ def test_every_fault_mode_delivers_exactly_once(platform, item, tmp_path):
 
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(platform, item, tmp_path):
     tid, secret = new_terminal(platform)
-    path, n = tmp_path / "outbox.db", 80
+    # Enough that 15 lives cut short cannot finish them (at ~9 ms a case, a life does 0-90)
+    path, n = tmp_path / "outbox.db", 1000
     cmd = [sys.executable, "-m", "tests.outbox_child", platform.url, tid, secret, str(path), str(n), item]
     rnd = random.Random(20261122)
     kills, started = 0, time.monotonic()
