@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := fonts-noto-cjk libzbar0 xvfb xauth libmtdev1 pcscd vsmartcard
 	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc chromium \
 	linux-libc-dev libzinnia0 tegaki-zinnia-simplified-chinese systemd shellcheck
 
-.PHONY: run test lint setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
+.PHONY: run test lint setup system-deps tour soak clean i18n i18n-extract i18n-update i18n-compile
 
 run: setup
 	$(BIN)/kiosk demo
@@ -27,6 +27,13 @@ lint: setup
 
 tour: setup
 	$(BIN)/kiosk demo --headless --out var/tour
+
+# N citizens in a row through the real app with faulty devices and network, then the comparison
+# with the platform and the privacy audit (bench/soak.py); the summary goes to bench/SOAK.md.
+N ?= 500
+SEED ?= 17
+soak: setup
+	$(BIN)/python bench/soak.py --sessions $(N) --seed $(SEED) --out var/soak --report bench/SOAK.md
 
 setup: system-deps $(STAMP)
 	@$(MAKE) -s i18n-compile
