@@ -37,6 +37,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MEMORY_TARGET_MB = 5.0
+# What the soak has found so far and what became of it (kept here so that `make soak` writes it
+# into SOAK.md again with the new figures).
+FOUND = (
+    "The soak's own script, while it was written (no change to the kiosk): a code held to the scanner "
+    "again within 3 s is one scan (kiosk.scanned.REPEAT_S: a scanner reads a held code again and "
+    "again), so the soak waits as a person would before showing the next one; a person signed in by "
+    "citizen code has no card to take away, so that session ends by signing out or walking away; a "
+    "page whose platform call failed shows its error and 重试 (the life events under a malformed "
+    "answer), which the soak now takes as an outcome, not as a journey stuck.",
+    "Seen, by design, not counted: a queue ticket refused while the printer was out of paper stays in "
+    "the durable print queue and comes out once staff refill it, possibly during the next person's "
+    "session (kiosk/journeys/ticket.py says so; it carries only the masked name); a receipt whose "
+    "person left before it could print is kept for staff (kiosk.receipts) and counted as kept, not lost.",
+)
 TERMINAL = "DEMO-0001"
 
 
@@ -132,10 +146,16 @@ def compare(soak, platform_db: Path) -> dict:
     lost += [ref for ref in committed - {a["ref"] for a in accepted}
              if ref not in on_platform and ref not in refused]
     kept = {r["ref"] for r in soak.outbox.get("receipts", []) if r["state"] == "kept"}
+    from kiosk.i18n import LANGUAGES, Translator
+
+    # A receipt (受理回执) by its title, in whichever language it was printed; a progress slip of
+    # the same case (办件查询) carries its number too, and is not a receipt.
+    titles = {Translator(lang)("slip.receipt_title") for lang in LANGUAGES}
+    receipts = [s for s in soak.slips if any(t in s["text"] for t in titles)]
     receipts_lost, twice, printed = [], [], 0
     for a in accepted:
         keys = {a["ref"], *(on_platform.get(a["ref"], [])), a.get("number") or a["ref"]}
-        slips = [s for s in soak.slips if any(k and k in s["text"].replace(" ", "") for k in keys)]
+        slips = [s for s in receipts if any(k and k in s["text"].replace(" ", "") for k in keys)]
         unmarked = [s for s in slips if not s["reprint"]]
         if not unmarked and a["ref"] not in kept:
             receipts_lost.append(a["ref"])
@@ -307,9 +327,10 @@ def markdown(s: dict, command: str) -> str:
     if s["exceptions"] or s["stuck"]:
         lines += ["Crashes:", ""] + [f"- `{e.splitlines()[0][:300]}`" for e in s["exceptions"]] \
             + [f"- session {x['session']} stuck: {x['what'][:300]}" for x in s["stuck"]] + [""]
+    lines += ["Failures found and what became of them:", ""] + [f"- {f}" for f in FOUND] + [""]
     lines += [
-        "Privacy audit (the terminal's files after the soak: its var/ with logs, outbox, catalogue and print",
-        "jobs, its temp folder, cache, Kivy home, the soak's screenshots): "
+        "Privacy audit (the terminal's files after the soak: its var/ with logs, outbox, catalogue and",
+        "commands, its temp folder, cache, Kivy home, the soak's screenshots; and the text of every printed slip): "
         + ("nothing found" if not s["privacy"]["findings"] else "; ".join(s["privacy"]["findings"][:20]))
         + f"; files holding personal data (the outbox's undelivered rows): {len(s['privacy']['personal_files'])}, "
         + ("all 0600." if not s["privacy"]["bad_modes"] else "not 0600: " + "; ".join(s["privacy"]["bad_modes"])),
@@ -356,7 +377,12 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args.sessions, args.seed, work)
     result["compare"] = compare(result["soak"], work / "platform" / "central.db")
     terminal = [work / d for d in ("var", "tmp", "kivy-home", "cache", "shots")]
-    result["audit"] = audit([p for p in terminal if p.exists()], needles(result["codes"]))
+    wanted = needles(result["codes"])
+    result["audit"] = audit([p for p in terminal if p.exists()], wanted)
+    # The paper too: what the printer gave out shows people masked (kiosk.slips).
+    result["audit"]["findings"] += sorted({f"a printed slip (session {slip['session']}) holds {label}"
+                                           for slip in result["soak"].slips
+                                           for label in _hits(slip["text"].encode(), wanted)})
     s = summary(result, args.sessions, args.seed)
     command = f"make soak N={args.sessions}" + (f" SEED={args.seed}" if args.seed != 17 else "")
     text = markdown(s, command)
