@@ -64,7 +64,7 @@ def soak_config(work: Path, central_url: str) -> Path:
     return path
 
 
-def run(sessions: int, seed: int, work: Path) -> dict:
+def run(sessions: int, seed: int, work: Path, first: int = 1) -> dict:
     """The soak itself: returns what it saw (the app's side)."""
     from kiosk import config as kconfig
     from kiosk.demo import DemoHardware
@@ -98,6 +98,7 @@ def run(sessions: int, seed: int, work: Path) -> dict:
                     from screens.soak import Soak
 
                     held.append(Soak(work / "shots", sessions, seed, proxy.set_modes))
+                    held[0].done = first - 1  # a replay of sessions from ``first`` on
                 held[0].first = held[0].done + 1
                 held[0].start(app)
 
@@ -346,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "var" / "soak"), help="the soak's folder (emptied first)")
     ap.add_argument("--report", default="", help="write the summary there as Markdown (bench/SOAK.md)")
     ap.add_argument("--json", default="", help="write the summary there as JSON")
+    ap.add_argument("--first", type=int, default=1,
+                    help="replay from this session on (each session draws from its own seed: SEED-N)")
     ap.add_argument("--no-lock", action="store_true", help="the caller already holds the pcscd turn (the tests)")
     args = ap.parse_args(argv)
     work = Path(args.out).resolve()
@@ -374,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
 
     (work / "var").mkdir()
     logs.setup(file=str(work / "var" / "kiosk.log"))
-    result = run(args.sessions, args.seed, work)
+    result = run(args.sessions, args.seed, work, args.first)
     result["compare"] = compare(result["soak"], work / "platform" / "central.db")
     terminal = [work / d for d in ("var", "tmp", "kivy-home", "cache", "shots")]
     wanted = needles(result["codes"])

@@ -281,6 +281,24 @@ class Soak(Tour):
             return False
         return True
 
+    def seen(self, widgets) -> list:
+        """Those a person can see to touch: not scrolled out of any list they are in (a finger
+        scrolls first; the soak picks among what is in view)."""
+        from kivy.uix.scrollview import ScrollView
+
+        out = []
+        for w in widgets:
+            x, y = w.to_window(*w.center)
+            parent, inside = w.parent, True
+            while parent is not None and inside:
+                if isinstance(parent, ScrollView):
+                    px, py = parent.to_window(*parent.pos)
+                    inside = px <= x <= px + parent.width and py <= y <= py + parent.height
+                parent = parent.parent
+            if inside:
+                out.append(w)
+        return out
+
     # -- outcomes ---------------------------------------------------------------------------
     def until(self, what: str, cond: Callable[[], bool], timeout: float = 20):
         """Wait for ``cond``, or for the app to say otherwise (a notice, the session over)."""
@@ -378,6 +396,7 @@ class Soak(Tour):
             return
         rows = self.screen("apply").ids.materials.children[::-1]
         optional = [r for r in rows if not r.ticked]
+        optional = self.seen(optional)
         if optional and rng.random() < 0.5:
             self.tap(rng.choice(optional))
             yield
@@ -418,12 +437,12 @@ class Soak(Tour):
         self.tap(self.entry("rating"))
         if not (yield from self.until("the levels page", self.on_screen("rating_levels"))):
             return
-        buttons = list(self.screen("rating_levels").ids.levels.children)
+        buttons = self.seen(self.screen("rating_levels").ids.levels.children)
         self.tap(rng.choice(buttons))
         yield from self.until("the next page", lambda: shell.page.screen in ("rating_reasons", "rating_thanks"))
         if shell.page.screen == "rating_reasons":
             screen = self.screen("rating_reasons")
-            rows = [*screen.ids.reasons.children, *screen.ids.phrases.children]
+            rows = self.seen([*screen.ids.reasons.children, *screen.ids.phrases.children])
             self.tap(rng.choice(rows))
             yield from self.wait("the tick", lambda: any(shell.page.ticked), settle=1)
             self.tap(screen.ids.submit)
@@ -439,7 +458,7 @@ class Soak(Tour):
             return
         if fault in ("paper_out", "cover_open", "printer_unplugged", "printer_garbage"):
             self.printer_fault(fault, rng)
-        self.tap(rng.choice(list(self.screen("ticket_services").ids.services.children)))
+        self.tap(rng.choice(self.seen(self.screen("ticket_services").ids.services.children)))
         yield from self.until("the ticket page", self.on_screen("ticket_printed"), timeout=25)
 
     def j_certificate(self, rng, fault):
@@ -448,7 +467,7 @@ class Soak(Tour):
         if not (yield from self.until("the certificate list", lambda: shell.page.screen == "certificates"
                                       and not shell.page.loading, timeout=25)):
             return
-        rows = list(self.screen("certificates").ids.rows.children)
+        rows = self.seen(self.screen("certificates").ids.rows.children)
         if not shell.page.rows or not rows:
             return
         self.tap(rng.choice(rows))
@@ -462,7 +481,7 @@ class Soak(Tour):
         if not (yield from self.until("the life events", lambda: shell.page.screen == "life_events"
                                       and not shell.page.loading, timeout=25)) or not shell.page.events:
             return  # the platform did not answer: the page says so, with 重试
-        self.tap(rng.choice(list(self.screen("life_events").ids.events.children)))
+        self.tap(rng.choice(self.seen(self.screen("life_events").ids.events.children)))
         if not (yield from self.until("the event's items", lambda: shell.page.screen == "life_event"
                                       and not shell.page.loading, timeout=25)):
             return
