@@ -45,7 +45,9 @@ FOUND = (
     "again), so the soak waits as a person would before showing the next one; a person signed in by "
     "citizen code has no card to take away, so that session ends by signing out or walking away; a "
     "page whose platform call failed shows its error and 重试 (the life events under a malformed "
-    "answer), which the soak now takes as an outcome, not as a journey stuck.",
+    "answer), which the soak now takes as an outcome, not as a journey stuck; a row scrolled out of its list "
+    "(the 7th e-certificate of a person with many) cannot be touched, so the soak picks among the rows "
+    "in view.",
     "Seen, by design, not counted: a queue ticket refused while the printer was out of paper stays in "
     "the durable print queue and comes out once staff refill it, possibly during the next person's "
     "session (kiosk/journeys/ticket.py says so; it carries only the masked name); a receipt whose "
