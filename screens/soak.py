@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import random
 import time
 from collections.abc import Callable
@@ -61,6 +62,8 @@ class Soak(Tour):
         self._session = 0
         self._slips_seen = 0
         self._scanned = 0.0  # when a code was last held to the scanner
+        self.profile = int(os.environ.get("KIOSK_SOAK_PROFILE", "0"))  # every N sessions: what grew
+        self._types: dict[str, int] = {}
 
     def start(self, app) -> None:
         from kivy.clock import Clock
@@ -109,11 +112,24 @@ class Soak(Tour):
                     return
             self.done = n
             self.harvest(n)
+            if self.profile and n % self.profile == 0:
+                self.object_growth(n)
             if n in MEMORY_AT:
                 gc.collect()
                 self.memory[n] = rss_mb()
                 log.info("soak: resident memory after session %d: %.1f MB", n, self.memory[n])
         yield from self.drain()
+
+    def object_growth(self, n: int) -> None:
+        """Resident memory and the Python object types that grew most since the last look."""
+        from collections import Counter
+
+        gc.collect()
+        counts = Counter(type(o).__qualname__ for o in gc.get_objects())
+        grew = sorted(((c - self._types.get(t, 0), t) for t, c in counts.items()), reverse=True)[:12]
+        self._types = dict(counts)
+        log.info("soak profile after session %d: %.1f MB; grew: %s", n, rss_mb(),
+                 ", ".join(f"{t} +{d}" for d, t in grew if d > 0))
 
     # -- a session --------------------------------------------------------------------------
     def session(self, n: int, rng: random.Random):
@@ -290,7 +306,7 @@ class Soak(Tour):
         for w in widgets:
             x, y = w.to_window(*w.center)
             parent, inside = w.parent, True
-            while parent is not None and inside:
+            while parent is not None and inside and parent is not parent.parent:  # (the window is its own)
                 if isinstance(parent, ScrollView):
                     px, py = parent.to_window(*parent.pos)
                     inside = px <= x <= px + parent.width and py <= y <= py + parent.height
