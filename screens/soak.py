@@ -124,12 +124,29 @@ class Soak(Tour):
         """Resident memory and the Python object types that grew most since the last look."""
         from collections import Counter
 
+        from kivy.uix.widget import Widget
+
         gc.collect()
-        counts = Counter(type(o).__qualname__ for o in gc.get_objects())
-        grew = sorted(((c - self._types.get(t, 0), t) for t, c in counts.items()), reverse=True)[:12]
+        objects = gc.get_objects()
+        counts = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
+        images = [o for o in objects if type(o).__module__ == "PIL.Image"]
+        counts["PIL image bytes"] = sum(o.width * o.height * len(o.getbands()) for o in images)
+        counts.update(f"widget {type(o).__qualname__}" for o in objects if isinstance(o, Widget))
+        if images:
+            import sys
+
+            referrers = Counter(type(r).__qualname__ for r in gc.get_referrers(*images[-5:]) if r is not objects)
+            log.info("soak profile: %d PIL images; the last five held by %s; %s", len(images), dict(referrers),
+                     [sys.getrefcount(i) for i in images[-5:]])
+        grew = sorted(((c - self._types.get(t, 0), t) for t, c in counts.items()), reverse=True)
         self._types = dict(counts)
-        log.info("soak profile after session %d: %.1f MB; grew: %s", n, rss_mb(),
-                 ", ".join(f"{t} +{d}" for d, t in grew if d > 0))
+        widgets = [(d, t) for d, t in grew if t.startswith("widget ")][:10]
+        before = rss_mb()
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # what malloc holds free but has not given back
+        log.info("soak profile after session %d: %.1f MB (%.1f MB after malloc_trim); grew: %s", n, before, rss_mb(),
+                 ", ".join(f"{t} +{d}" for d, t in grew[:12] + widgets if d > 0))
 
     # -- a session --------------------------------------------------------------------------
     def session(self, n: int, rng: random.Random):
