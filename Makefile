@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := fonts-noto-cjk libzbar0 xvfb xauth libmtdev1 pcscd vsmartcard
 	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc chromium \
 	linux-libc-dev libzinnia0 tegaki-zinnia-simplified-chinese systemd shellcheck
 
-.PHONY: run test lint fuzz powercut bench fleet setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
+.PHONY: run test lint fuzz powercut bench fleet soak setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
 
 run: setup
 	$(BIN)/kiosk demo
@@ -35,10 +35,9 @@ lint: setup
 
 # Power cuts (bench/powercut.py): N SIGKILLs at random moments of the journeys that write, each
 # followed by a restart on the same folder; then lost and duplicated are counted (bench/POWERCUT.md).
-N ?= 200
-SEED ?= 20261201
+# (N and SEED: each campaign has its own defaults; soak's are 500 and 17)
 powercut: setup
-	$(BIN)/python bench/powercut.py --n $(N) --seed $(SEED) --report bench/POWERCUT.md
+	$(BIN)/python bench/powercut.py --n $(or $(N),200) --seed $(or $(SEED),20261201) --report bench/POWERCUT.md
 
 tour: setup
 	$(BIN)/kiosk demo --headless --out var/tour
@@ -64,6 +63,11 @@ fleet: setup
 	$(BIN)/python bench/fleet.py --terminals $(TERMINALS) --duration $(patsubst %s,%,$(DURATION)) \
 	  --workers $(WORKERS) --warmup $(patsubst %s,%,$(WARMUP)) --spawn-rate $(SPAWN_RATE) --db $(FLEET_DB) \
 	  --write bench/FLEET.md
+
+# N citizens in a row through the real app with faulty devices and network, then the comparison
+# with the platform and the privacy audit (bench/soak.py); the summary goes to bench/SOAK.md.
+soak: setup
+	$(BIN)/python bench/soak.py --sessions $(or $(N),500) --seed $(or $(SEED),17) --out var/soak --report bench/SOAK.md
 
 setup: system-deps $(STAMP)
 	@$(MAKE) -s i18n-compile

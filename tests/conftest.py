@@ -64,7 +64,7 @@ def platform(tmp_path_factory):
 # the platform), then the modules that start or need pcscd with the vpcd reader, alone. vpcd listens
 # on 35963-35964, inside the kernel's range of ephemeral ports: with other modules' HTTP traffic
 # beside it, a socket of theirs sometimes held the port and pcscd came up without the reader.
-PCSCD_MODULES = {"test_pcsc.py", "test_pcsc_conformance.py", "test_demo_pcsc.py", "test_tour.py"}
+PCSCD_MODULES = {"test_pcsc.py", "test_pcsc_conformance.py", "test_demo_pcsc.py", "test_tour.py", "test_soak.py"}
 PCSCD_LOCK = Path(tempfile.gettempdir()) / "hall-kiosk-tests-pcscd.lock"
 
 

@@ -57,6 +57,11 @@ class FaultProxy:
         self._stop = False
         threading.Thread(target=self._accept, daemon=True).start()
 
+    def set_modes(self, modes: list[str]) -> None:
+        """From the next connection on, cycle through ``modes`` instead (the soak changes them)."""
+        with self._lock:
+            self._modes = itertools.cycle(modes)
+
     def close(self) -> None:
         self._stop = True
         self._sock.close()

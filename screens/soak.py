@@ -1,0 +1,548 @@
+"""The soak: many citizens in a row through the real app, each on a journey drawn at random, while
+the hardware and the network misbehave (bench/soak.py runs it and checks what came out).
+
+It builds on the tour (screens/tour.py): it acts only as people do, hardware through the demo
+harness and the app by tapping its widgets, and waits for what a person would wait for. Every
+session draws from its own generator seeded with (seed, session number), so one session can be
+replayed alone. What the citizens saw accepted (the done page of an application) and what the
+printer gave out are recorded for the comparison with the platform afterwards.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from kiosk.scanned import REPEAT_S
+from screens.tour import Tour, TourFailed
+
+log = logging.getLogger("kiosk.soak")
+
+# Searches a citizen types on the guides page: pinyin, initials, an item's name in pinyin.
+QUERIES = ("hunyin", "shebao", "sfz", "jiehun", "hukou", "yibao", "qxz")
+# The journeys drawn once a person is signed in; apply comes through a guide, as a citizen's does.
+JOURNEYS = ("guide", "apply", "query", "rating", "ticket", "certificate", "lifeevent", "scan", "language", "elder")
+ENDINGS = ("signout", "card_taken", "idle", "signout")  # [::2]: the endings without a card
+# Device faults, one drawn for some sessions (see Soak.device_fault).
+DEVICE_FAULTS = ("reader_garbage", "reader_silence", "reader_checksum", "reader_truncated", "reader_noise",
+                 "paper_out", "cover_open", "printer_unplugged", "printer_garbage", "scanner_garbage",
+                 "card_pulled", "sscard")
+# The fault proxy's ways of failing (tests/fault_proxy.py), one drawn for some sessions.
+NETWORK_FAULTS = ("drop", "drop_after", "delay", "error500", "malformed", "cut", "page404")
+MEMORY_AT = (10, 200)
+
+
+class SessionOver(Exception):
+    """The session ended while a journey was on its way (the card was pulled): not a failure."""
+
+
+class Soak(Tour):
+    def __init__(self, out_dir: Path, sessions: int, seed: int, set_network: Callable[[list[str]], None],
+                 first: int = 1, fault_rate: float = 0.35):
+        super().__init__(out_dir)
+        self.sessions, self.seed, self.first = sessions, seed, first
+        self.set_network = set_network
+        self.fault_rate = fault_rate
+        self.done = 0  # sessions completed
+        self.stuck: list[dict] = []
+        self.accepted: list[dict] = []  # {"session", "ref", "number"} of each done page seen
+        self.slips: list[dict] = []  # {"session", "text", "reprint"} of every slip printed
+        self.journeys: dict[str, int] = {}
+        self.faults: dict[str, int] = {}
+        self.memory: dict[int, float] = {}
+        self.outbox: dict = {}
+        self.abandoned = False  # a stuck session the soak could not get back from
+        self.codes: list[str] = []  # the citizen codes shown (the privacy audit looks for them)
+        self._later: list[tuple[float, Callable[[], None]]] = []
+        self._session = 0
+        self._slips_seen = 0
+        self._scanned = 0.0  # when a code was last held to the scanner
+        self.profile = int(os.environ.get("KIOSK_SOAK_PROFILE", "0"))  # every N sessions: what grew
+        self._types: dict[str, int] = {}
+
+    def start(self, app) -> None:
+        from kivy.clock import Clock
+
+        self._slips_seen = 0  # a new printer (the app started again after a crash)
+        super().start(app)
+        self._event.cancel()  # every frame rather than ten times a second: many sessions to go
+        self._event = Clock.schedule_interval(self._advance, 0)
+
+    # -- driving --------------------------------------------------------------------------
+    def _advance(self, dt) -> None:
+        now = time.monotonic()
+        for due in [x for x in self._later if x[0] <= now]:
+            self._later.remove(due)
+            due[1]()
+        super()._advance(dt)
+
+    def later(self, seconds: float, action: Callable[[], None]) -> None:
+        """Staff (or the cable) put the fault right after ``seconds``."""
+        self._later.append((time.monotonic() + seconds, action))
+
+    def _finish(self) -> None:
+        self.exit_code = 0 if not self.failure else 1
+        self._event.cancel()
+        self.app.stop()
+
+    def shot(self, journey: str, page: str) -> Path:  # no pictures: a soak is not a tour
+        return Path()
+
+    def script(self):
+        shell = self.shell
+        yield from self.wait("the devices to come online", lambda: all(ok for _n, _t, ok in shell.device_summary()),
+                             timeout=30)
+        yield from self.wait("the catalogue", lambda: shell.catalogue is not None and shell.catalogue.ready, timeout=60)
+        for n in range(self.first, self.sessions + 1):
+            self._session = n
+            try:
+                yield from self.session(n, random.Random(f"{self.seed}-{n}"))
+            except TourFailed as exc:
+                self.stuck.append({"session": n, "what": str(exc)})
+                log.error("soak session %d stuck: %s", n, exc)
+                self._save(f"stuck-session-{n:04d}")
+                if not (yield from self.recover()):
+                    self.abandoned = True
+                    self.failure = f"session {n}: could not get back to the welcome page after: {exc}"
+                    return
+            self.done = n
+            self.harvest(n)
+            if self.profile and n % self.profile == 0:
+                self.object_growth(n)
+            if n in MEMORY_AT:
+                gc.collect()
+                self.memory[n] = rss_mb()
+                log.info("soak: resident memory after session %d: %.1f MB", n, self.memory[n])
+        yield from self.drain()
+
+    def object_growth(self, n: int) -> None:
+        """Resident memory and the Python object types that grew most since the last look."""
+        from collections import Counter
+
+        from kivy.uix.widget import Widget
+
+        gc.collect()
+        objects = gc.get_objects()
+        counts = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
+        images = [o for o in objects if type(o).__module__ == "PIL.Image"]
+        counts["PIL image bytes"] = sum(o.width * o.height * len(o.getbands()) for o in images)
+        counts.update(f"widget {type(o).__qualname__}" for o in objects if isinstance(o, Widget))
+        if images:
+            import sys
+
+            referrers = Counter(type(r).__qualname__ for r in gc.get_referrers(*images[-5:]) if r is not objects)
+            log.info("soak profile: %d PIL images; the last five held by %s; %s", len(images), dict(referrers),
+                     [sys.getrefcount(i) for i in images[-5:]])
+        grew = sorted(((c - self._types.get(t, 0), t) for t, c in counts.items()), reverse=True)
+        self._types = dict(counts)
+        widgets = [(d, t) for d, t in grew if t.startswith("widget ")][:10]
+        before = rss_mb()
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # what malloc holds free but has not given back
+        log.info("soak profile after session %d: %.1f MB (%.1f MB after malloc_trim); grew: %s", n, before, rss_mb(),
+                 ", ".join(f"{t} +{d}" for d, t in grew[:12] + widgets if d > 0))
+
+    # -- a session --------------------------------------------------------------------------
+    def session(self, n: int, rng: random.Random):
+        shell, demo = self.shell, self.demo
+        yield from self.wait("the welcome page", lambda: shell.page.screen == "welcome" and not shell.page.use_card)
+        fault = rng.choice(DEVICE_FAULTS) if rng.random() < self.fault_rate else ""
+        network = rng.choice(NETWORK_FAULTS) if rng.random() < self.fault_rate else ""
+        self.set_network(["pass", network] if network else ["pass"])  # the fault every other request
+        for name in (fault, network and f"network_{network}"):
+            if name:
+                self.faults[name] = self.faults.get(name, 0) + 1
+        log.info("soak session %d: device fault %s, network %s", n, fault or "-", network or "-")
+        if rng.random() < 0.2:
+            yield from self.language(rng.choice(("zh_TW", "en", "zh_CN")))
+        if rng.random() < 0.1:
+            self.tap(self.screen("welcome").ids.elder)
+            yield from self.wait("elder mode", lambda: shell.elder)
+        if rng.random() < 0.1:
+            spoken = getattr(shell.speaker, "spoken", None)
+            self.tap(self.app.root.ids.speak)
+            if spoken is not None:
+                yield from self.wait("the page spoken", lambda: shell.speaker.spoken > spoken)
+        if fault == "sscard":
+            demo.toggle_ss_card()
+            self.later(rng.uniform(0.5, 3), demo.toggle_ss_card)
+        if fault == "scanner_garbage":
+            demo.scanner.send_garbage(rng.randbytes(rng.randint(1, 40)))
+
+        # Signing in: a card on the reader (a faulty reader for a while), or the app's citizen code.
+        by_code = rng.random() < 0.15
+        if fault.startswith("reader_"):
+            self.reader_fault(fault[7:], rng)
+        if by_code:
+            yield from self.wait("a moment since the last code",
+                                 lambda: time.monotonic() - self._scanned > REPEAT_S + 0.2, timeout=REPEAT_S + 5, settle=0)
+            self._scanned = time.monotonic()
+            demo.show_code("citizen")
+            self.codes.append(demo.last_code)
+        else:
+            demo.place_card(rng.randrange(len(demo.card_labels())))
+        yield from self.wait("the personal page", lambda: shell.page.screen == "personal"
+                             or (shell.page.screen == "notice" and shell.page.kind != "progress"), timeout=30)
+        if shell.page.screen != "personal":  # the code could not be checked (the network): told so
+            yield from self.signed_out()
+            return
+        if fault == "card_pulled" and not by_code:
+            self.pull_at = rng.randint(0, 2)
+        else:
+            self.pull_at = -1
+        try:
+            for i in range(rng.randint(1, 3)):
+                if i == self.pull_at:
+                    demo.remove_card()
+                    yield from self.wait("the card-taken notice", lambda: not shell.session.active,
+                                         timeout=shell.config.session.card_grace_s + 10)
+                    raise SessionOver
+                # Every tenth session applies first: even a tiny soak checks a case end to end.
+                journey = "apply" if i == 0 and n % 10 == 1 else rng.choice(JOURNEYS)
+                self.journeys[journey] = self.journeys.get(journey, 0) + 1
+                yield from getattr(self, f"j_{journey}")(rng, fault)
+                yield from self.home()
+            yield from self.end(rng.choice(ENDINGS[::2] if by_code else ENDINGS))  # no card to take away
+        except SessionOver:
+            pass
+        yield from self.signed_out()
+
+    def reader_fault(self, kind: str, rng: random.Random) -> None:
+        reader = self.demo.reader
+        if kind == "noise":
+            reader.line_noise(0.2, 0.1, seed=rng.randrange(1 << 30))
+            self.later(rng.uniform(1, 4), reader.line_noise)
+            return
+        reader.fault = {"checksum": "bad_checksum"}.get(kind, kind)
+        self.later(rng.uniform(0.5, 4), lambda: setattr(reader, "fault", None))
+
+    def printer_fault(self, fault: str, rng: random.Random) -> None:
+        """Just before a print: the fault, and staff putting it right a few seconds later."""
+        printer = self.demo.printer
+        if fault == "paper_out":
+            printer.set_paper("out")
+            self.later(rng.uniform(1, 6), lambda: printer.set_paper("full"))
+        elif fault == "cover_open":
+            printer.set_cover(True)
+            self.later(rng.uniform(1, 6), lambda: printer.set_cover(False))
+        elif fault == "printer_unplugged":
+            printer.set_online(False)
+            self.later(rng.uniform(1, 6), lambda: printer.set_online(True))
+        elif fault == "printer_garbage":
+            printer.send_garbage(rng.randbytes(rng.randint(1, 16)))
+
+    def end(self, how: str):
+        shell = self.shell
+        if shell.page.screen != "personal":
+            yield from self.home()
+        if how == "signout":
+            self.tap(self.screen("personal").ids.logout)
+        elif how == "card_taken":
+            self.demo.remove_card()
+        else:  # walked away: the idle timer sees no touch for the whole timeout
+            shell.session.last_touch -= shell.session.idle_timeout_s + 1
+        yield from self.wait(f"the session to end ({how})", lambda: not shell.session.active,
+                             timeout=shell.config.session.card_grace_s + 15)
+
+    def signed_out(self):
+        """Past the sign-out notice, the card taken, the welcome page for the next person."""
+        shell = self.shell
+        self.demo.remove_card()
+        deadline = time.monotonic() + 30
+        while not (shell.page.screen == "welcome" and not shell.page.use_card):
+            if time.monotonic() > deadline:
+                raise TourFailed(f"no welcome page after the session (screen {shell.page.screen!r})")
+            if shell.page.screen == "notice" and shell.page.kind != "progress":
+                self.tap(self.screen("notice").ids.ok)
+                yield from self.wait("the notice to go", lambda: shell.page.screen != "notice", timeout=5)
+            yield
+        if shell.elder:
+            raise TourFailed("elder mode outlived the session")
+
+    def home(self):
+        """Back to the personal page the way a citizen goes: OK on a notice, 返回 on a page."""
+        shell = self.shell
+        deadline = time.monotonic() + 45
+        while shell.page.screen != "personal":
+            if not shell.session.active:
+                raise SessionOver
+            if time.monotonic() > deadline:
+                raise TourFailed(f"could not get back to the personal page from {shell.page.screen!r}")
+            left = shell.page.screen
+            ids = self.screen(left).ids
+            if left == "notice":
+                if shell.page.kind == "progress":
+                    yield
+                    continue
+                button = ids.ok
+            elif left == "question":
+                button = ids.no
+            elif "back" in ids:
+                button = ids.back
+            elif "home" in ids:
+                button = ids.home
+            elif "header" in ids:
+                button = ids.header.ids.back
+            else:
+                raise TourFailed(f"no way back from {left!r}")
+            self.tap(button)
+            yield from self.wait(f"away from {left}", lambda left=left: shell.page.screen != left
+                                 or not shell.session.active, timeout=20, settle=1)
+
+    def recover(self):
+        """After a stuck journey: everything put right, the person gone; the welcome page again?"""
+        self._later.clear()
+        self.set_network(["pass"])
+        demo = self.demo
+        demo.reader.fault = None
+        demo.reader.line_noise()
+        demo.printer.set_paper("full")
+        demo.printer.set_cover(False)
+        demo.printer.set_online(True)
+        demo.remove_card()
+        if self.shell.session.active:
+            self.shell.session.last_touch -= self.shell.session.idle_timeout_s + 1
+        try:
+            yield from self.signed_out()
+        except TourFailed:
+            return False
+        return True
+
+    def seen(self, widgets) -> list:
+        """Those a person can see to touch: not scrolled out of any list they are in (a finger
+        scrolls first; the soak picks among what is in view)."""
+        from kivy.uix.scrollview import ScrollView
+
+        out = []
+        for w in widgets:
+            x, y = w.to_window(*w.center)
+            parent, inside = w.parent, True
+            while parent is not None and inside and parent is not parent.parent:  # (the window is its own)
+                if isinstance(parent, ScrollView):
+                    px, py = parent.to_window(*parent.pos)
+                    inside = px <= x <= px + parent.width and py <= y <= py + parent.height
+                parent = parent.parent
+            if inside:
+                out.append(w)
+        return out
+
+    # -- outcomes ---------------------------------------------------------------------------
+    def until(self, what: str, cond: Callable[[], bool], timeout: float = 20):
+        """Wait for ``cond``, or for the app to say otherwise (a notice, the session over)."""
+        shell = self.shell
+        yield from self.wait(what, lambda: cond() or not shell.session.active
+                             or (shell.page.screen == "notice" and shell.page.kind != "progress"), timeout=timeout)
+        if not shell.session.active:
+            raise SessionOver
+        return cond()
+
+    def harvest(self, n: int) -> None:
+        """The slips printed so far, as text; their pictures dropped (the printer would not keep
+        them either), save the last two, which a citizen may still hold to the scanner."""
+        printer = self.demo.printer
+        with printer._cond:
+            slips = printer.slips
+            for slip in slips[self._slips_seen:]:
+                text = "\n".join(slip.text_lines)
+                self.slips.append({"session": n, "text": text, "reprint": "补打" in text or "REPRINT" in text})
+            del slips[:-2]
+            self._slips_seen = len(slips)
+
+    def drain(self):
+        """The network back, every fault put right: the outbox delivers all it holds."""
+        self.set_network(["pass"])
+        outbox = self.shell.outbox
+        if self.shell.sender is not None:
+            self.shell.sender.wake()
+        deadline = time.monotonic() + 180
+        while outbox.counts().get("pending", 0):
+            if time.monotonic() > deadline:
+                break
+            if int(time.monotonic()) % 5 == 0:
+                outbox.retry_now()
+                self.shell.sender.wake()
+            yield
+        self.outbox = {"counts": outbox.counts(),
+                       "items": [{"ref": i.terminal_ref, "kind": i.kind, "state": i.state, "number": i.result_id}
+                                 for i in outbox.items()],
+                       "receipts": [{"ref": ref, "state": state} for ref, state, _ in outbox.receipts()]}
+        self.harvest(self.done)
+
+    # -- the journeys -----------------------------------------------------------------------
+    def open_guide(self, rng: random.Random, query: str):
+        shell = self.shell
+        self.tap(self.entry("guide"))
+        if not (yield from self.until("the guide list", self.on_screen("guides", loading=False))):
+            return False
+        keyboard = self.screen("guides").ids.keyboard
+        keys = {b.text: b for row in keyboard.children for b in row.children if hasattr(b, "text")}
+        for ch in query:
+            self.tap(keys[ch])
+            yield
+        if not (yield from self.until(f"results for {query!r}", lambda: shell.page.screen == "guides"
+                                      and shell.page.query == query and not shell.page.loading)):
+            return False
+        if not shell.page.items:
+            return False
+        yield
+        first = shell.page.items[0].code
+        rows = self.screen("guides").ids.results.layout_manager.children
+        row = next((r for r in rows if getattr(r, "code", None) == first), None)
+        if row is None:
+            raise TourFailed("the first result is not on screen")
+        self.tap(row)
+        return (yield from self.until("the guide page", self.on_screen("guide")))
+
+    def print_here(self, button, fault: str, rng: random.Random):
+        """Tap a print button (a printer fault just before, for some sessions); wait for the notice."""
+        shell = self.shell
+        if fault in ("paper_out", "cover_open", "printer_unplugged", "printer_garbage"):
+            self.printer_fault(fault, rng)
+            yield from self.wait("the printer's state seen", lambda: True, settle=5)
+        self.tap(button)
+        yield from self.until("the print notice", lambda: False, timeout=30)
+        if shell.page.screen == "notice" and shell.page.kind == "warning":
+            # The slip waits for the printer; the citizen waits a little, as the notice says.
+            yield from self.wait("the slip after the fault", lambda: shell.page.screen != "notice"
+                                 or shell.page.kind != "warning" or not shell.session.active, timeout=10)
+
+    def j_guide(self, rng, fault):
+        if not (yield from self.open_guide(rng, rng.choice(QUERIES))):
+            return
+        if rng.random() < 0.6:
+            yield from self.print_here(self.screen("guide").ids.print_button, fault, rng)
+
+    def j_apply(self, rng, fault):
+        shell = self.shell
+        if not (yield from self.open_guide(rng, rng.choice(("hunyin", "jiehun", "hukou")))):
+            return
+        if not shell.page.can_apply:
+            return
+        self.tap(self.screen("guide").ids.apply_button)
+        if not (yield from self.until("the apply page", self.on_screen("apply"))):
+            return
+        rows = self.screen("apply").ids.materials.children[::-1]
+        optional = [r for r in rows if not r.ticked]
+        optional = self.seen(optional)
+        if optional and rng.random() < 0.5:
+            self.tap(rng.choice(optional))
+            yield
+        if fault in ("paper_out", "cover_open", "printer_unplugged", "printer_garbage"):
+            self.printer_fault(fault, rng)
+        self.tap(self.screen("apply").ids.confirm)
+        if rng.random() < 0.2:  # an impatient second tap submits nothing more
+            self.tap(self.screen("apply").ids.confirm)
+        apply = shell.journey
+        done = yield from self.until("the done page", self.on_screen("done"),
+                                     timeout=shell.case_wait_s + 20)
+        if done:
+            self.accepted.append({"session": self._session, "ref": apply.ref, "number": apply.number})
+            yield from self.wait("the receipt", lambda: bool(shell.page.receipt), timeout=10)
+        elif apply.ref:
+            self.accepted.append({"session": self._session, "ref": apply.ref, "number": "", "not_shown": True})
+
+    def j_query(self, rng, fault):
+        shell = self.shell
+        self.tap(self.entry("query"))
+        if not (yield from self.until("my cases", self.on_screen("query_mine", loading=False), timeout=25)):
+            return
+        if not shell.page.rows:
+            return
+        case_no = shell.page.rows[0].case_no
+        row = next((w for w in self.screen("query_mine").ids.rows.children if getattr(w, "case_no", None) == case_no),
+                   None)
+        if row is None:
+            return
+        self.tap(row)
+        if not (yield from self.until("the timeline", self.on_screen("query_timeline"), timeout=25)):
+            return
+        if rng.random() < 0.4:
+            yield from self.print_here(self.screen("query_timeline").ids.print_button, fault, rng)
+
+    def j_rating(self, rng, fault):
+        shell = self.shell
+        self.tap(self.entry("rating"))
+        if not (yield from self.until("the levels page", self.on_screen("rating_levels"))):
+            return
+        buttons = self.seen(self.screen("rating_levels").ids.levels.children)
+        self.tap(rng.choice(buttons))
+        yield from self.until("the next page", lambda: shell.page.screen in ("rating_reasons", "rating_thanks"))
+        if shell.page.screen == "rating_reasons":
+            screen = self.screen("rating_reasons")
+            rows = self.seen([*screen.ids.reasons.children, *screen.ids.phrases.children])
+            self.tap(rng.choice(rows))
+            yield from self.wait("the tick", lambda: any(shell.page.ticked), settle=1)
+            self.tap(screen.ids.submit)
+            yield from self.until("the thanks", self.on_screen("rating_thanks"), timeout=25)
+
+    def j_ticket(self, rng, fault):
+        shell = self.shell
+        self.tap(self.entry("ticket"))
+        if not (yield from self.until("the business types", lambda: shell.page.screen == "ticket_services"
+                                      and not shell.page.busy, timeout=25)):
+            return
+        if shell.page.error:
+            return
+        if fault in ("paper_out", "cover_open", "printer_unplugged", "printer_garbage"):
+            self.printer_fault(fault, rng)
+        self.tap(rng.choice(self.seen(self.screen("ticket_services").ids.services.children)))
+        yield from self.until("the ticket page", self.on_screen("ticket_printed"), timeout=25)
+
+    def j_certificate(self, rng, fault):
+        shell = self.shell
+        self.tap(self.entry("certificate"))
+        if not (yield from self.until("the certificate list", lambda: shell.page.screen == "certificates"
+                                      and not shell.page.loading, timeout=25)):
+            return
+        rows = self.seen(self.screen("certificates").ids.rows.children)
+        if not shell.page.rows or not rows:
+            return
+        self.tap(rng.choice(rows))
+        shown = yield from self.until("the certificate page", self.on_screen("certificate"), timeout=25)
+        if shown and rng.random() < 0.5:
+            yield from self.print_here(self.screen("certificate").ids.print_button, fault, rng)
+
+    def j_lifeevent(self, rng, fault):
+        shell = self.shell
+        self.tap(self.entry("lifeevent"))
+        if not (yield from self.until("the life events", lambda: shell.page.screen == "life_events"
+                                      and not shell.page.loading, timeout=25)) or not shell.page.events:
+            return  # the platform did not answer: the page says so, with 重试
+        self.tap(rng.choice(self.seen(self.screen("life_events").ids.events.children)))
+        if not (yield from self.until("the event's items", lambda: shell.page.screen == "life_event"
+                                      and not shell.page.loading, timeout=25)):
+            return
+        if shell.page.items and rng.random() < 0.5:
+            yield from self.print_here(self.screen("life_event").ids.print_button, fault, rng)
+
+    def j_scan(self, rng, fault):
+        shell = self.shell
+        what = rng.choice(("receipt", "guide", "other"))
+        # The same code again within a moment is one scan (kiosk.scanned): a person is slower.
+        yield from self.wait("a moment since the last code", lambda: time.monotonic() - self._scanned > REPEAT_S + 0.2,
+                             timeout=REPEAT_S + 5, settle=0)
+        self._scanned = time.monotonic()
+        if not self.demo.show_code(what):
+            return
+        yield from self.until(f"the {what}'s page", lambda: shell.page.screen != "personal"
+                              and not getattr(shell.page, "loading", False), timeout=25)
+
+    def j_language(self, rng, fault):
+        yield from self.language(rng.choice(("zh_TW", "en", "zh_CN")))
+
+    def j_elder(self, rng, fault):
+        shell = self.shell
+        elder = shell.elder
+        self.tap(self.screen("personal").ids.elder)
+        yield from self.wait("elder mode switched", lambda: shell.elder != elder)
+
+
+def rss_mb() -> float:
+    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
