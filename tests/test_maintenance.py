@@ -26,6 +26,7 @@ from kiosk.shell import Shell
 from kiosk.staff_access import PinLock, hash_pin
 from tests.conftest import KIOSK, REPO
 from tests.fault_proxy import FaultProxy
+from tests.test_shell import run_until
 
 PIN = "2468"
 PIN_HASH = hash_pin(PIN)
@@ -68,14 +69,6 @@ def kiosk(platform, tmp_path):
             shell.shutdown()
             devices.stop()
             outbox.close()
-
-
-def run_until(shell: Shell, cond, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out on {shell.page}"
-        shell.tick()
-        time.sleep(0.02)
 
 
 def gesture(shell: Shell) -> None:
