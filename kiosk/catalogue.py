@@ -60,6 +60,12 @@ class Catalogue(GuideIndex):
         """Chinese candidates for typed pinyin, from this copy's own words (built on first use)."""
         return Candidates(self)
 
+    def warm(self) -> None:
+        """Build now what the first search would otherwise build: the pinyin candidates take
+        ~0.6 s for a county's catalogue, and the first citizen to type a letter waited for them."""
+        if self.ready:
+            self.pinyin.vocabulary()
+
     @property
     def last_sync(self) -> str | None:
         return self.meta("synced_at")

@@ -36,12 +36,17 @@ class Upkeep:
         if self.catalogue is not None and now >= self._next_sync:
             every = central_cfg.guides_sync_min * 60
             self._next_sync = now + every if every else float("inf")
-            self.background.once("guide sync", lambda: self.catalogue.sync(self.central), self._synced,
-                                 self._sync_failed)
+            self.background.once("guide sync", self._sync, self._synced, self._sync_failed)
         if getattr(self.central, "terminal_id", None) and now >= self._next_beat:
             self._next_beat = now + central_cfg.heartbeat_s
             beat = self.heartbeat_message()
             self.background.once("heartbeat", lambda: self.central.heartbeat(beat), self._heartbeat_answer)
+
+    def _sync(self):
+        try:
+            return self.catalogue.sync(self.central)
+        finally:  # synced or not (offline), the copy there is what the next search reads
+            self.catalogue.warm()
 
     def beat_now(self) -> None:
         """A heartbeat at the next tick (its answer brings the platform's commands)."""

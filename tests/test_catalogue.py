@@ -226,3 +226,31 @@ def test_a_failed_sync_is_tried_again_soon_not_at_the_next_regular_one(platform,
     finally:
         background.shutdown()
         cat.close()
+
+
+def test_the_first_letter_typed_finds_its_candidates_built(platform, tmp_path):
+    """The pinyin candidates (~0.6 s to build for a county) are built by the sync's own job, after a
+    sync and after a failed one (offline, an earlier copy), not by the first citizen's keystroke."""
+    from kiosk.background import Background
+    from kiosk.upkeep import Upkeep
+
+    def sync_once(upkeep, background):
+        upkeep.tick()
+        deadline = time.monotonic() + 30
+        while not background.answered() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        background.apply_finished()
+
+    cfg = config.load(REPO / "config" / "demo.toml")
+    for central in (CentralClient(platform.url), CentralClient("http://127.0.0.1:9", retries=1)):
+        cat = Catalogue(tmp_path / "catalogue.db")  # the second time: the first's copy, the platform away
+        background = Background()
+        try:
+            sync_once(Upkeep(cfg, central, background, lambda: 0.0, cat), background)
+            assert cat.ready
+            built = cat.pinyin._built
+            assert built is not None and built[0] == cat.generation
+            assert cat.pinyin.suggest("hun", limit=3)
+        finally:
+            background.shutdown()
+            cat.close()
