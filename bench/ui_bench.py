@@ -325,6 +325,9 @@ class Driver:
     def script(self):
         yield from self.wait(lambda: self.shell.catalogue is not None and self.shell.catalogue.ready, 60)
         yield from self.wait(lambda: all(ok for _n, _t, ok in self.shell.device_summary()), 30)
+        # A terminal is started before the hall opens: its idle first seconds build every screen
+        # (screens/app.py _prebuild), and the first citizen finds them built.
+        yield from self.wait(lambda: self.app.prebuilt, 60)
         for _ in range(20):  # settle
             yield
         for _ in range(self.taps):

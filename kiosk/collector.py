@@ -34,14 +34,17 @@ class IdleCollector:
     def touched(self) -> None:
         self._touched = self.monotonic()
 
+    def nobody_here(self) -> bool:
+        """No session, and no touch for a second: work that would hold up a tap may run now."""
+        return not self.shell.session.active and self.monotonic() - self._touched >= IDLE_AFTER_S
+
     def tick(self) -> bool:
         """Call twice a second or so; True if it collected. A session that ended since the last
         call is collected after even if the next person has begun (their card is still being
         read: nobody waits on the screen)."""
         now, shell = self.monotonic(), self.shell
         gone = shell.sessions_ended != self._after
-        idle = not shell.session.active and now - self._touched >= IDLE_AFTER_S
-        if gone or (idle and now - self._collected >= IDLE_EVERY_S):
+        if gone or (self.nobody_here() and now - self._collected >= IDLE_EVERY_S):
             self._collected, self._after = now, shell.sessions_ended
             gc.collect()
             return True

@@ -16,6 +16,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 
 from kiosk.collector import IdleCollector
+from kiosk.pages import PAGES
 from kiosk.watchdog import Notifier
 from screens.kivy_setup import peak_memory_mb, process_age
 from screens.theme import Theme
@@ -26,6 +27,7 @@ HERE = Path(__file__).parent
 # Shared rules and colours first, and the first frame's page; then each other screen's own file,
 # whatever screens there are, once the kiosk is assembled.
 FIRST_KV = ("widgets.kv", "demo_panel.kv", "app.kv", "welcome.kv")
+PREBUILD_EVERY_S = 0.25  # one screen a quarter second after start, the welcome page answering in between
 NOT_SCREENS = {"app", "audit", "run", "tour", "kivy_setup", "widgets"}
 
 
@@ -90,6 +92,7 @@ class KioskApp(App):
         self.panel = panel
         self._on_started = on_started
         self.failure = ""
+        self.prebuilt = False  # every screen built (see _prebuild)
         self.exit_code = 0  # kiosk.commands.RESTART_EXIT once the platform asked for a restart
         self.title = "hall-kiosk"
         self.hall = first.hall
@@ -152,10 +155,22 @@ class KioskApp(App):
         self._sync()
         self.collector.started()  # full garbage collections only while nobody is here
         Clock.schedule_interval(self._collect, 0.5)
+        Clock.schedule_interval(self._prebuild, PREBUILD_EVERY_S)
         log.info("kiosk ready %.3f s after the process started (peak memory %.0f MB)",
                  process_age(), peak_memory_mb())
         if self._on_started:
             Clock.schedule_once(lambda _dt: self._on_started(self), 0.5)
+
+    def _prebuild(self, _dt):
+        """One more screen built while nobody is at the kiosk. A screen is otherwise built the first
+        time it is shown, and on software GL that made each page's first visit after a start
+        20-50 ms slower than the next (bench/REPORT.md, touch -> next screen)."""
+        if self.shell.page.screen != "welcome" or not self.collector.nobody_here():
+            return None
+        if self.sm.build_one(PAGES):
+            return None
+        self.prebuilt = True
+        return False  # (Kivy unschedules it)
 
     def _touched(self, *_):
         if self.collector is not None:

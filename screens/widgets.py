@@ -59,6 +59,15 @@ class Pages(FloatLayout):
             screen = self._screens[name] = self.make_screen(name)
         return screen
 
+    def build_one(self, names) -> bool:
+        """Build the first of ``names`` not built yet; False once all are."""
+        name = next((n for n in names if n not in self._screens), None)
+        if name is None:
+            return False
+        # At this window's size: its labels are laid out now, not at their first showing.
+        self.get_screen(name).size = self.size
+        return True
+
     def on_current(self, _pages, name: str) -> None:
         screen = self.get_screen(name)
         if screen.parent is not self:

@@ -62,3 +62,7 @@ def test_staff_enter_by_pin_and_card_see_the_faults_and_the_lock_survives_a_rest
     # The app started again on the same var dir: still locked, the right PIN refused.
     assert "已锁定" in again["locked"]["message"] and again["locked"]["enter"]
     assert again["after_right_pin"] == "staff_pin"
+    import kiosk.shell  # noqa: F401  (its journeys register every page)
+    from kiosk.pages import PAGES
+
+    assert again["built"] == sorted(PAGES)
