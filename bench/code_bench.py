@@ -12,7 +12,7 @@ shows) is the expected text: Shift_JIS codes have none (payload_text knows UTF-8
 Rows: zxing-cpp alone (the pipeline's formats); pyzbar alone, in process, as the library answers;
 pyzbar as the pipeline uses it (child process, ASCII results only); the pipeline (zxing-cpp, then
 pyzbar when zxing-cpp finds nothing). Targets: pipeline hits ≥ zxing-cpp's, no wrong payload;
-median ≤ 5 ms for a 1280x720 frame with one code.
+on a 1280x720 frame with one code, the pipeline's median within 1.1x zxing-cpp's alone.
 
 Run: .venv/bin/python bench/code_bench.py [SAMPLES_FOLDER] [--json OUT]   (default ../shared/data/qr-zxing)
 """
@@ -200,9 +200,12 @@ def frame_table(out: Figures) -> None:
             if w != 1280:  # the report keeps the camera's size; the table above has both
                 continue
             what = f"{scene}, {w}x{h}, {'one code' if c else 'no code'}: pipeline, median of {FRAME_RUNS}"
+            # The pipeline's own cost over the engine it runs: a target in ms would measure zxing-cpp
+            # and the machine (bench/README.md).
             target = w == 1280 and c
             out.add(CODES, what, pipeline[i], "ms", baseline="zxing-cpp alone", baseline_value=zx[i],
-                    target="≤ 5 ms" if target else "", met=pipeline[i] <= 5 if target else None)
+                    target="≤ 1.1× zxing-cpp alone" if target else "",
+                    met=pipeline[i] <= 1.1 * zx[i] if target else None)
             out.add(CODES, what, pipeline[i], "ms", baseline="pyzbar alone (library, QR only)", baseline_value=pz[i])
 
 
