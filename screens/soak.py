@@ -64,6 +64,9 @@ class Soak(Tour):
         self._scanned = 0.0  # when a code was last held to the scanner
         self.profile = int(os.environ.get("KIOSK_SOAK_PROFILE", "0"))  # every N sessions: what grew
         self._types: dict[str, int] = {}
+        # KIOSK_SOAK_JOURNEYS=guide,apply: only these (to find which journey a fault or a leak is in)
+        self.drawn = tuple(j for j in os.environ.get("KIOSK_SOAK_JOURNEYS", "").split(",") if j in JOURNEYS) \
+            or JOURNEYS
 
     def start(self, app) -> None:
         from kivy.clock import Clock
@@ -204,7 +207,7 @@ class Soak(Tour):
                                          timeout=shell.config.session.card_grace_s + 10)
                     raise SessionOver
                 # Every tenth session applies first: even a tiny soak checks a case end to end.
-                journey = "apply" if i == 0 and n % 10 == 1 else rng.choice(JOURNEYS)
+                journey = "apply" if i == 0 and n % 10 == 1 and "apply" in self.drawn else rng.choice(self.drawn)
                 self.journeys[journey] = self.journeys.get(journey, 0) + 1
                 yield from getattr(self, f"j_{journey}")(rng, fault)
                 yield from self.home()
