@@ -20,6 +20,7 @@ from kiosk.pages import PAGES
 from kiosk.watchdog import Notifier
 from screens.kivy_setup import peak_memory_mb, process_age
 from screens.theme import Theme
+from screens.warmup import Warmup
 from screens.widgets import BreakingLabel  # noqa: F401  (the base of the rules' labels, before any rule loads)
 
 log = logging.getLogger("kiosk.ui")
@@ -27,8 +28,8 @@ HERE = Path(__file__).parent
 # Shared rules and colours first, and the first frame's page; then each other screen's own file,
 # whatever screens there are, once the kiosk is assembled.
 FIRST_KV = ("widgets.kv", "demo_panel.kv", "app.kv", "welcome.kv")
-PREBUILD_EVERY_S = 0.25  # one screen a quarter second after start, the welcome page answering in between
-NOT_SCREENS = {"app", "audit", "run", "tour", "kivy_setup", "widgets"}
+PREBUILD_EVERY_S = 0.1  # a screen or a font a tenth of a second after start, the welcome page answering in between
+NOT_SCREENS = {"app", "audit", "run", "tour", "kivy_setup", "widgets", "warmup"}
 
 
 def screen_class(name: str) -> str:
@@ -92,7 +93,7 @@ class KioskApp(App):
         self.panel = panel
         self._on_started = on_started
         self.failure = ""
-        self.prebuilt = False  # every screen built (see _prebuild)
+        self.prebuilt = False  # every screen built and font opened (see _prebuild)
         self.exit_code = 0  # kiosk.commands.RESTART_EXIT once the platform asked for a restart
         self.title = "hall-kiosk"
         self.hall = first.hall
@@ -155,6 +156,7 @@ class KioskApp(App):
         self._sync()
         self.collector.started()  # full garbage collections only while nobody is here
         Clock.schedule_interval(self._collect, 0.5)
+        self.warmup = Warmup(self.sm, PAGES)
         Clock.schedule_interval(self._prebuild, PREBUILD_EVERY_S)
         log.info("kiosk ready %.3f s after the process started (peak memory %.0f MB)",
                  process_age(), peak_memory_mb())
@@ -162,14 +164,13 @@ class KioskApp(App):
             Clock.schedule_once(lambda _dt: self._on_started(self), 0.5)
 
     def _prebuild(self, _dt):
-        """One more screen built while nobody is at the kiosk. A screen is otherwise built the first
-        time it is shown, and on software GL that made each page's first visit after a start
-        20-50 ms slower than the next (bench/REPORT.md, touch -> next screen)."""
+        """One more screen or font prepared while nobody is at the kiosk (screens/warmup.py)."""
         if self.shell.page.screen != "welcome" or not self.collector.nobody_here():
             return None
-        if self.sm.build_one(PAGES):
+        if self.warmup.step():
             return None
         self.prebuilt = True
+        log.info("every screen built and every font opened ahead (peak memory %.0f MB)", peak_memory_mb())
         return False  # (Kivy unschedules it)
 
     def _touched(self, *_):

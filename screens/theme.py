@@ -31,6 +31,18 @@ TARGETS = {
 }
 
 
+def text_px(size_sp: float) -> int:
+    """A text size in whole pixels. Kivy opens a font object per (face, size) it is asked for, keyed
+    by the size's text: a markup tag's [size=18] is an int, so 18.0 from sp() was a second copy
+    (~2.5 MB each for a CJK face)."""
+    return round(sp(size_sp))
+
+
+def text_sizes() -> list[int]:
+    """Every size a role takes, in normal and in elder mode: the font objects the kiosk needs."""
+    return sorted({text_px(size) for sizes in TEXT.values() for size in sizes})
+
+
 class Theme(EventDispatcher):
     elder = BooleanProperty(False)
 
@@ -80,7 +92,7 @@ class Theme(EventDispatcher):
     def _apply(self) -> None:
         pick = 1 if self.elder else 0
         for role, sizes in TEXT.items():
-            setattr(self, role, sp(sizes[pick]))
+            setattr(self, role, text_px(sizes[pick]))
         for role, sizes in TARGETS.items():
             setattr(self, role, dp(sizes[pick]))
         self.unit = dp(1.25 if self.elder else 1)

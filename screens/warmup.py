@@ -1,0 +1,57 @@
+"""What the kiosk prepares while nobody is at it after a start, so that the first citizen waits no
+longer than the next: every page's screen, then every font object the theme's sizes need.
+
+Kivy builds a screen the first time it is shown (20-50 ms on software GL) and opens a font object
+the first time a (face, size) is drawn: ~2.5 MB for a CJK face, kept in Kivy's own cache of 64.
+Both happen here instead, one per step, while the welcome page is idle. The memory a day of
+citizens (elder mode, 繁體) would bring in bit by bit is there from the start, so a terminal's
+resident size stays flat once it is up (bench/SOAK.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from kivy.core.text import Label as CoreLabel
+from kivy.core.text import LabelBase
+
+from screens.theme import text_sizes
+
+log = logging.getLogger("kiosk.screens")
+FACES = ("SC", "TC")  # every terminal offers 简体 and 繁體 (kivy_setup registers SC as the default)
+
+
+class Warmup:
+    def __init__(self, pages, names):
+        self.pages, self.names = pages, names
+        self._fonts: list[tuple[str, int, bool]] | None = None  # (font name, size, bold) still to open
+        # The faces' files may still have to be extracted from Debian's collections (seconds): not here.
+        threading.Thread(target=self._find_faces, name="font-faces", daemon=True).start()
+
+    def _find_faces(self) -> None:
+        from devices.fonts import FontMissing, cjk_font
+
+        fonts = []
+        try:
+            for variant in FACES:
+                name = f"KioskCJK-warm-{variant}"
+                LabelBase.register(name, str(cjk_font("regular", variant)), None, str(cjk_font("bold", variant)))
+                fonts += [(name, size, bold) for size in text_sizes() for bold in (False, True)]
+        except (FontMissing, OSError) as exc:  # the screens say so where they draw; nothing to warm
+            log.warning("fonts not opened ahead: %s", exc)
+        self._fonts = fonts
+
+    def step(self) -> bool:
+        """One more screen built or font opened; False once everything is."""
+        if self.pages.build_one(self.names):
+            return True
+        if self._fonts is None:
+            return True  # the faces are still being found
+        if not self._fonts:
+            return False
+        name, size, bold = self._fonts.pop()
+        label = CoreLabel(font_name=name, font_size=size, bold=bold)
+        label.resolve_font_name()
+        label.get_extents("中")  # opens the font object (the cache key is the file, size and weight)
+        return True
