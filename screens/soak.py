@@ -64,6 +64,7 @@ class Soak(Tour):
         self._scanned = 0.0  # when a code was last held to the scanner
         self.profile = int(os.environ.get("KIOSK_SOAK_PROFILE", "0"))  # every N sessions: what grew
         self._types: dict[str, int] = {}
+        self._fonts: set[str] = set()  # (the profile) every font id Kivy's text provider was asked for
         # KIOSK_SOAK_JOURNEYS=guide,apply: only these (to find which journey a fault or a leak is in)
         self.drawn = tuple(j for j in os.environ.get("KIOSK_SOAK_JOURNEYS", "").split(",") if j in JOURNEYS) \
             or JOURNEYS
@@ -72,6 +73,8 @@ class Soak(Tour):
         from kivy.clock import Clock
 
         self._slips_seen = 0  # a new printer (the app started again after a crash)
+        if self.profile and not self._fonts:
+            self._count_fonts()
         super().start(app)
         self._event.cancel()  # every frame rather than ten times a second: many sessions to go
         self._event = Clock.schedule_interval(self._advance, 0)
@@ -124,32 +127,43 @@ class Soak(Tour):
         yield from self.drain()
 
     def object_growth(self, n: int) -> None:
-        """Resident memory and the Python object types that grew most since the last look."""
-        from collections import Counter
-
-        from kivy.uix.widget import Widget
-
-        gc.collect()
-        objects = gc.get_objects()
-        counts = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
-        images = [o for o in objects if type(o).__module__ == "PIL.Image"]
-        counts["PIL image bytes"] = sum(o.width * o.height * len(o.getbands()) for o in images)
-        counts.update(f"widget {type(o).__qualname__}" for o in objects if isinstance(o, Widget))
-        if images:
-            import sys
-
-            referrers = Counter(type(r).__qualname__ for r in gc.get_referrers(*images[-5:]) if r is not objects)
-            log.info("soak profile: %d PIL images; the last five held by %s; %s", len(images), dict(referrers),
-                     [sys.getrefcount(i) for i in images[-5:]])
-        grew = sorted(((c - self._types.get(t, 0), t) for t, c in counts.items()), reverse=True)
-        self._types = dict(counts)
-        widgets = [(d, t) for d, t in grew if t.startswith("widget ")][:10]
-        before = rss_mb()
+        """Resident memory (and after malloc_trim), the font objects Kivy has opened so far (each
+        (face, size) is one, ~2.5 MB for a CJK face) and, with KIOSK_SOAK_CENSUS=1, the Python
+        object types that grew most since the last look (the census itself costs memory: its
+        lists of every object leave the arenas fragmented)."""
         import ctypes
 
+        gc.collect()
+        grew = ""
+        if os.environ.get("KIOSK_SOAK_CENSUS"):
+            from collections import Counter
+
+            from kivy.uix.widget import Widget
+
+            objects = gc.get_objects()
+            counts = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
+            counts.update(f"widget {type(o).__qualname__}" for o in objects if isinstance(o, Widget))
+            del objects
+            diff = sorted(((c - self._types.get(t, 0), t) for t, c in counts.items()), reverse=True)
+            self._types = dict(counts)
+            widgets = [(d, t) for d, t in diff if t.startswith("widget ")][:10]
+            grew = "; grew: " + ", ".join(f"{t} +{d}" for d, t in diff[:12] + widgets if d > 0)
+        before = rss_mb()
         ctypes.CDLL("libc.so.6").malloc_trim(0)  # what malloc holds free but has not given back
-        log.info("soak profile after session %d: %.1f MB (%.1f MB after malloc_trim); grew: %s", n, before, rss_mb(),
-                 ", ".join(f"{t} +{d}" for d, t in grew[:12] + widgets if d > 0))
+        log.info("soak profile after session %d: %.1f MB (%.1f MB after malloc_trim); fonts opened: %d%s",
+                 n, before, rss_mb(), len(self._fonts), grew)
+
+    def _count_fonts(self) -> None:
+        from kivy.core.text.text_sdl2 import LabelSDL2
+
+        fonts, font_id = self._fonts, LabelSDL2._get_font_id
+
+        def counted(label):
+            key = font_id(label)
+            fonts.add(key)
+            return key
+
+        LabelSDL2._get_font_id = counted
 
     # -- a session --------------------------------------------------------------------------
     def session(self, n: int, rng: random.Random):
