@@ -360,6 +360,7 @@ class Shell(CardRules, ScanRules):
         elif self.idle_warning is not None:
             self.idle_warning = None
             self._changed()
+        self._reset_unattended()
         # Whoever walked away never taps OK on "signed out": the welcome page returns by itself.
         leaving = self.notice is not None and self.notice.then == "welcome" and not self.session.active
         if not leaving:
@@ -368,6 +369,23 @@ class Shell(CardRules, ScanRules):
             self._signed_out_at = self.monotonic()
         elif self.monotonic() - self._signed_out_at >= SIGNED_OUT_S:
             self.dismiss_notice()
+
+    def _reset_unattended(self) -> None:
+        """Someone chose a language or elder mode on the welcome page and walked away without
+        signing in (or their code could not be checked): no session ends to undo it, so the
+        idle timeout does, and the next person finds the terminal's own settings."""
+        if self.session.active or self.closed_to_citizens or self.journey is not self.stack[0]:
+            return
+        if self.tr.lang == self.config.terminal.language and not self.elder:
+            return
+        if self.session.idle_for() < self.session.idle_timeout_s:
+            return
+        log.info("welcome page untouched for %.0f s: back to the terminal's language, elder mode off",
+                 self.session.idle_for())
+        self.notice = None
+        self.tr = Translator(self.config.terminal.language)
+        self.session.language = None
+        self._set_elder(False)
 
     # -- the tick and device events --------------------------------------------------------
     def tick(self) -> None:

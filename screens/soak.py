@@ -64,6 +64,7 @@ class Soak(Tour):
         self._scanned = 0.0  # when a code was last held to the scanner
         self.profile = int(os.environ.get("KIOSK_SOAK_PROFILE", "0"))  # every N sessions: what grew
         self._types: dict[str, int] = {}
+        self._traced = None  # (KIOSK_SOAK_TRACE) the last tracemalloc snapshot
         self._fonts: set[str] = set()  # (the profile) every font id Kivy's text provider was asked for
         # KIOSK_SOAK_JOURNEYS=guide,apply: only these (to find which journey a fault or a leak is in)
         self.drawn = tuple(j for j in os.environ.get("KIOSK_SOAK_JOURNEYS", "").split(",") if j in JOURNEYS) \
@@ -148,6 +149,18 @@ class Soak(Tour):
             self._types = dict(counts)
             widgets = [(d, t) for d, t in diff if t.startswith("widget ")][:10]
             grew = "; grew: " + ", ".join(f"{t} +{d}" for d, t in diff[:12] + widgets if d > 0)
+        if os.environ.get("KIOSK_SOAK_TRACE"):  # Python's own allocations, str and bytes included
+            import tracemalloc
+
+            if not tracemalloc.is_tracing():
+                tracemalloc.start(8)
+            else:
+                now = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+                if self._traced is not None:
+                    top = now.compare_to(self._traced, "traceback")[:8]
+                    grew += "; traced: " + " | ".join(
+                        f"{d.size_diff / 1e6:+.2f} MB {' <- '.join(str(f) for f in d.traceback[-1:-5:-1])}" for d in top)
+                self._traced = now
         before = rss_mb()
         ctypes.CDLL("libc.so.6").malloc_trim(0)  # what malloc holds free but has not given back
         log.info("soak profile after session %d: %.1f MB (%.1f MB after malloc_trim); fonts opened: %d%s",
@@ -207,7 +220,7 @@ class Soak(Tour):
         yield from self.wait("the personal page", lambda: shell.page.screen == "personal"
                              or (shell.page.screen == "notice" and shell.page.kind != "progress"), timeout=30)
         if shell.page.screen != "personal":  # the code could not be checked (the network): told so
-            yield from self.signed_out()
+            yield from self.signed_out(walk_away=True)
             return
         if fault == "card_pulled" and not by_code:
             self.pull_at = rng.randint(0, 2)
@@ -267,8 +280,10 @@ class Soak(Tour):
         yield from self.wait(f"the session to end ({how})", lambda: not shell.session.active,
                              timeout=shell.config.session.card_grace_s + 15)
 
-    def signed_out(self):
-        """Past the sign-out notice, the card taken, the welcome page for the next person."""
+    def signed_out(self, walk_away: bool = False):
+        """Past the sign-out notice, the card taken, the welcome page for the next person. With
+        ``walk_away`` nobody had signed in: the person leaves, and the idle timeout puts back
+        what they chose on the welcome page (kiosk.shell: Shell._reset_unattended)."""
         shell = self.shell
         self.demo.remove_card()
         deadline = time.monotonic() + 30
@@ -279,8 +294,13 @@ class Soak(Tour):
                 self.tap(self.screen("notice").ids.ok)
                 yield from self.wait("the notice to go", lambda: shell.page.screen != "notice", timeout=5)
             yield
-        if shell.elder:
-            raise TourFailed("elder mode outlived the session")
+        default = shell.config.terminal.language
+        if walk_away and (shell.elder or shell.tr.lang != default):
+            shell.session.last_touch -= shell.session.idle_timeout_s + 1
+            yield from self.wait("the welcome page as the terminal's own again",
+                                 lambda: not shell.elder and shell.tr.lang == default, timeout=5)
+        if shell.elder or shell.tr.lang != default:
+            raise TourFailed(f"the person's choice outlived them (elder {shell.elder}, language {shell.tr.lang})")
 
     def home(self):
         """Back to the personal page the way a citizen goes: OK on a notice, 返回 on a page."""

@@ -146,3 +146,34 @@ def test_idle_citizen_is_warned_then_signed_out(central):
         assert c.page.screen == "notice" and "已自动退出" in c.page.message
     finally:
         c.shutdown()
+
+
+def test_a_language_or_elder_mode_chosen_by_someone_who_walked_away_does_not_greet_the_next(central):
+    """Chosen on the welcome page, no sign-in (or a code that could not be checked): no session
+    ends to undo it, so after the idle timeout untouched the welcome page is the terminal's own again."""
+    cfg = config.load(REPO / "config" / "demo.toml")
+    now = [0.0]
+    from kiosk.session import Session
+
+    session = Session(idle_timeout_s=60, warning_s=20, clock=lambda: now[0])
+    c = Shell(cfg, CentralClient(central.url), devices=None, session=session)
+    try:
+        c.set_language("en")
+        c.set_elder(True)
+        now[0] = 59
+        c.tick()
+        assert c.tr.lang == "en" and c.elder  # still there, perhaps reading
+        c.touch()
+        now[0] = 59 + 59
+        c.tick()
+        assert c.tr.lang == "en" and c.elder  # a touch starts the minute again
+        now[0] = 59 + 61
+        c.tick()
+        assert c.page.screen == "welcome" and c.tr.lang == cfg.terminal.language and not c.elder
+        assert not c.page.elder and not c.page.prompt.isascii()  # the page itself redrawn: 请放置身份证…
+        c.set_language("zh_TW")  # the next person's own choice stays while they are here
+        now[0] += 30
+        c.tick()
+        assert c.tr.lang == "zh_TW"
+    finally:
+        c.shutdown()
