@@ -125,55 +125,53 @@ def test_logout_wipes_the_session(kiosk):
     assert "王" not in str(c.page) and c.notice.then == "welcome" and len(c.stack) == 1
 
 
-def test_idle_citizen_is_warned_then_signed_out(central):
-    cfg = config.load(REPO / "config" / "demo.toml")
-    now = [0.0]
+@pytest.fixture
+def clocked(central):
+    """A shell without devices whose idle timer (60 s, warned 20 s before) runs on ``now[0]``."""
     from kiosk.session import Session
 
+    now = [0.0]
     session = Session(idle_timeout_s=60, warning_s=20, clock=lambda: now[0])
-    c = Shell(cfg, CentralClient(central.url), devices=None, session=session)
+    c = Shell(config.load(REPO / "config" / "demo.toml"), CentralClient(central.url), devices=None, session=session)
     try:
-        c.start("guide")
-        c.act("search", query="hk")
-        now[0] = 45
-        c.tick()
-        assert c.idle_warning == 15 and c.session.active
-        c.touch()  # "继续办理"
-        assert c.idle_warning is None
-        now[0] = 45 + 61
-        c.tick()
-        assert not c.session.active and c.session.data == {}
-        assert c.page.screen == "notice" and "已自动退出" in c.page.message
+        yield c, now
     finally:
         c.shutdown()
 
 
-def test_a_language_or_elder_mode_chosen_by_someone_who_walked_away_does_not_greet_the_next(central):
+def test_idle_citizen_is_warned_then_signed_out(clocked):
+    c, now = clocked
+    c.start("guide")
+    c.act("search", query="hk")
+    now[0] = 45
+    c.tick()
+    assert c.idle_warning == 15 and c.session.active
+    c.touch()  # "继续办理"
+    assert c.idle_warning is None
+    now[0] = 45 + 61
+    c.tick()
+    assert not c.session.active and c.session.data == {}
+    assert c.page.screen == "notice" and "已自动退出" in c.page.message
+
+
+def test_a_language_or_elder_mode_chosen_by_someone_who_walked_away_does_not_greet_the_next(clocked):
     """Chosen on the welcome page, no sign-in (or a code that could not be checked): no session
     ends to undo it, so after the idle timeout untouched the welcome page is the terminal's own again."""
-    cfg = config.load(REPO / "config" / "demo.toml")
-    now = [0.0]
-    from kiosk.session import Session
-
-    session = Session(idle_timeout_s=60, warning_s=20, clock=lambda: now[0])
-    c = Shell(cfg, CentralClient(central.url), devices=None, session=session)
-    try:
-        c.set_language("en")
-        c.set_elder(True)
-        now[0] = 59
-        c.tick()
-        assert c.tr.lang == "en" and c.elder  # still there, perhaps reading
-        c.touch()
-        now[0] = 59 + 59
-        c.tick()
-        assert c.tr.lang == "en" and c.elder  # a touch starts the minute again
-        now[0] = 59 + 61
-        c.tick()
-        assert c.page.screen == "welcome" and c.tr.lang == cfg.terminal.language and not c.elder
-        assert not c.page.elder and not c.page.prompt.isascii()  # the page itself redrawn: 请放置身份证…
-        c.set_language("zh_TW")  # the next person's own choice stays while they are here
-        now[0] += 30
-        c.tick()
-        assert c.tr.lang == "zh_TW"
-    finally:
-        c.shutdown()
+    c, now = clocked
+    c.set_language("en")
+    c.set_elder(True)
+    now[0] = 59
+    c.tick()
+    assert c.tr.lang == "en" and c.elder  # still there, perhaps reading
+    c.touch()
+    now[0] = 59 + 59
+    c.tick()
+    assert c.tr.lang == "en" and c.elder  # a touch starts the minute again
+    now[0] = 59 + 61
+    c.tick()
+    assert c.page.screen == "welcome" and c.tr.lang == c.config.terminal.language and not c.elder
+    assert not c.page.elder and not c.page.prompt.isascii()  # the page itself redrawn: 请放置身份证…
+    c.set_language("zh_TW")  # the next person's own choice stays while they are here
+    now[0] += 30
+    c.tick()
+    assert c.tr.lang == "zh_TW"
