@@ -156,7 +156,7 @@ class KioskApp(App):
         self._sync()
         self.collector.started()  # full garbage collections only while nobody is here
         Clock.schedule_interval(self._collect, 0.5)
-        self.warmup = Warmup(self.sm, PAGES)
+        self.warmup = Warmup(self.sm, PAGES, self.root)
         Clock.schedule_interval(self._prebuild, PREBUILD_EVERY_S)
         log.info("kiosk ready %.3f s after the process started (peak memory %.0f MB)",
                  process_age(), peak_memory_mb())

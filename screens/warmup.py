@@ -15,6 +15,7 @@ import threading
 
 from kivy.core.text import Label as CoreLabel
 from kivy.core.text import LabelBase
+from kivy.uix.label import Label
 
 from screens.theme import text_sizes
 
@@ -23,31 +24,46 @@ FACES = ("SC", "TC")  # every terminal offers 简体 and 繁體 (kivy_setup regi
 
 
 class Warmup:
-    def __init__(self, pages, names):
-        self.pages, self.names = pages, names
-        self._fonts: list[tuple[str, int, bool]] | None = None  # (font name, size, bold) still to open
+    def __init__(self, pages, names, root):
+        self.pages, self.names, self.root = pages, names, root
+        self._faces: list[str] | None = None  # the font names registered for each face, once found
+        self._fonts: list[tuple[str, float, bool]] | None = None  # (font name, size, bold) still to open
         # The faces' files may still have to be extracted from Debian's collections (seconds): not here.
         threading.Thread(target=self._find_faces, name="font-faces", daemon=True).start()
 
     def _find_faces(self) -> None:
         from devices.fonts import FontMissing, cjk_font
 
-        fonts = []
+        faces = []
         try:
             for variant in FACES:
                 name = f"KioskCJK-warm-{variant}"
                 LabelBase.register(name, str(cjk_font("regular", variant)), None, str(cjk_font("bold", variant)))
-                fonts += [(name, size, bold) for size in text_sizes() for bold in (False, True)]
+                faces.append(name)
         except (FontMissing, OSError) as exc:  # the screens say so where they draw; nothing to warm
             log.warning("fonts not opened ahead: %s", exc)
-        self._fonts = fonts
+            faces = []
+        self._faces = faces
+
+    def _sizes(self) -> list[tuple[float, bool]]:
+        """(size, bold) of every role in normal and elder mode, and of every label built (the demo
+        panel's own sizes among them). The size as the label has it: its text is part of Kivy's
+        key, so 18 and 18.0 are two font objects."""
+        used = {(str(size), bold): (size, bold) for size in text_sizes() for bold in (False, True)}
+        for root in (self.root, *self.pages.screens):
+            for w in root.walk(restrict=True):
+                if isinstance(w, Label):
+                    used[str(w.font_size), bool(w.bold)] = (w.font_size, bool(w.bold))
+        return list(used.values())
 
     def step(self) -> bool:
         """One more screen built or font opened; False once everything is."""
         if self.pages.build_one(self.names):
             return True
-        if self._fonts is None:
+        if self._faces is None:
             return True  # the faces are still being found
+        if self._fonts is None:
+            self._fonts = [(face, size, bold) for face in self._faces for size, bold in self._sizes()]
         if not self._fonts:
             return False
         name, size, bold = self._fonts.pop()
