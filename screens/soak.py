@@ -65,7 +65,9 @@ class Soak(Tour):
         self.profile = int(os.environ.get("KIOSK_SOAK_PROFILE", "0"))  # every N sessions: what grew
         self._types: dict[str, int] = {}
         self._traced = None  # (KIOSK_SOAK_TRACE) the last tracemalloc snapshot
-        self._fonts: set[str] = set()  # (the profile) every font id Kivy's text provider was asked for
+        self._fonts: set[str] = set()
+        self._fonts_seen: set[str] = set()  # (the profile) as of the last look
+        self._regions: dict[str, float] = {}  # (the profile) resident MB by kind of mapping, last look  # (the profile) every font id Kivy's text provider was asked for
         # KIOSK_SOAK_JOURNEYS=guide,apply: only these (to find which journey a fault or a leak is in)
         self.drawn = tuple(j for j in os.environ.get("KIOSK_SOAK_JOURNEYS", "").split(",") if j in JOURNEYS) \
             or JOURNEYS
@@ -105,6 +107,9 @@ class Soak(Tour):
         yield from self.wait("the devices to come online", lambda: all(ok for _n, _t, ok in shell.device_summary()),
                              timeout=30)
         yield from self.wait("the catalogue", lambda: shell.catalogue is not None and shell.catalogue.ready, timeout=60)
+        # A terminal is started before the hall opens: every screen built and font opened by then
+        # (screens/warmup.py), which the first citizens would otherwise bring in as they come.
+        yield from self.wait("the warm-up", lambda: self.app.prebuilt, timeout=120)
         for n in range(self.first, self.sessions + 1):
             self._session = n
             try:
@@ -163,8 +168,14 @@ class Soak(Tour):
                 self._traced = now
         before = rss_mb()
         ctypes.CDLL("libc.so.6").malloc_trim(0)  # what malloc holds free but has not given back
-        log.info("soak profile after session %d: %.1f MB (%.1f MB after malloc_trim); fonts opened: %d%s",
-                 n, before, rss_mb(), len(self._fonts), grew)
+        regions = smaps_mb()
+        grew += "; resident by mapping (MB, change): " + ", ".join(
+            f"{k} {v:.1f} ({v - self._regions.get(k, 0):+.1f})" for k, v in sorted(regions.items(), key=lambda kv: -kv[1])[:8])
+        self._regions = regions
+        new_fonts, self._fonts_seen = sorted(self._fonts - self._fonts_seen), set(self._fonts)
+        log.info("soak profile after session %d: %.1f MB (%.1f MB after malloc_trim); fonts opened: %d%s%s",
+                 n, before, rss_mb(), len(self._fonts), f" (new: {', '.join(new_fonts)})" if n > self.profile else "",
+                 grew)
 
     def _count_fonts(self) -> None:
         from kivy.core.text.text_sdl2 import LabelSDL2
@@ -578,6 +589,21 @@ class Soak(Tour):
         elder = shell.elder
         self.tap(self.screen("personal").ids.elder)
         yield from self.wait("elder mode switched", lambda: shell.elder != elder)
+
+
+def smaps_mb() -> dict[str, float]:
+    """Resident MB by kind of mapping: the heap, anonymous maps (malloc arenas, mmaps of GL and
+    the C libraries), stacks, and each file mapped."""
+    out: dict[str, float] = {}
+    name = ""
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()
+        if len(head) >= 5 and "-" in head[0] and ":" not in head[0]:
+            name = head[5] if len(head) > 5 else "[anon]"
+            name = name.rsplit("/", 1)[-1] if name.startswith("/") else name
+        elif head and head[0] == "Rss:":
+            out[name] = out.get(name, 0) + int(head[1]) / 1024
+    return out
 
 
 def rss_mb() -> float:
