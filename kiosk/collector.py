@@ -4,17 +4,25 @@ A full collection walks every object the process holds (Kivy's, pydantic's, the 
 dictionaries): ~150 ms, and a tap made during it waits (it was most of the slowest touch → screen
 times). So: what start-up made is frozen for good, automatic collections keep to the young
 generations, and full ones run once a person has gone (the sign-out page is up: nobody waits)
-and every minute of an idle kiosk. Memory stays flat over hundreds of sessions
-(bench/ui_bench.py).
+and every minute of an idle kiosk; then malloc gives back the free pages it holds (a session's
+pages, lists and textures come and go, and the heap kept their peak). Memory stays flat over
+hundreds of sessions (bench/ui_bench.py, bench/SOAK.md).
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import time
 from collections.abc import Callable
 
 IDLE_AFTER_S, IDLE_EVERY_S = 1.0, 60.0
+try:  # glibc: hands the free pages malloc keeps back to the system (~30 ms for a fragmented 300 MB heap)
+    _trim = ctypes.CDLL("libc.so.6").malloc_trim
+    _trim.argtypes = [ctypes.c_size_t]
+    _TRIM = True
+except (OSError, AttributeError):  # another C library: nothing to hand back this way
+    _TRIM = False
 NO_AUTOMATIC_FULL = 1_000_000  # gen-1 collections between two full ones: never, in practice
 
 
@@ -47,5 +55,7 @@ class IdleCollector:
         if gone or (self.nobody_here() and now - self._collected >= IDLE_EVERY_S):
             self._collected, self._after = now, shell.sessions_ended
             gc.collect()
+            if _TRIM:
+                _trim(0)
             return True
         return False

@@ -94,6 +94,7 @@ class KioskApp(App):
         self._on_started = on_started
         self.failure = ""
         self.prebuilt = False  # every screen built and font opened (see _prebuild)
+        self._sessions_ended = 0  # the shell's count when the screens last forgot a person (_forget_pages)
         self.exit_code = 0  # kiosk.commands.RESTART_EXIT once the platform asked for a restart
         self.title = "hall-kiosk"
         self.hall = first.hall
@@ -210,12 +211,24 @@ class KioskApp(App):
         self.idle_left = -1 if shell.idle_warning is None else shell.idle_warning
         self.devices_text = shell.device_summary()
         page = shell.page
+        if getattr(shell, "sessions_ended", 0) != self._sessions_ended:
+            self._sessions_ended = shell.sessions_ended
+            self._forget_pages(page.screen)
         screen = self.sm.get_screen(page.screen)
         screen.page = page  # before the switch: the new screen is drawn with its page, not the last one
         screen.refresh(page)
         if self.sm.current != page.screen:
             self.screen = page.screen
             self.sm.current = page.screen
+
+    def _forget_pages(self, showing: str) -> None:
+        """The person has gone: every screen not on show goes back to its empty page. A screen keeps
+        the last page it drew, and the person's pages (their cases, certificates, masked name) would
+        stay in memory, ready to be drawn, until the next visit to each."""
+        for screen in self.sm.screens:
+            if screen.name != showing:
+                screen.page = PAGES[screen.name]()
+                screen.refresh(screen.page)
 
     def staff_tap(self) -> None:
         """A tap on the terminal id (the hidden way into maintenance mode); not before the kiosk is assembled."""

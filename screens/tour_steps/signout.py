@@ -3,6 +3,8 @@ takes the card away and is signed out by that; the next one finds the welcome pa
 
 from __future__ import annotations
 
+from screens.tour import TourFailed
+
 
 def script(tour):
     shell = tour.shell
@@ -10,6 +12,12 @@ def script(tour):
     tour.tap(tour.screen("personal").ids.logout)
     yield from tour.wait("sign-out", lambda: shell.page.screen == "notice" and not shell.session.active)
     tour.shot("identify", "signed-out")
+    # Nothing of the person is kept by a screen not on show, ready to be drawn (screens/app.py).
+    from kiosk.pages import PAGES
+
+    kept = [s.name for s in tour.app.sm.screens if s.name != "notice" and s.page != PAGES[s.name]()]
+    if kept:
+        raise TourFailed(f"screens still holding the person's pages after sign-out: {kept}")
     tour.tap(tour.screen("notice").ids.ok)
     yield from tour.wait("the welcome page asking for the card", lambda: shell.page.screen == "welcome"
                          and bool(shell.page.use_card))
