@@ -126,8 +126,9 @@ class Soak(Tour):
             self.harvest(n)
             if self.profile and n % self.profile == 0:
                 self.object_growth(n)
-            if n in MEMORY_AT:
+            if n in MEMORY_AT:  # as the kiosk leaves itself once a person has gone (kiosk.collector)
                 gc.collect()
+                trim()
                 self.memory[n] = rss_mb()
                 log.info("soak: resident memory after session %d: %.1f MB", n, self.memory[n])
         yield from self.drain()
@@ -137,7 +138,6 @@ class Soak(Tour):
         (face, size) is one, ~2.5 MB for a CJK face) and, with KIOSK_SOAK_CENSUS=1, the Python
         object types that grew most since the last look (the census itself costs memory: its
         lists of every object leave the arenas fragmented)."""
-        import ctypes
 
         gc.collect()
         grew = ""
@@ -167,7 +167,7 @@ class Soak(Tour):
                         f"{d.size_diff / 1e6:+.2f} MB {' <- '.join(str(f) for f in d.traceback[-1:-5:-1])}" for d in top)
                 self._traced = now
         before = rss_mb()
-        ctypes.CDLL("libc.so.6").malloc_trim(0)  # what malloc holds free but has not given back
+        trim()
         regions = smaps_mb()
         grew += "; resident by mapping (MB, change): " + ", ".join(
             f"{k} {v:.1f} ({v - self._regions.get(k, 0):+.1f})" for k, v in sorted(regions.items(), key=lambda kv: -kv[1])[:8])
@@ -589,6 +589,13 @@ class Soak(Tour):
         elder = shell.elder
         self.tap(self.screen("personal").ids.elder)
         yield from self.wait("elder mode switched", lambda: shell.elder != elder)
+
+
+def trim() -> None:
+    """What malloc holds free but has not given back, given back (glibc)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def smaps_mb() -> dict[str, float]:
