@@ -38,6 +38,12 @@ def _converter():
     return opencc.OpenCC(S2T_CONFIG)
 
 
+def load_converter() -> None:
+    """Load OpenCC's dictionaries now (~45 MB, tens of ms), rather than on the first 繁體 page
+    (screens/warmup.py, in its own thread)."""
+    _converter()
+
+
 @functools.lru_cache(maxsize=8192)
 def traditional(text: str) -> str:
     """Simplified Chinese text in Traditional characters (anything else passes unchanged)."""

@@ -247,6 +247,7 @@ class Soak(Tour):
                 # Every tenth session applies first: even a tiny soak checks a case end to end.
                 journey = "apply" if i == 0 and n % 10 == 1 and "apply" in self.drawn else rng.choice(self.drawn)
                 self.journeys[journey] = self.journeys.get(journey, 0) + 1
+                log.info("soak session %d: %s", n, journey)
                 yield from getattr(self, f"j_{journey}")(rng, fault)
                 yield from self.home()
             yield from self.end(rng.choice(ENDINGS[::2] if by_code else ENDINGS))  # no card to take away

@@ -1,11 +1,13 @@
 """What the kiosk prepares while nobody is at it after a start, so that the first citizen waits no
-longer than the next: every page's screen, then every font object the theme's sizes need.
+longer than the next: every page's screen, then every font object the theme's sizes need, and
+OpenCC's dictionaries for 繁體.
 
 Kivy builds a screen the first time it is shown (20-50 ms on software GL) and opens a font object
-the first time a (face, size) is drawn: ~2.5 MB for a CJK face, kept in Kivy's own cache of 64.
+the first time a (face, size) is drawn: ~3.5 MB for a CJK face, kept in Kivy's own cache of 64.
 Both happen here instead, one per step, while the welcome page is idle. The memory a day of
 citizens (elder mode, 繁體) would bring in bit by bit is there from the start, so a terminal's
-resident size stays flat once it is up (bench/SOAK.md).
+resident size stays flat once it is up (bench/SOAK.md). The files and dictionaries are found and
+loaded in a thread of their own; fonts are opened on the UI thread, as Kivy's text provider wants.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ class Warmup:
 
     def _find_faces(self) -> None:
         from devices.fonts import FontMissing, cjk_font
+        from kiosk.guide_text import load_converter
+
+        try:
+            load_converter()  # 繁體's converter: ~45 MB, otherwise loaded by the first 繁體 page
+        except Exception as exc:  # noqa: BLE001 (the 繁體 page says so itself when it needs it)
+            log.warning("OpenCC not loaded ahead: %s", exc)
 
         faces = []
         try:
