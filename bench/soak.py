@@ -317,6 +317,8 @@ def ok(s: dict) -> bool:
 def markdown(s: dict, command: str) -> str:
     g = s["memory_growth_mb"]
     mem = s["memory_mb"]
+    last = max((int(k) for k in mem), default=0)
+    later = mem[str(last)] - mem["200"] if last > 200 and "200" in mem else None
     lines = [
         "# Soak",
         "",
@@ -335,8 +337,13 @@ def markdown(s: dict, command: str) -> str:
         "| memory growth, session 10 → 200 | "
         + (f"{g:+.1f} MB ({mem.get('10')} → {mem.get('200')} MB)" if g is not None else "not measured (N < 200)")
         + " | ≤ 5 MB |",
+        "| memory after that, session 200 → last | "
+        + (f"{later:+.1f} MB ({mem.get('200')} → {mem.get(str(last))} MB at {last})" if later is not None else "—")
+        + " | — |",
         f"| privacy findings | {len(s['privacy']['findings'])} in {s['privacy']['files']} files | 0 |",
         f"| personal-data files not 0600 | {len(s['privacy']['bad_modes'])} | 0 |",
+        "",
+        "Resident memory (MB) after session " + ", ".join(f"{k}: {v}" for k, v in mem.items()) + ".",
         "",
         f"Journeys drawn: {', '.join(f'{k} {v}' for k, v in sorted(s['journeys'].items()))}.",
         "",
