@@ -42,7 +42,7 @@ class TimelineStep(BoxLayout):
 
 
 class QueryNumberScreen(PageScreen):
-    _letters: tuple = ()
+    _letters: tuple | None = None  # the letters the pad was built for (None: not built yet)
 
     def refresh(self, page) -> None:
         tr = App.get_running_app().tr
