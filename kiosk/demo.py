@@ -32,7 +32,7 @@ class DemoHardware:
         self.printer = None
         self.scanner = None
         self.shown = ""  # what the last code held to the scanner was, for the panel
-        self.last_code = ""  # and what it said (the soak's privacy audit looks for it afterwards)
+        self.last_code = ""  # the last citizen code shown (the soak's privacy audit looks for it afterwards)
         self.ss_reader = None  # the virtual PC/SC reader for the 社保卡 (social security card)
         self.card_index: int | None = None
 
@@ -141,7 +141,9 @@ class DemoHardware:
             self.shown = f"{what}: —"
             return False
         self.scanner.scan(payload.encode("utf-8"))
-        self.shown, self.last_code = what, payload
+        self.shown = what
+        if what == "citizen":  # (a receipt's or a slip's own code is on its paper by design)
+            self.last_code = payload
         return True
 
     def _citizen_code(self) -> str:
