@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from kiosk.collector import trim
 from kiosk.scanned import REPEAT_S
 from screens.tour import Tour, TourFailed
 
@@ -590,13 +591,6 @@ class Soak(Tour):
         elder = shell.elder
         self.tap(self.screen("personal").ids.elder)
         yield from self.wait("elder mode switched", lambda: shell.elder != elder)
-
-
-def trim() -> None:
-    """What malloc holds free but has not given back, given back (glibc)."""
-    import ctypes
-
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def smaps_mb() -> dict[str, float]:
