@@ -12,12 +12,12 @@ SYSTEM_PACKAGES := fonts-noto-cjk libzbar0 xvfb xauth libmtdev1 pcscd vsmartcard
 	libegl1 libgl1-mesa-dri swig libpcsclite-dev gcc chromium \
 	linux-libc-dev libzinnia0 tegaki-zinnia-simplified-chinese systemd shellcheck
 
-.PHONY: run test lint fuzz powercut bench fleet soak setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
+.PHONY: run test vpcd-ports lint fuzz powercut bench fleet soak setup system-deps tour clean i18n i18n-extract i18n-update i18n-compile
 
 run: setup
 	$(BIN)/kiosk demo
 
-test: setup
+test: setup vpcd-ports
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 4 --dist loadfile -m "not pcscd"
 	$(BIN)/python -m pytest -q -m pcscd
@@ -105,6 +105,18 @@ system-deps:
 	  else echo "Missing Debian packages:$$missing - install them as root and run make again." >&2; exit 1; fi; \
 	  echo "Installing Debian packages:$$missing"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# vpcd (the virtual card reader the PC/SC tests use) listens on 35963-35964, inside the kernel's
+# range of ephemeral ports: a connection given one of them keeps it until 60 s after it closes, and
+# pcscd then starts without the reader. As root, keep the kernel from handing them out (added to
+# what is reserved already; until the next boot); otherwise the tests wait such a connection out.
+VPCD_PORTS := 35963-35964
+RESERVED_PORTS := /proc/sys/net/ipv4/ip_local_reserved_ports
+vpcd-ports:
+	@if [ -w $(RESERVED_PORTS) ]; then \
+	  now=$$(cat $(RESERVED_PORTS)); \
+	  case ",$$now," in *,$(VPCD_PORTS),*) ;; *) echo "$${now:+$$now,}$(VPCD_PORTS)" > $(RESERVED_PORTS) ;; esac; \
 	fi
 
 $(STAMP): pyproject.toml

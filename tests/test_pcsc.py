@@ -5,6 +5,7 @@ The session fixture reuses a running pcscd or starts one (and stops it at the en
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -15,12 +16,41 @@ from devices.events import CardInserted, CardRemoved, StatusChanged
 from devices.manager import DeviceManager
 from devices.status import DeviceState
 from drivers.pcsc.driver import PcscCardReader
-from drivers.pcsc.emulator import READERS, Pcscd, card_present, wait_for
+from drivers.pcsc.emulator import READERS, Pcscd, _pcscd_processes, card_present, port_holders, wait_for
 from drivers.pcsc.virtual_card import DEFAULT_ATR, EF05_RECORDS, VPCD_PORT, VirtualSocialSecurityCard
 
 pytestmark = pytest.mark.timeout(180)  # the first test may wait its turn for pcscd (conftest)
 
 SLOT0, SLOT1 = READERS
+
+
+def test_a_vpcd_port_held_by_another_connection_is_named_and_then_waited_out():
+    """Another program's connection on vpcd's port (the kernel hands 35963 out to anyone's
+    connection): pcscd would come up without the virtual reader. The start says which port is
+    held and how; once the connection has gone, the reader comes."""
+    if _pcscd_processes():
+        pytest.skip("a pcscd of another program runs: its reader is not ours to test")
+    server = socket.create_server(("127.0.0.1", 0))
+    client = socket.socket()
+    client.bind(("127.0.0.1", VPCD_PORT))  # explicit, as the kernel might have chosen it
+    client.connect(server.getsockname())
+    peer, _ = server.accept()
+    service = Pcscd()
+    try:
+        with pytest.raises(RuntimeError, match=f"{VPCD_PORT} ESTABLISHED"):
+            service.start(port_wait=1.0)
+        assert not _pcscd_processes(), "no pcscd was started to come up without the reader"
+        # The far end closes first, so that the TIME_WAIT falls on its port, not on vpcd's.
+        peer.close()
+        wait_for(lambda: client.recv(1) == b"", 2.0)
+        client.close()
+        assert wait_for(lambda: not port_holders([VPCD_PORT]), 5.0)
+        service.start()
+        assert service.ready()
+    finally:
+        for sock in (peer, client, server):
+            sock.close()
+        service.stop()
 
 
 @pytest.fixture(scope="module")

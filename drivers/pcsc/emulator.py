@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -54,6 +55,45 @@ def wait_for(predicate, timeout: float = 5.0, step: float = 0.05) -> bool:
     return predicate()
 
 
+# /proc/net/tcp's socket states (include/net/tcp_states.h), for the message when a port is held.
+_TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1", "05": "FIN_WAIT2",
+               "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN",
+               "0B": "CLOSING"}
+
+
+def vpcd_can_listen(port: int) -> bool:
+    """Whether vpcd's listening socket could be opened on ``port`` now: bound as vpcd binds it
+    (any address, SO_REUSEADDR), which other sockets' TIME_WAIT on the port may still refuse.
+
+    vpcd listens on 35963-35964, inside the kernel's range of ephemeral ports: a connection of any
+    program may have been given one of them, and until it is gone (60 s after it closes, in
+    TIME_WAIT) pcscd starts without the virtual reader and says nothing of why."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("0.0.0.0", port))
+        probe.listen(0)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+def port_holders(ports) -> list[str]:
+    """The TCP sockets bound to one of ``ports`` on this machine, as 'port STATE', from /proc/net."""
+    wanted = {f"{port:04X}": port for port in ports}
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local_port = fields[1].rsplit(":", 1)[1]
+                if local_port in wanted:
+                    found.append(f"{wanted[local_port]} {_TCP_STATES.get(fields[3], fields[3])}")
+    return found
+
+
 def _pcscd_processes() -> list[int]:
     """Running pcscd processes (any program's), from /proc."""
     found = []
@@ -75,12 +115,19 @@ class Pcscd:
     def ready(self) -> bool:
         return any(VIRTUAL in n for n in reader_names())
 
-    def start(self, timeout: float = 10.0) -> None:
+    def start(self, timeout: float = 10.0, port_wait: float = 65.0) -> None:
         if self.ready():
             return
         binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
         if not Path(binary).exists():
             raise RuntimeError("pcscd is not installed (Debian packages pcscd and vsmartcard-vpcd)")
+        # A closed connection keeps its port for 60 s (TIME_WAIT): wait that out rather than start
+        # a pcscd without the reader. `make test` reserves the ports so that this seldom happens.
+        ports = [VPCD_PORT + slot for slot in range(len(READERS))]
+        if not wait_for(lambda: all(vpcd_can_listen(port) for port in ports), port_wait, 0.5):
+            raise RuntimeError(f"vpcd's ports are held by other sockets after {port_wait:.0f} s: "
+                               f"{', '.join(port_holders(ports))} (sysctl net.ipv4.ip_local_reserved_ports="
+                               f"{ports[0]}-{ports[-1]} keeps other programs off them)")
         # Another program's pcscd that is still going away holds vpcd's port: ours would start
         # without the virtual reader. Wait for it to go; try twice.
         for _attempt in range(2):
