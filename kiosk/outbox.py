@@ -396,6 +396,9 @@ class Sender:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+        # Rounds that delivered something: the UI looks every frame, so a citizen waiting on the
+        # "sending" page sees the case number in the frame after it came, not at the next tick.
+        self.rounds_delivered = 0
 
     def start(self) -> Sender:
         self._thread.start()
@@ -424,6 +427,8 @@ class Sender:
             except Exception:  # a bug must not end delivery for the rest of the day
                 log.exception("outbox sender crashed; retrying")
                 sent = {"delivered": 0}
+            if sent["delivered"]:
+                self.rounds_delivered += 1
             if sent["delivered"] and self.outbox.due(limit=1):
                 continue
             self._wake.wait(self._next_wait())

@@ -59,6 +59,7 @@ class Shell(CardRules, ScanRules):
         self.config, self.central, self.devices, self.catalogue = config, central, devices, catalogue
         self.outbox = outbox  # kiosk.outbox.Outbox: cases go in here; its depth goes into the heartbeat
         self.sender = sender  # kiosk.outbox.Sender: woken after a case is committed
+        self._rounds_seen = 0  # the sender's delivering rounds that tick() has seen
         self.case_wait_s, self.now, self.monotonic = case_wait_s, clock, monotonic
         self.tr = Translator(config.terminal.language)
         self.elder = False  # 长辈模式: larger text and targets, voice; the person's choice, for their session
@@ -388,8 +389,16 @@ class Shell(CardRules, ScanRules):
         self._set_elder(False)
 
     # -- the tick and device events --------------------------------------------------------
+    def news(self) -> bool:
+        """Something came that tick() should show now (cheap enough for every frame): a platform
+        answer, or the outbox delivered (a journey may be waiting on the "sending" page)."""
+        return self.background.answered() or (self.sender is not None
+                                              and self.sender.rounds_delivered != self._rounds_seen)
+
     def tick(self) -> None:
         """Called on the UI clock: device events, finished calls, journeys' waits, idle timer."""
+        if self.sender is not None:
+            self._rounds_seen = self.sender.rounds_delivered
         if self.devices is not None and not self.devices.started:
             # Only now, after the first frame: opening devices (imports, ports, a printer's
             # database) would compete with drawing it, and they report "unknown" until they answer.

@@ -151,8 +151,8 @@ class KioskApp(App):
         self.collector = IdleCollector(shell)
         shell.subscribe(self._sync)
         Clock.schedule_interval(lambda _dt: self.shell.tick(), 0.1)
-        # An answer from the platform is applied in the frame it arrives in, not at the next tick
-        # (scheduling from the worker thread instead delayed it by up to half a second).
+        # An answer from the platform, or a case delivered, is shown in the frame it arrives in,
+        # not at the next tick (scheduling from the worker thread delayed it by up to half a second).
         Clock.schedule_interval(self._answers, 0)
         self._sync()
         self.collector.started()  # full garbage collections only while nobody is here
@@ -183,7 +183,7 @@ class KioskApp(App):
         self.collector.tick()  # (a callback returning False would be unscheduled by Kivy)
 
     def _answers(self, _dt):
-        if self.shell.background.answered():
+        if self.shell.news():
             self.shell.tick()
 
     def on_start(self):

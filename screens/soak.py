@@ -14,6 +14,7 @@ import gc
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -170,8 +171,10 @@ class Soak(Tour):
         before = rss_mb()
         trim()
         regions = smaps_mb()
-        grew += "; resident by mapping (MB, change): " + ", ".join(
-            f"{k} {v:.1f} ({v - self._regions.get(k, 0):+.1f})" for k, v in sorted(regions.items(), key=lambda kv: -kv[1])[:8])
+        grew += f"; SQLite's memory {sqlite_mb():.1f} MB; threads {threading.active_count()}"
+        changes = {k: v - self._regions.get(k, 0) for k, v in regions.items()}
+        grew += "; resident by mapping, most changed (MB, change): " + ", ".join(
+            f"{k} {regions[k]:.1f} ({d:+.1f})" for k, d in sorted(changes.items(), key=lambda kv: -abs(kv[1]))[:8])
         self._regions = regions
         new_fonts, self._fonts_seen = sorted(self._fonts - self._fonts_seen), set(self._fonts)
         log.info("soak profile after session %d: %.1f MB (%.1f MB after malloc_trim); fonts opened: %d%s%s",
@@ -606,6 +609,15 @@ def smaps_mb() -> dict[str, float]:
         elif head and head[0] == "Rss:":
             out[name] = out.get(name, 0) + int(head[1]) / 1024
     return out
+
+
+def sqlite_mb() -> float:
+    """What SQLite holds (page caches, statements) in this process, all connections together."""
+    import ctypes
+
+    lib = ctypes.CDLL("libsqlite3.so.0")  # the library Python's sqlite3 module is linked to
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    return lib.sqlite3_memory_used() / 1e6
 
 
 def rss_mb() -> float:
