@@ -16,7 +16,7 @@ from devices.events import CardInserted, CardRemoved, StatusChanged
 from devices.manager import DeviceManager
 from devices.status import DeviceState
 from drivers.pcsc.driver import PcscCardReader
-from drivers.pcsc.emulator import READERS, Pcscd, _pcscd_processes, card_present, port_holders, wait_for
+from drivers.pcsc.emulator import READERS, Pcscd, card_present, pcscd_processes, port_holders, wait_for
 from drivers.pcsc.virtual_card import DEFAULT_ATR, EF05_RECORDS, VPCD_PORT, VirtualSocialSecurityCard
 
 pytestmark = pytest.mark.timeout(180)  # the first test may wait its turn for pcscd (conftest)
@@ -28,7 +28,7 @@ def test_a_vpcd_port_held_by_another_connection_is_named_and_then_waited_out():
     """Another program's connection on vpcd's port (the kernel hands 35963 out to anyone's
     connection): pcscd would come up without the virtual reader. The start says which port is
     held and how; once the connection has gone, the reader comes."""
-    if _pcscd_processes():
+    if pcscd_processes():
         pytest.skip("a pcscd of another program runs: its reader is not ours to test")
     server = socket.create_server(("127.0.0.1", 0))
     client = socket.socket()
@@ -39,7 +39,7 @@ def test_a_vpcd_port_held_by_another_connection_is_named_and_then_waited_out():
     try:
         with pytest.raises(RuntimeError, match=f"{VPCD_PORT} ESTABLISHED"):
             service.start(port_wait=1.0)
-        assert not _pcscd_processes(), "no pcscd was started to come up without the reader"
+        assert not pcscd_processes(), "no pcscd was started to come up without the reader"
         # The far end closes first, so that the TIME_WAIT falls on its port, not on vpcd's.
         peer.close()
         wait_for(lambda: client.recv(1) == b"", 2.0)

@@ -21,7 +21,8 @@ from drivers.pcsc.virtual_card import VPCD_PORT, VirtualSocialSecurityCard
 
 SOCKET = Path("/run/pcscd/pcscd.comm")
 VIRTUAL = "Virtual PCD"
-READERS = (f"{VIRTUAL} 00 00", f"{VIRTUAL} 00 01")  # by vpcd slot: the card connects to VPCD_PORT + slot
+READERS = (f"{VIRTUAL} 00 00", f"{VIRTUAL} 00 01")  # by vpcd slot: the card connects to PORTS[slot]
+PORTS = tuple(VPCD_PORT + slot for slot in range(len(READERS)))
 
 
 def reader_names() -> list[str]:
@@ -94,7 +95,7 @@ def port_holders(ports) -> list[str]:
     return found
 
 
-def _pcscd_processes() -> list[int]:
+def pcscd_processes() -> list[int]:
     """Running pcscd processes (any program's), from /proc."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -123,15 +124,14 @@ class Pcscd:
             raise RuntimeError("pcscd is not installed (Debian packages pcscd and vsmartcard-vpcd)")
         # A closed connection keeps its port for 60 s (TIME_WAIT): wait that out rather than start
         # a pcscd without the reader. `make test` reserves the ports so that this seldom happens.
-        ports = [VPCD_PORT + slot for slot in range(len(READERS))]
-        if not wait_for(lambda: all(vpcd_can_listen(port) for port in ports), port_wait, 0.5):
+        if not wait_for(lambda: all(vpcd_can_listen(port) for port in PORTS), port_wait, 0.5):
             raise RuntimeError(f"vpcd's ports are held by other sockets after {port_wait:.0f} s: "
-                               f"{', '.join(port_holders(ports))} (sysctl net.ipv4.ip_local_reserved_ports="
-                               f"{ports[0]}-{ports[-1]} keeps other programs off them)")
+                               f"{', '.join(port_holders(PORTS))} (sysctl net.ipv4.ip_local_reserved_ports="
+                               f"{PORTS[0]}-{PORTS[-1]} keeps other programs off them)")
         # Another program's pcscd that is still going away holds vpcd's port: ours would start
         # without the virtual reader. Wait for it to go; try twice.
         for _attempt in range(2):
-            wait_for(lambda: not _pcscd_processes(), 5.0, 0.1)
+            wait_for(lambda: not pcscd_processes(), 5.0, 0.1)
             self.proc = subprocess.Popen([binary, "--foreground"], stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
             self.owned = True
@@ -162,7 +162,7 @@ class VirtualReader:
 
     def __init__(self, slot: int = 0) -> None:
         self.name = READERS[slot]
-        self.port = VPCD_PORT + slot
+        self.port = PORTS[slot]
         self.pcscd = Pcscd()
         self.card: VirtualSocialSecurityCard | None = None
 
