@@ -10,6 +10,7 @@ printer gave out are recorded for the comparison with the platform afterwards.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import os
@@ -66,6 +67,7 @@ class Soak(Tour):
         self._scanned = 0.0  # when a code was last held to the scanner
         self.profile = int(os.environ.get("KIOSK_SOAK_PROFILE", "0"))  # every N sessions: what grew
         self._types: dict[str, int] = {}
+        self._observers: dict[str, int] = {}  # (the census) observers of each busy property, last look
         self._traced = None  # (KIOSK_SOAK_TRACE) the last tracemalloc snapshot
         self._fonts: set[str] = set()
         self._fonts_seen: set[str] = set()  # (the profile) as of the last look
@@ -137,8 +139,10 @@ class Soak(Tour):
 
     def object_growth(self, n: int) -> None:
         """Resident memory (and after malloc_trim), the font objects Kivy has opened so far (each
-        (face, size) is one, ~2.5 MB for a CJK face) and, with KIOSK_SOAK_CENSUS=1, the Python
-        object types that grew most since the last look (the census itself costs memory: its
+        (face, size) is one, ~2.5 MB for a CJK face), glibc's bytes in use and free (growth in use
+        is memory kept, growth free is fragmentation), the proportional set (a font page mapped by
+        two font objects counts once) and, with KIOSK_SOAK_CENSUS=1, the Python object types and
+        the Kivy bindings that grew most since the last look (the census itself costs memory: its
         lists of every object leave the arenas fragmented)."""
 
         gc.collect()
@@ -151,11 +155,12 @@ class Soak(Tour):
             objects = gc.get_objects()
             counts = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
             counts.update(f"widget {type(o).__qualname__}" for o in objects if isinstance(o, Widget))
-            del objects
             diff = sorted(((c - self._types.get(t, 0), t) for t, c in counts.items()), reverse=True)
             self._types = dict(counts)
+            grew += self._observers_grown(objects)
+            del objects
             widgets = [(d, t) for d, t in diff if t.startswith("widget ")][:10]
-            grew = "; grew: " + ", ".join(f"{t} +{d}" for d, t in diff[:12] + widgets if d > 0)
+            grew += "; grew: " + ", ".join(f"{t} +{d}" for d, t in diff[:12] + widgets if d > 0)
         if os.environ.get("KIOSK_SOAK_TRACE"):  # Python's own allocations, str and bytes included
             import tracemalloc
 
@@ -171,7 +176,7 @@ class Soak(Tour):
         before = rss_mb()
         trim()
         regions = smaps_mb()
-        grew += f"; SQLite's memory {sqlite_mb():.1f} MB; threads {threading.active_count()}"
+        grew += f"; SQLite's memory {sqlite_mb():.1f} MB; threads {threading.active_count()}; malloc {malloc_mb()}; proportional set {pss_mb():.1f} MB"
         changes = {k: v - self._regions.get(k, 0) for k, v in regions.items()}
         grew += "; resident by mapping, most changed (MB, change): " + ", ".join(
             f"{k} {regions[k]:.1f} ({d:+.1f})" for k, d in sorted(changes.items(), key=lambda kv: -abs(kv[1]))[:8])
@@ -180,6 +185,21 @@ class Soak(Tour):
         log.info("soak profile after session %d: %.1f MB (%.1f MB after malloc_trim); fonts opened: %d%s%s",
                  n, before, rss_mb(), len(self._fonts), f" (new: {', '.join(new_fonts)})" if n > self.profile else "",
                  grew)
+
+    def _observers_grown(self, objects) -> str:
+        """The Kivy properties whose list of observers grew most since the last look: a binding
+        made again and again and never undone (it found screens/widgets.OneBarBinding)."""
+        from kivy.event import EventDispatcher
+
+        now = {}
+        for o in objects:
+            if isinstance(o, EventDispatcher):
+                for name in o.properties():
+                    if (k := len(o.get_property_observers(name))) > 10:
+                        now[f"{type(o).__qualname__}@{id(o):x}.{name}"] = k
+        grown = sorted(((k - self._observers.get(key, 0), key) for key, k in now.items()), reverse=True)
+        self._observers = now
+        return "; observers grown: " + (", ".join(f"{key} +{d}" for d, key in grown[:5] if d > 0) or "none")
 
     def _count_fonts(self) -> None:
         from kivy.core.text.text_sdl2 import LabelSDL2
@@ -613,11 +633,32 @@ def smaps_mb() -> dict[str, float]:
 
 def sqlite_mb() -> float:
     """What SQLite holds (page caches, statements) in this process, all connections together."""
-    import ctypes
-
     lib = ctypes.CDLL("libsqlite3.so.0")  # the library Python's sqlite3 module is linked to
     lib.sqlite3_memory_used.restype = ctypes.c_int64
     return lib.sqlite3_memory_used() / 1e6
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def malloc_mb() -> str:
+    """glibc's own account, all arenas: bytes in use (heap chunks + mmapped blocks) and bytes free
+    in its heaps. Live bytes that grow are memory kept; free bytes that grow are fragmentation."""
+    try:
+        info = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return "n/a"
+    info.restype = _Mallinfo2
+    m = info()
+    return f"in use {(m.uordblks + m.hblkhd) / 1e6:.1f} MB (mmapped {m.hblkhd / 1e6:.1f}), free {m.fordblks / 1e6:.1f} MB"
+
+
+def pss_mb() -> float:
+    """The proportional set: a page mapped twice (a font file opened by two font objects) counts once."""
+    line = next(x for x in Path("/proc/self/smaps_rollup").read_text().splitlines() if x.startswith("Pss:"))
+    return int(line.split()[1]) / 1024
 
 
 def rss_mb() -> float:
