@@ -18,6 +18,7 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Obje
 from kiosk.collector import IdleCollector
 from kiosk.pages import PAGES
 from kiosk.watchdog import Notifier
+from screens import kivy_fixes
 from screens.kivy_setup import peak_memory_mb, process_age
 from screens.theme import Theme
 from screens.warmup import Warmup
@@ -106,6 +107,7 @@ class KioskApp(App):
         self.bind(screen=lambda _app, screen: self.notifier.status(screen))
 
     def build(self):
+        kivy_fixes.apply()  # before the first label draws
         use_face(self.tr.lang)  # a terminal whose language is 繁體 starts in the TC face
         for name in FIRST_KV:
             Builder.load_file(str(HERE / name))

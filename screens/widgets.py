@@ -15,6 +15,7 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.scrollview import ScrollView
 
 from kiosk.pages import PAGES
+from screens.kivy_fixes import OneBarBinding
 from screens.linebreak import breaking, line_room
 
 
@@ -90,17 +91,6 @@ class LineBreaking:
 
 
 _BREAKING: dict[type, type] = {}
-
-
-class OneBarBinding:
-    """Kivy 2.3.1's ScrollView binds ``bar_color`` on every scroll update and unbinds it once, half
-    a second after the last: a burst of updates (a list filled, a page laid out, a swipe) leaves all
-    but one binding behind, for as long as the app runs (the soak counted ~13 a session on the
-    search's list). Dropping the previous binding first keeps it to one; the bar behaves the same."""
-
-    def update_from_scroll(self, *largs):
-        self.funbind("bar_color", self._change_bar_color)
-        super().update_from_scroll(*largs)
 
 
 class KScrollView(OneBarBinding, ScrollView):
