@@ -490,3 +490,31 @@ def test_the_printer_database_is_parsed_once_and_leaves_no_temporary_folder(tmp_
     folder = cache / "hall-kiosk" / "escpos"
     assert list(folder.glob("*.capabilities.pickle")) and (folder.stat().st_mode & 0o777) == 0o700
     assert list(tmp.iterdir()) == [] and list((folder / "scratch").iterdir()) == []
+
+
+def test_every_size_of_a_face_shares_one_copy_of_its_font_file():
+    """The glyphs drawn for raster lines and the virtual printer's slips: each face's file is read
+    once for all its sizes, and drawn exactly as FreeType draws it from the file's path (which maps
+    the file once per size, every mapping counting again in the resident size)."""
+    import subprocess
+    import sys
+
+    script = r"""
+from PIL import ImageFont
+from devices.fonts import cjk_font
+from drivers.escpos import render
+TEXT = "申报材料 REF-2024 長輩模式"
+shared = [render.draw_line(TEXT, 576, scale=s, bold=b).tobytes() for s in (1, 2, 3) for b in (False, True)]
+files = {id(render._font(b, s).font_bytes) for s in (24, 48, 72) for b in (False, True)}
+mapped = [line for line in open("/proc/self/maps") if "NotoSansCJK" in line]
+render._font.cache_clear(); render.glyph.cache_clear()
+render._font = lambda bold, size: ImageFont.truetype(str(cjk_font("bold" if bold else "regular")), size)
+from_path = [render.draw_line(TEXT, 576, scale=s, bold=b).tobytes() for s in (1, 2, 3) for b in (False, True)]
+print(shared == from_path, len(files), len(mapped))
+"""
+    r = subprocess.run([sys.executable, "-c", script], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    same, copies, mappings = r.stdout.split()
+    assert same == "True", "the glyphs differ from FreeType's own from the file"
+    assert (copies, mappings) == ("2", "0"), f"{copies} copies of the font files, {mappings} mappings"
