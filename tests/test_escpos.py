@@ -492,6 +492,27 @@ def test_the_printer_database_is_parsed_once_and_leaves_no_temporary_folder(tmp_
     assert list(tmp.iterdir()) == [] and list((folder / "scratch").iterdir()) == []
 
 
+def test_processes_starting_together_after_an_upgrade_all_read_the_printer_database(tmp_path):
+    """python-escpos rewrites its pickled printer database in place when the YAML is newer (after
+    an upgrade), and a process reading it meanwhile got EOFError: the kiosk, its doctor and the
+    catalogue timer can start together. Eight processes at once on a stale cache all load it."""
+    import subprocess
+    import sys
+
+    cache, tmp = tmp_path / "cache", tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(cache), "TMPDIR": str(tmp), "HOME": str(tmp_path)}
+    code = ("from drivers.escpos.driver import _cache_capabilities as c; c(); "
+            "from escpos.capabilities import CAPABILITIES; assert CAPABILITIES['profiles']")
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=str(REPO), timeout=60)
+    (pickled,) = (cache / "hall-kiosk" / "escpos").glob("*.capabilities.pickle")
+    os.utime(pickled, (0, 0))  # older than the YAML: each process would write it again
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, cwd=str(REPO), stderr=subprocess.PIPE,
+                              text=True) for _ in range(8)]
+    failed = [err[-300:] for p in procs if (err := p.communicate(timeout=120)[1]) and p.returncode != 0]
+    assert not failed, failed
+
+
 def test_every_size_of_a_face_shares_one_copy_of_its_font_file():
     """The glyphs drawn for raster lines and the virtual printer's slips: each face's file is read
     once for all its sizes, and drawn exactly as FreeType draws it from the file's path (which maps

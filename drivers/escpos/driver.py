@@ -16,6 +16,7 @@ an open cover mid-job apart from a slow printer.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import select
 import shutil
@@ -511,11 +512,17 @@ def _cache_capabilities() -> None:
     os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = folder
     # It makes a temporary folder on import even when told where to cache (an eager default
     # argument): let that one land in our scratch folder, and empty it.
+    # The library rewrites the pickle in place (truncate, then dump) when it is older than the
+    # YAML, as after an upgrade: another of our processes reading it meanwhile got EOFError. One
+    # process at a time reads or writes it.
     scratch, saved = os.path.join(folder, "scratch"), tempfile.tempdir
     tempfile.tempdir = scratch
+    lock = os.open(os.path.join(folder, "import.lock"), os.O_CREAT | os.O_RDWR, 0o600)
     try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         import escpos.capabilities  # noqa: F401
     finally:
+        os.close(lock)
         tempfile.tempdir = saved
         for name in os.listdir(scratch):
             shutil.rmtree(os.path.join(scratch, name), ignore_errors=True)
