@@ -22,6 +22,13 @@ def _key(text: str) -> str:
     return "".join(words(fold(text)))
 
 
+def preload() -> None:
+    """Import what the typo matching uses (rapidfuzz, ~2 MB of code), for a warm-up: otherwise the
+    first citizen of the day who mistypes a word brings it in."""
+    from rapidfuzz import fuzz, process  # noqa: F401
+    from rapidfuzz.distance import OSA  # noqa: F401
+
+
 @functools.lru_cache(maxsize=4096)
 def sound(text: str) -> str:
     return "".join(pinyin_syllables(text))

@@ -15,6 +15,7 @@ import gc
 import logging
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -67,7 +68,8 @@ class Soak(Tour):
         self._scanned = 0.0  # when a code was last held to the scanner
         self.profile = int(os.environ.get("KIOSK_SOAK_PROFILE", "0"))  # every N sessions: what grew
         self._types: dict[str, int] = {}
-        self._observers: dict[str, int] = {}  # (the census) observers of each busy property, last look
+        self._observers: dict[str, int] = {}
+        self._modules: set[str] = set()  # (the profile) sys.modules as of the last look  # (the census) observers of each busy property, last look
         self._traced = None  # (KIOSK_SOAK_TRACE) the last tracemalloc snapshot
         self._fonts: set[str] = set()
         self._fonts_seen: set[str] = set()  # (the profile) as of the last look
@@ -176,6 +178,9 @@ class Soak(Tour):
         before = rss_mb()
         trim()
         regions = smaps_mb()
+        modules, self._modules = set(sys.modules) - self._modules, set(sys.modules)
+        if n > self.profile:  # a module first imported mid-day: the warm-up could bring it in
+            grew += f"; modules imported since: {len(modules)} ({', '.join(sorted(modules)[:12])})"
         grew += f"; SQLite's memory {sqlite_mb():.1f} MB; threads {threading.active_count()}; malloc {malloc_mb()}; proportional set {pss_mb():.1f} MB"
         changes = {k: v - self._regions.get(k, 0) for k, v in regions.items()}
         grew += "; resident by mapping, most changed (MB, change): " + ", ".join(

@@ -1,6 +1,6 @@
 """What the kiosk prepares while nobody is at it after a start, so that the first citizen waits no
-longer than the next: every page's screen, then every font object the theme's sizes need, and
-OpenCC's dictionaries for 繁體.
+longer than the next: every page's screen, then every font object the theme's sizes need,
+OpenCC's dictionaries for 繁體 and the typo matching's library.
 
 Kivy builds a screen the first time it is shown (20-50 ms on software GL) and opens a font object
 the first time a (face, size) is drawn: ~3.5 MB for a CJK face, kept in Kivy's own cache of 64.
@@ -34,6 +34,7 @@ class Warmup:
         threading.Thread(target=self._find_faces, name="font-faces", daemon=True).start()
 
     def _find_faces(self) -> None:
+        from contract.aliases import preload
         from devices.fonts import FontMissing, cjk_font
         from kiosk.guide_text import load_converter
 
@@ -41,6 +42,7 @@ class Warmup:
             load_converter()  # 繁體's converter: ~45 MB, otherwise loaded by the first 繁體 page
         except Exception as exc:  # noqa: BLE001 (the 繁體 page says so itself when it needs it)
             log.warning("OpenCC not loaded ahead: %s", exc)
+        preload()  # the typo matching's library, otherwise loaded by the first mistyped word
 
         faces = []
         try:

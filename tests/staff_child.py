@@ -73,6 +73,7 @@ def main(config: str, out: str, phase: str) -> int:
                 # citizen's first visit to one is not slower than the next (screens/app.py).
                 yield from wait("every screen built", lambda: app.prebuilt, 60)
                 result["built"] = sorted(s.name for s in app.sm.screens)
+                result["preloaded"] = [m for m in ("opencc", "rapidfuzz.process", "rapidfuzz.fuzz") if m in sys.modules]
                 app._forget_pages("welcome")  # as when a person goes: every screen takes its empty page
                 gesture()
                 yield from wait("the PIN pad", lambda: app.sm.current == "staff_pin")

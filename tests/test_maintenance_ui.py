@@ -66,3 +66,5 @@ def test_staff_enter_by_pin_and_card_see_the_faults_and_the_lock_survives_a_rest
     from kiosk.pages import PAGES
 
     assert again["built"] == sorted(PAGES)
+    # and what a first 繁體 page or a first mistyped word would otherwise load mid-session
+    assert again["preloaded"] == ["opencc", "rapidfuzz.process", "rapidfuzz.fuzz"]
