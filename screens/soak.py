@@ -181,7 +181,7 @@ class Soak(Tour):
         modules, self._modules = set(sys.modules) - self._modules, set(sys.modules)
         if n > self.profile:  # a module first imported mid-day: the warm-up could bring it in
             grew += f"; modules imported since: {len(modules)} ({', '.join(sorted(modules)[:12])})"
-        grew += f"; SQLite's memory {sqlite_mb():.1f} MB; threads {threading.active_count()}; malloc {malloc_mb()}; proportional set {pss_mb():.1f} MB"
+        grew += f"; SQLite's memory {sqlite_mb():.1f} MB; threads {threading.active_count()}; malloc {malloc_mb()}; {python_arenas()}; proportional set {pss_mb():.1f} MB"
         changes = {k: v - self._regions.get(k, 0) for k, v in regions.items()}
         grew += "; resident by mapping, most changed (MB, change): " + ", ".join(
             f"{k} {regions[k]:.1f} ({d:+.1f})" for k, d in sorted(changes.items(), key=lambda kv: -abs(kv[1]))[:8])
@@ -658,6 +658,32 @@ def malloc_mb() -> str:
     info.restype = _Mallinfo2
     m = info()
     return f"in use {(m.uordblks + m.hblkhd) / 1e6:.1f} MB (mmapped {m.hblkhd / 1e6:.1f}), free {m.fordblks / 1e6:.1f} MB"
+
+
+def python_arenas() -> str:
+    """Python's own small-object arenas (1 MiB mappings that malloc does not see): how many are
+    held and how much of them is in use; a spike of small objects leaves arenas partly used."""
+    import re
+    import tempfile
+
+    with tempfile.TemporaryFile() as f:  # _debugmallocstats writes to the C stderr only
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(f.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        f.seek(0)
+        text = f.read().decode("ascii", "replace")
+
+    def field(name: str) -> int:
+        m = re.search(rf"# {name}\s*=\s*([\d,]+)", text)
+        return int(m.group(1).replace(",", "")) if m else 0
+
+    return (f"Python's arenas {field('arenas allocated current')} "
+            f"({field('bytes in allocated blocks') / 1e6:.1f} MB in use)")
 
 
 def pss_mb() -> float:
