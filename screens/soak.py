@@ -68,8 +68,8 @@ class Soak(Tour):
         self._scanned = 0.0  # when a code was last held to the scanner
         self.profile = int(os.environ.get("KIOSK_SOAK_PROFILE", "0"))  # every N sessions: what grew
         self._types: dict[str, int] = {}
-        self._observers: dict[str, int] = {}
-        self._modules: set[str] = set()  # (the profile) sys.modules as of the last look  # (the census) observers of each busy property, last look
+        self._observers: dict[str, int] = {}  # (the census) observers of each busy property, last look
+        self._modules: set[str] = set()  # (the profile) sys.modules as of the last look
         self._traced = None  # (KIOSK_SOAK_TRACE) the last tracemalloc snapshot
         self._fonts: set[str] = set()
         self._fonts_seen: set[str] = set()  # (the profile) as of the last look
@@ -193,7 +193,7 @@ class Soak(Tour):
 
     def _observers_grown(self, objects) -> str:
         """The Kivy properties whose list of observers grew most since the last look: a binding
-        made again and again and never undone (it found screens/widgets.OneBarBinding)."""
+        made again and again and never undone (it found screens/kivy_fixes.OneBarBinding)."""
         from kivy.event import EventDispatcher
 
         now = {}

@@ -42,7 +42,10 @@ class Warmup:
             load_converter()  # 繁體's converter: ~45 MB, otherwise loaded by the first 繁體 page
         except Exception as exc:  # noqa: BLE001 (the 繁體 page says so itself when it needs it)
             log.warning("OpenCC not loaded ahead: %s", exc)
-        preload()  # the typo matching's library, otherwise loaded by the first mistyped word
+        try:
+            preload()  # the typo matching's library, otherwise loaded by the first mistyped word
+        except ImportError as exc:  # the fonts must still be found: the search says so when it needs it
+            log.warning("typo matching not loaded ahead: %s", exc)
 
         faces = []
         try:
