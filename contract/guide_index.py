@@ -245,8 +245,10 @@ class GuideIndex:
         return self._aliases
 
     # -- writing ----------------------------------------------------------------------------
-    def transaction(self) -> _Tx:
-        return _Tx(self._db(), self._write_lock, self._changed)
+    def transaction(self, *, guides: bool = True) -> _Tx:
+        """``guides=False``: only the copy's notes change (its sync cursor), and what is built
+        from the guides (answers seen, pinyin candidates) is kept."""
+        return _Tx(self._db(), self._write_lock, self._changed if guides else _nothing)
 
     def _changed(self) -> None:
         self._seen.clear()
@@ -318,8 +320,13 @@ class GuideIndex:
     def apply_changes(self, guides: Iterable[Guide], deleted: Iterable[str], since: str, after: str,
                       **meta: str) -> tuple[int, int]:
         """One page of the platform's change feed, with its cursor (and ``meta``), in one
-        transaction: a crash resumes from the last page applied. (changed, deleted)."""
-        with self.transaction() as conn:
+        transaction: a crash resumes from the last page applied. (changed, deleted).
+
+        A page with nothing in it (every regular sync of a catalogue that did not change) keeps
+        the pinyin candidates: rebuilding them cost ~0.6 s and a burst of small objects that
+        left Python's arenas fragmented, ~20 MB resident for good (bench/SOAK.md)."""
+        guides, deleted = list(guides), list(deleted)
+        with self.transaction(guides=bool(guides or deleted)) as conn:
             changed, gone = self.write(conn, guides), self.delete(conn, deleted)
             set_meta(conn, since=since, after=after, **meta)
         return changed, gone
@@ -485,6 +492,10 @@ class GuideIndex:
 def set_meta(conn: sqlite3.Connection, **values: str) -> None:
     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                      list(values.items()))
+
+
+def _nothing() -> None:
+    pass
 
 
 class _Tx:
