@@ -61,3 +61,26 @@ def _num(x):
         return None
     x = float(x)
     return None if math.isnan(x) or math.isinf(x) else x
+
+
+# Memory growth over 200 sessions. One sample after a session swings by ±10 MB with what its
+# journeys left in caches that time out (bench/SOAK.md), against a 5 MB target: each end of the
+# comparison is the median of the samples after WINDOW sessions in a row, each taken after the
+# collection and trim the kiosk makes once a person has gone.
+GROWTH_FROM, GROWTH_TO, WINDOW = 10, 200, 20
+
+
+def window_median(samples: dict[int, float], first: int, width: int = WINDOW) -> float | None:
+    """The median of the samples after sessions ``first`` … ``first + width - 1`` (those taken)."""
+    xs = sorted(samples[n] for n in range(first, first + width) if n in samples)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def memory_growth(samples: dict[int, float], first: int = GROWTH_FROM, last: int = GROWTH_TO,
+                  width: int = WINDOW) -> tuple[float, float] | None:
+    """(median from session ``first``, median from session ``last``), or None if either is missing."""
+    a, b = window_median(samples, first, width), window_median(samples, last, width)
+    return None if a is None or b is None else (a, b)

@@ -37,7 +37,7 @@ SCRIPTS = [
     ("code", "code_bench.py", [], []),
     ("quality", "search_quality.py", [], []),
     ("catalogue", "catalogue_bench.py", ["--sizes", "1000,10000,100000"], ["--sizes", "1000"]),
-    ("ui", "ui_bench.py", ["--runs", "5", "--taps", "10", "--sessions", "200"],
+    ("ui", "ui_bench.py", ["--runs", "5", "--taps", "10", "--sessions", "219"],
      ["--runs", "1", "--taps", "2", "--sessions", "12"]),
 ]
 LIBRARIES = ["Kivy", "pyserial", "python-escpos", "zxing-cpp", "pyzbar", "pydantic", "fastapi", "uvicorn",

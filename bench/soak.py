@@ -9,8 +9,9 @@ seed (screens/soak.py). Then the comparison and the privacy audit:
 - receipts lost / printed twice unmarked: each such case's receipt came out of the virtual
   printer once unmarked, or was kept for staff (the person gone before it could print); a reprint
   says 补打 REPRINT;
-- memory: resident size after session 10 and after 200, each after a full collection and malloc_trim
-  as the kiosk does once a person has gone (target: ≤ 5 MB more);
+- memory: resident size after every session, after a full collection and malloc_trim as the
+  kiosk does once a person has gone; growth over 200 sessions is the median of the 20 samples from
+  session 200 against that of the 20 from session 10 (target: ≤ 5 MB more; one sample swings ±10 MB);
 - privacy: no sample person's full ID number, full name or citizen code in the terminal's files
   (logs, databases, temp, cache, Kivy home, screenshot names and metadata) outside the outbox's
   undelivered rows; every file holding personal data 0600.
@@ -36,8 +37,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from results import GROWTH_FROM, GROWTH_TO, WINDOW, memory_growth, window_median  # noqa: E402
 
 MEMORY_TARGET_MB = 5.0
+CHECKPOINTS = (10, 50, 100, 150, 200, 250, 300, 350, 400, 450, 500)  # the single samples the report lists
 # What the soak has found so far and what became of it (kept here so that `make soak` writes it
 # into SOAK.md again with the new figures).
 FOUND = (
@@ -303,7 +307,9 @@ def machine() -> str:
 def summary(result: dict, sessions: int, seed: int) -> dict:
     soak, cmp, aud = result["soak"], result["compare"], result["audit"]
     mem = soak.memory
-    growth = mem[200] - mem[10] if 10 in mem and 200 in mem else None
+    ends = memory_growth(mem)
+    last = max(mem, default=0)
+    later = memory_growth(mem, GROWTH_TO, last - WINDOW + 1) if last >= GROWTH_TO + 2 * WINDOW - 1 else None
     crashes = len(result["crashes"]) + len(soak.stuck)
     return {
         "sessions": sessions, "seed": seed, "completed": soak.done, "crashes": crashes,
@@ -312,8 +318,11 @@ def summary(result: dict, sessions: int, seed: int) -> dict:
         "cases_refused": len(cmp["refused"]),
         "receipts_lost": len(cmp["receipts_lost"]), "receipts_twice_unmarked": len(cmp["receipts_twice_unmarked"]),
         "receipts_kept_for_staff": cmp["receipts_kept_for_staff"], "receipts_printed": cmp["receipts_printed"], "slips": cmp["slips"], "reprints": cmp["reprints"],
-        "memory_mb": {str(k): round(v, 1) for k, v in mem.items()},
-        "memory_growth_mb": None if growth is None else round(growth, 1),
+        "memory_mb": {str(k): round(v, 1) for k, v in mem.items()},  # after every session
+        "memory_medians_mb": None if ends is None else [round(x, 1) for x in ends],
+        "memory_growth_mb": None if ends is None else round(ends[1] - ends[0], 1),
+        "memory_later_mb": None if later is None else [round(x, 1) for x in later],
+        "memory_single_mb": None if not {10, 200} <= set(mem) else round(mem[200] - mem[10], 1),
         "journeys": soak.journeys, "faults": soak.faults, "proxy": result["proxy"],
         "outbox": soak.outbox.get("counts", {}), "privacy": aud, "seconds": round(result["seconds"]),
         "details": {k: cmp[k] for k in ("lost", "duplicated", "receipts_lost", "receipts_twice_unmarked")},
@@ -329,10 +338,10 @@ def ok(s: dict) -> bool:
 
 
 def markdown(s: dict, command: str) -> str:
-    g = s["memory_growth_mb"]
+    g, ends, later, single = s["memory_growth_mb"], s["memory_medians_mb"], s["memory_later_mb"], s["memory_single_mb"]
     mem = s["memory_mb"]
     last = max((int(k) for k in mem), default=0)
-    later = mem[str(last)] - mem["200"] if last > 200 and "200" in mem else None
+    window = "median of sessions {}–{}"
     lines = [
         "# Soak",
         "",
@@ -348,16 +357,26 @@ def markdown(s: dict, command: str) -> str:
         f"{s['receipts_kept_for_staff']} kept for staff: the person gone before it could print) | 0 |",
         f"| receipts printed twice unmarked | {s['receipts_twice_unmarked']} ({s['slips']} slips, "
         f"{s['reprints']} marked reprints) | 0 |",
-        "| memory growth, session 10 → 200 | "
-        + (f"{g:+.1f} MB ({mem.get('10')} → {mem.get('200')} MB)" if g is not None else "not measured (N < 200)")
+        f"| memory growth over 200 sessions ({window.format(GROWTH_FROM, GROWTH_FROM + WINDOW - 1)} → "
+        f"{window.format(GROWTH_TO, GROWTH_TO + WINDOW - 1)}) | "
+        + (f"{g:+.1f} MB ({ends[0]} → {ends[1]} MB)" if g is not None else "not measured (N < 200)")
         + " | ≤ 5 MB |",
-        "| memory after that, session 200 → last | "
-        + (f"{later:+.1f} MB ({mem.get('200')} → {mem.get(str(last))} MB at {last})" if later is not None else "—")
+        "| the same from single samples, session 10 → 200 | "
+        + (f"{single:+.1f} MB ({mem['10']} → {mem['200']} MB)" if single is not None else "—") + " | — |",
+        f"| memory after that ({window.format(GROWTH_TO, GROWTH_TO + WINDOW - 1)} → "
+        f"{window.format(last - WINDOW + 1, last)}) | "
+        + (f"{later[1] - later[0]:+.1f} MB ({later[0]} → {later[1]} MB)" if later is not None else "—")
         + " | — |",
         f"| privacy findings | {len(s['privacy']['findings'])} in {s['privacy']['files']} files | 0 |",
         f"| personal-data files not 0600 | {len(s['privacy']['bad_modes'])} | 0 |",
         "",
-        "Resident memory (MB) after session " + ", ".join(f"{k}: {v}" for k, v in mem.items()) + ".",
+        "Resident memory (MB) after session " + ", ".join(f"{k}: {mem[str(k)]}" for k in CHECKPOINTS
+                                                          if str(k) in mem) + ".",
+        "",
+        f"Median resident memory (MB) of each {WINDOW} sessions from session {GROWTH_FROM}: " + ", ".join(
+            f"{a}–{a + WINDOW - 1}: {m:.1f}" for a in range(GROWTH_FROM, last - WINDOW + 2, WINDOW)
+            if (m := window_median({int(k): v for k, v in mem.items()}, a)) is not None)
+        + " (every session's sample: summary.json in the soak's folder).",
         "",
         f"Journeys drawn: {', '.join(f'{k} {v}' for k, v in sorted(s['journeys'].items()))}.",
         "",
@@ -388,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--out", default=str(ROOT / "var" / "soak"), help="the soak's folder (emptied first)")
     ap.add_argument("--report", default="", help="write the summary there as Markdown (bench/SOAK.md)")
-    ap.add_argument("--json", default="", help="write the summary there as JSON")
+    ap.add_argument("--json", default="", help="write the summary there as JSON (it goes to the soak's folder too)")
     ap.add_argument("--first", type=int, default=1,
                     help="replay from this session on (each session draws from its own seed: SEED-N)")
     ap.add_argument("--no-lock", action="store_true", help="the caller already holds the pcscd turn (the tests)")
@@ -434,8 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.report:
         Path(args.report).write_text(text, "utf-8")
-    if args.json:
-        Path(args.json).write_text(json.dumps(s, ensure_ascii=False, indent=1), "utf-8")
+    for path in filter(None, (args.json, work / "summary.json")):
+        Path(path).write_text(json.dumps(s, ensure_ascii=False, indent=1), "utf-8")
     return 0 if ok(s) else 1
 
 

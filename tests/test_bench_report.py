@@ -89,3 +89,19 @@ def test_the_runner_runs_a_script_in_its_own_process_and_writes_the_report(tmp_p
     assert "Not measured in this run" in report.split("## Start-up to the first frame\n", 1)[1]
     assert re.search(r"(?m)^\| cores \| \d+ \|$", report)
     assert re.search(r"(?m)^\| libraries \| .*Kivy \d", report)
+
+
+def test_memory_growth_compares_medians_so_one_swinging_sample_does_not_decide_it():
+    from results import memory_growth, window_median
+
+    # Flat at 500 MB but for a sample in four that is 9 MB up (what a session's journeys left).
+    flat = {n: 500.0 + (9.0 if n % 4 == 0 else 0.0) for n in range(1, 230)}
+    a, b = memory_growth(flat)
+    assert b - a == 0.0
+    assert flat[200] - flat[10] == 9.0  # the single samples would have said +9
+    # Real growth of 0.05 MB a session shows: 190 sessions between the windows' middles.
+    rising = {n: 500.0 + 0.05 * n for n in range(1, 230)}
+    a, b = memory_growth(rising)
+    assert abs((b - a) - 9.5) < 1e-6
+    assert memory_growth({n: 500.0 for n in range(1, 150)}) is None  # no session 200 yet
+    assert window_median({10: 1.0, 11: 3.0}, 10) == 2.0
