@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 from kivy.uix.recycleview import RecycleView
 from kivy.uix.screenmanager import Screen
 from kivy.uix.scrollview import ScrollView
+from kivy.uix.stacklayout import StackLayout
 
 from kiosk.pages import PAGES
 from screens.kivy_fixes import OneBarBinding
@@ -148,8 +147,10 @@ class HotChip(BreakingButton):
     query = StringProperty("")
 
 
-class DeviceBar(BoxLayout):
-    """One chip per device: its name and plain status, green when ready, red otherwise."""
+class DeviceBar(StackLayout):
+    """One chip per device: its name and plain status, green when ready, red otherwise. Chips that
+    do not fit on the line go on to a second one, whole: four devices failing in English in elder
+    size are wider than the screen."""
 
     devices = ListProperty()
 
@@ -157,4 +158,3 @@ class DeviceBar(BoxLayout):
         self.clear_widgets()
         for name, text, ok in devices:
             self.add_widget(DeviceChip(text=f"{name}{text}", ok=ok))
-        self.add_widget(Factory.Widget())

@@ -25,6 +25,17 @@ def measure(app) -> dict:
             "smallest_text": min(((w.font_size, w.text) for w in labels), key=lambda t: t[0])[1]}
 
 
+def measure_bar(app) -> dict:
+    """Whether each device chip is whole and inside the status bar, which is inside the window."""
+    bar = app.root.ids.devices
+    chips = list(bar.children)
+    outside = [c.text for c in chips if c.x < bar.x - 1 or c.right > bar.right + 1 or c.y < bar.y - 1
+               or c.top > bar.top + 1 or c.width < c.texture_size[0]]
+    return {"chips": [c.text for c in reversed(chips)], "outside": outside,
+            "lines": len({round(c.y) for c in chips}), "bar_width": bar.width,
+            "chips_width": sum(c.width for c in chips), "bar_in_window": bar.y >= 0 and bar.parent.y >= 0}
+
+
 def main(config: str, out: str) -> int:
     from kiosk.startup import first_frame
     from screens.run import run_ui
@@ -58,6 +69,22 @@ def main(config: str, out: str) -> int:
             for _ in range(5):
                 yield
             result["guides_normal"] = measure(app)
+            # The status bar in English in elder size with every device needing attention: the
+            # longest words it may have to show.
+            for _ in range(200):  # the devices' own reports first (they come as each opens)
+                if all(ok for _n, _t, ok in app.shell.device_summary()):
+                    break
+                yield
+            for name in app.shell.upkeep.devices.workers:
+                app.shell.upkeep.device_states[name] = {"state": "user_error"}
+            app.shell.set_language("en")  # (which redraws the bar)
+            app.shell.set_elder(True)
+            for _ in range(5):
+                yield
+            result["bar"] = measure_bar(app)
+            from kivy.core.window import Window
+
+            Window.screenshot(name=str(Path(out).parent / "statusbar.png"))
 
         run = steps()
 

@@ -112,3 +112,8 @@ def test_elder_mode_on_the_real_app_makes_text_and_targets_larger(display, tmp_p
     assert m["elder_keys_dp"] >= 60
     assert m["guides_elder"]["smallest_text_px"] >= 30 and m["guides_elder"]["smallest_target_dp"] >= 60
     assert m["guides_normal"]["smallest_text_px"] < 30  # and back off again
+    # English in elder size, every device needing attention: wider than the screen on one line.
+    bar = m["bar"]
+    assert len(bar["chips"]) == 4 and all("needs attention" in c for c in bar["chips"]), bar
+    assert bar["chips_width"] > bar["bar_width"], bar  # (so this did test the overflow)
+    assert bar["outside"] == [] and bar["lines"] == 2 and bar["bar_in_window"], bar
