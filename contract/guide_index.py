@@ -46,8 +46,11 @@ from contract.textkeys import name_forms, normalise, pinyin_syllables, words
 KEY_CHARS = 10  # suffix keys longer than this are cut (longer readings are checked on the text)
 PINYIN_KEY_CHARS = 24
 CANDIDATES = 80  # guides read per index query; ranking picks the page among them
-READ_CACHE, WRITE_CACHE = -4096, -32768  # page cache per connection, KiB: a search reads a few
-# pages, a sync writes rows all over the order (32 MB then, given back after the transaction)
+# Page cache per connection, KiB. A search reads a few pages, and the system's file cache serves
+# the rest as fast (100k guides: p95 4.2 → 4.6 ms going from 4 MB to 1 MB); a bigger cache filled up
+# for hours as citizens read more of the catalogue: +2.8 MB from session 10 to 200 of the soak,
+# once per thread that searches. A sync writes rows all over the order: 32 MB then, given back after.
+READ_CACHE, WRITE_CACHE = -1024, -32768
 DF_CAP = 2000  # names counted for a segment's importance: beyond this a word is common anyway
 FORMAT = 6  # PRAGMA user_version of the file; another value means a copy to drop and fetch again
 # Letters no guide or query contains, put before a key to make a term of its own class.
@@ -55,6 +58,7 @@ HEAD, NAME = "\u02ad", "\u02ae"
 # Ranking columns stored as such; the department and materials are read from the body (they are
 # only needed for the few candidates of a search, and would double the file).
 _ROW_COLUMNS = ("forms", "pinyin", "keywords", "keyword_pinyin", "code", "popularity", "complete")
+_ROWS_BY_ID = f"SELECT id, {', '.join(_ROW_COLUMNS)}, body FROM guides WHERE id IN (SELECT value FROM json_each(?))"
 # A preset dictionary for the bodies: a guide's JSON is too short to compress well on its own.
 # Changing it makes stored bodies unreadable: bump FORMAT with it.
 _ZDICT = ('{"item_code":"","name":"","department":"","main_item":"","task_type":"","detail_complete":true,'
@@ -477,15 +481,16 @@ class GuideIndex:
     def _rows(self, ids: list[int]) -> list[tuple[Row, bytes]]:
         """Each candidate's ranking row, and its body as stored (read once: the page is made
         from it; it is unpacked only for the candidates that reach the page or need their
-        department and materials)."""
+        department and materials).
+
+        The ids go in as one JSON array: with a placeholder per id, each count of candidates was
+        a statement of its own, and the connection's cache of 128 prepared statements filled with
+        them for hours (+2.5 MB of SQLite's memory per searching thread, bench/SOAK.md)."""
         out = []
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            for rowid, forms, py, kw, kwpy, code, pop, complete, body in self._db().execute(
-                    f"SELECT id, {', '.join(_ROW_COLUMNS)}, body FROM guides WHERE id IN ({','.join('?' * len(chunk))})",
-                    chunk):
-                out.append((Row.from_columns(rowid, forms, py, kw, kwpy, code, pop, complete,
-                                             functools.partial(_details, body)), body))
+        for rowid, forms, py, kw, kwpy, code, pop, complete, body in self._db().execute(
+                _ROWS_BY_ID, (json.dumps(ids),)):
+            out.append((Row.from_columns(rowid, forms, py, kw, kwpy, code, pop, complete,
+                                         functools.partial(_details, body)), body))
         return out
 
 

@@ -139,6 +139,35 @@ def test_a_sync_that_brings_nothing_keeps_the_pinyin_candidates_and_one_that_bri
     assert "蜂箱迁移备案" in [x.text for x in c.pinyin.suggest("fxqy")]
 
 
+def test_searching_all_day_does_not_grow_sqlites_memory(platform, tmp_path):
+    """Each search's candidates once made a statement of their own (a placeholder per id), kept in
+    the connection's cache of 128, and the page cache held up to 4 MB: SQLite's memory rose for
+    hours of searches (bench/SOAK.md). Now it stays where the first searches put it."""
+    import ctypes
+    import random
+
+    lib = ctypes.CDLL("libsqlite3.so.0")  # the library Python's sqlite3 module uses
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    c = Catalogue(tmp_path / "c.db")
+    c.sync(CentralClient(platform.url))
+    names = [g.name for g in c.guides()]
+    rnd = random.Random(3)
+
+    def search(n: int) -> None:
+        for _ in range(n):
+            name = rnd.choice(names)
+            k = rnd.randint(1, min(4, len(name)))
+            page = c.search(name[:k] if rnd.random() < 0.5 else "".join(rnd.sample(name, k)))
+            if page.items:
+                c.get(page.items[0].item_code)
+
+    search(100)
+    before = lib.sqlite3_memory_used()
+    search(300)
+    grown = (lib.sqlite3_memory_used() - before) / 1e6
+    assert grown < 0.3, f"SQLite's memory grew {grown:.2f} MB over 300 more searches"
+
+
 def test_the_guide_journey_searches_the_local_copy_when_the_platform_is_down(tmp_path):
     cfg = config.load(REPO / "config" / "demo.toml")
     cat = Catalogue(tmp_path / "c.db")
