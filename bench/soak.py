@@ -423,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="replay from this session on (each session draws from its own seed: SEED-N)")
     ap.add_argument("--no-lock", action="store_true", help="the caller already holds the pcscd turn (the tests)")
     args = ap.parse_args(argv)
+    from kiosk.collector import limit_malloc_arenas
+
+    limit_malloc_arenas()  # as `kiosk` does first thing (kiosk/cli.py main)
     work = Path(args.out).resolve()
     if not args.no_lock:
         # One virtual PC/SC reader per machine: wait for the tests' turn (tests/conftest.py), so no

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kiosk.children import stop  # noqa: E402
-from kiosk.collector import trim  # noqa: E402
+from kiosk.collector import limit_malloc_arenas, trim  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from results import GROWTH_FROM, GROWTH_TO, MEMORY, STARTUP, TOUCH, WINDOW, Figures, window_median  # noqa: E402
@@ -587,6 +587,7 @@ def main() -> None:
             out.notes += got["notes"]
         out.write(args.json)
         return None
+    limit_malloc_arenas()  # the kiosk is driven in this process: as `kiosk` does first thing (kiosk/cli.py)
     out = Figures("ui_bench")
     folder = Path(tempfile.mkdtemp(prefix="ui-bench-", dir=ROOT / "var"))
     try:

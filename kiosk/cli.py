@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk.collector import limit_malloc_arenas
 from kiosk.embedded import EMBEDDED_PARENT, NOT_INSTALLED, missing_module
 from kiosk.startup import DEFAULT_CONFIG, DEMO_CONFIG, first_frame
 
@@ -391,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    limit_malloc_arenas()
     # Whatever this process writes may hold personal data (outbox, print jobs, the embedded
     # platform's database, logs, the audit trail): the kiosk user's alone, whoever forgot a mode.
     os.umask(0o077)

@@ -11,6 +11,7 @@ hundreds of sessions (bench/ui_bench.py, bench/SOAK.md).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import time
@@ -22,6 +23,18 @@ try:
     _malloc_trim.argtypes = [ctypes.c_size_t]
 except (OSError, AttributeError):  # another C library: nothing to hand back this way
     _malloc_trim = None
+
+
+M_ARENA_MAX, MALLOC_ARENAS = -8, 2  # (glibc's mallopt parameter)
+
+
+def limit_malloc_arenas() -> None:
+    """glibc gives threads malloc arenas of their own, up to eight per core: the kiosk's threads
+    (the GL rasteriser's, the devices', the platform calls') ended up in 16, each a heap kept at
+    its own peak and fragmented its own way. Two, shared, give the free pages of one session to
+    the next. Call first thing, before the threads start."""
+    with contextlib.suppress(OSError, AttributeError):  # another C library: its own ways
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, MALLOC_ARENAS)
 
 
 def trim() -> None:
