@@ -93,7 +93,7 @@ FOUND = (
     "16 malloc arenas, each heap kept at its own peak, its free bytes creeping (47 → 66 MB by session 240): "
     "the threads now share two (kiosk.collector.limit_malloc_arenas, first thing in `kiosk`'s main, and "
     "here): 20 MB less resident from the start, and the free bytes flat. Tried and not taken: "
-    "PYTHONMALLOC=malloc (11 MB more resident, the same rise from session 10 to 20).",
+    "PYTHONMALLOC=malloc (over 50 sessions: 11 MB more resident, the same rise from session 10 to 20).",
     "The soak found a kiosk fault: someone who chose elder mode (or a language) on the welcome page "
     "and never signed in, or whose citizen code could not be checked, left it on for the next person: "
     "no session ended to undo it. Fixed: the idle timeout puts the welcome page back to the "
