@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from results import GROWTH_FROM, GROWTH_TO, WINDOW, memory_growth, window_median  # noqa: E402
 
 MEMORY_TARGET_MB = 5.0
+LATER_FROM = GROWTH_TO + 2 * WINDOW - 1  # the fewest sessions with a window after the one at 200
 CHECKPOINTS = (10, 50, 100, 150, 200, 250, 300, 350, 400, 450, 500)  # the single samples the report lists
 # What the soak has found so far and what became of it (kept here so that `make soak` writes it
 # into SOAK.md again with the new figures).
@@ -326,7 +327,7 @@ def summary(result: dict, sessions: int, seed: int) -> dict:
     mem = soak.memory
     ends = memory_growth(mem)
     last = max(mem, default=0)
-    later = memory_growth(mem, GROWTH_TO, last - WINDOW + 1) if last >= GROWTH_TO + 2 * WINDOW - 1 else None
+    later = memory_growth(mem, GROWTH_TO, last - WINDOW + 1) if last >= LATER_FROM else None
     crashes = len(result["crashes"]) + len(soak.stuck)
     return {
         "sessions": sessions, "seed": seed, "completed": soak.done, "crashes": crashes,
@@ -359,6 +360,7 @@ def markdown(s: dict, command: str) -> str:
     mem = s["memory_mb"]
     last = max((int(k) for k in mem), default=0)
     window = "median of sessions {}–{}"
+    by_session = {int(k): v for k, v in mem.items()}
     lines = [
         "# Soak",
         "",
@@ -382,7 +384,7 @@ def markdown(s: dict, command: str) -> str:
         + (f"{single:+.1f} MB ({mem['10']} → {mem['200']} MB)" if single is not None else "—") + " | — |",
         (f"| memory after that ({window.format(GROWTH_TO, GROWTH_TO + WINDOW - 1)} → "
          f"{window.format(last - WINDOW + 1, last)}) | {later[1] - later[0]:+.1f} MB ({later[0]} → {later[1]} MB) | — |"
-         if later is not None else "| memory after that | not measured (N < 239) | — |"),
+         if later is not None else f"| memory after that | not measured (N < {LATER_FROM}) | — |"),
         f"| privacy findings | {len(s['privacy']['findings'])} in {s['privacy']['files']} files | 0 |",
         f"| personal-data files not 0600 | {len(s['privacy']['bad_modes'])} | 0 |",
         "",
@@ -391,7 +393,7 @@ def markdown(s: dict, command: str) -> str:
         "",
         f"Median resident memory (MB) of each {WINDOW} sessions from session {GROWTH_FROM}: " + ", ".join(
             f"{a}–{a + WINDOW - 1}: {m:.1f}" for a in range(GROWTH_FROM, last - WINDOW + 2, WINDOW)
-            if (m := window_median({int(k): v for k, v in mem.items()}, a)) is not None)
+            if (m := window_median(by_session, a)) is not None)
         + " (every session's sample: summary.json in the soak's folder).",
         "",
         f"Journeys drawn: {', '.join(f'{k} {v}' for k, v in sorted(s['journeys'].items()))}.",

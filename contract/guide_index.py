@@ -328,7 +328,7 @@ class GuideIndex:
 
         A page with nothing in it (every regular sync of a catalogue that did not change) keeps
         the pinyin candidates: rebuilding them cost ~0.6 s and a burst of small objects that
-        left Python's arenas fragmented, ~20 MB resident for good (bench/SOAK.md)."""
+        left Python's arenas fragmented, ~9 MB resident for good (bench/SOAK.md)."""
         guides, deleted = list(guides), list(deleted)
         with self.transaction(guides=bool(guides or deleted)) as conn:
             changed, gone = self.write(conn, guides), self.delete(conn, deleted)
