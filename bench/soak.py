@@ -124,7 +124,7 @@ def soak_config(work: Path, central_url: str) -> Path:
 def run(sessions: int, seed: int, work: Path, first: int = 1) -> dict:
     """The soak itself: returns what it saw (the app's side)."""
     from kiosk import config as kconfig
-    from kiosk.demo import DemoHardware
+    from kiosk.demo_process import HardwareProcess
     from kiosk.embedded import EmbeddedPlatform
     from kiosk.runtime import running_kiosk
     from kiosk.startup import first_frame
@@ -160,7 +160,8 @@ def run(sessions: int, seed: int, work: Path, first: int = 1) -> dict:
                 held[0].start(app)
 
             def assemble(stack):
-                hw = stack.enter_context(DemoHardware(cfg, work / "slips"))
+                # the emulators out of the kiosk's process, as devices on a cable are
+                hw = stack.enter_context(HardwareProcess(path, work / "slips"))
                 stack.callback(lambda: codes.append(hw.last_code))
                 return stack.enter_context(running_kiosk(cfg, hw.device_overrides(), config_path=path)), hw
 

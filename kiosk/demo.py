@@ -200,6 +200,13 @@ class DemoHardware:
             lines.append(f"code: {self.shown or '—'}")
         return "\n".join(lines)
 
+    def take_slip_texts(self, keep: int = 2) -> list[str]:
+        """The text of each slip printed since the last call; the printer keeps the pictures of
+        only the last ``keep``, which a citizen may still hold to the scanner."""
+        if self.printer is None:
+            return []
+        return ["\n".join(slip.text_lines) for slip in self.printer.take_slips(keep)]
+
     def save_slips(self) -> list[Path]:
         if self.printer is None or not self.printer.slips:
             return []

@@ -64,16 +64,15 @@ class Soak(Tour):
         self.codes: list[str] = []  # the citizen codes shown (the privacy audit looks for them)
         self._later: list[tuple[float, Callable[[], None]]] = []
         self._session = 0
-        self._slips_seen = 0
         self._scanned = 0.0  # when a code was last held to the scanner
         self.profile = int(os.environ.get("KIOSK_SOAK_PROFILE", "0"))  # every N sessions: what grew
         self._types: dict[str, int] = {}
         self._observers: dict[str, int] = {}  # (the census) observers of each busy property, last look
         self._modules: set[str] = set()  # (the profile) sys.modules as of the last look
         self._traced = None  # (KIOSK_SOAK_TRACE) the last tracemalloc snapshot
-        self._fonts: set[str] = set()
+        self._fonts: set[str] = set()  # (the profile) every font id Kivy's text provider was asked for
         self._fonts_seen: set[str] = set()  # (the profile) as of the last look
-        self._regions: dict[str, float] = {}  # (the profile) resident MB by kind of mapping, last look  # (the profile) every font id Kivy's text provider was asked for
+        self._regions: dict[str, float] = {}  # (the profile) resident MB by kind of mapping, last look
         # KIOSK_SOAK_JOURNEYS=guide,apply: only these (to find which journey a fault or a leak is in)
         self.drawn = tuple(j for j in os.environ.get("KIOSK_SOAK_JOURNEYS", "").split(",") if j in JOURNEYS) \
             or JOURNEYS
@@ -81,7 +80,6 @@ class Soak(Tour):
     def start(self, app) -> None:
         from kivy.clock import Clock
 
-        self._slips_seen = 0  # a new printer (the app started again after a crash)
         if self.profile and not self._fonts:
             self._count_fonts()
         super().start(app)
@@ -424,16 +422,9 @@ class Soak(Tour):
         return cond()
 
     def harvest(self, n: int) -> None:
-        """The slips printed so far, as text; their pictures dropped (the printer would not keep
-        them either), save the last two, which a citizen may still hold to the scanner."""
-        printer = self.demo.printer
-        with printer._cond:
-            slips = printer.slips
-            for slip in slips[self._slips_seen:]:
-                text = "\n".join(slip.text_lines)
-                self.slips.append({"session": n, "text": text, "reprint": "补打" in text or "REPRINT" in text})
-            del slips[:-2]
-            self._slips_seen = len(slips)
+        """The slips printed so far, as text (the printer keeps the pictures of the last two)."""
+        for text in self.demo.take_slip_texts(keep=2):
+            self.slips.append({"session": n, "text": text, "reprint": "补打" in text or "REPRINT" in text})
 
     def drain(self):
         """The network back, every fault put right: the outbox delivers all it holds."""

@@ -106,6 +106,7 @@ class VirtualPrinter:
         self.silent = False
         self.gs_r_supported = True  # False: like models without GS r, it never answers one
         self.slips: list[Slip] = []
+        self._taken = 0  # of self.slips: those take_slips has handed out
         self.unknown_commands: list[bytes] = []
         self.received = 0  # bytes received in total
         self.error: Exception | None = None  # set if parsing ever failed (an emulator bug)
@@ -196,6 +197,15 @@ class VirtualPrinter:
             if self.error is not None:
                 raise RuntimeError(f"virtual printer failed: {self.error!r}") from self.error
             return list(self.slips[:n])
+
+    def take_slips(self, keep: int = 0) -> list[Slip]:
+        """The slips cut since the last take, oldest first; of all it holds the printer then
+        keeps only the last ``keep`` (a long run would otherwise hold every picture it printed)."""
+        with self._cond:
+            new = self.slips[self._taken:]
+            del self.slips[:max(0, len(self.slips) - keep)]
+            self._taken = len(self.slips)
+            return new
 
     def save_pngs(self, directory: str | os.PathLike) -> list[Path]:
         d = Path(directory)
