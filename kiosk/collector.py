@@ -41,6 +41,8 @@ def trim() -> None:
     """Hand the free pages malloc keeps back to the system (glibc; ~30 ms for a fragmented 300 MB heap)."""
     if _malloc_trim is not None:
         _malloc_trim(0)
+
+
 NO_AUTOMATIC_FULL = 1_000_000  # gen-1 collections between two full ones: never, in practice
 
 
@@ -65,11 +67,13 @@ class IdleCollector:
         return not self.shell.session.active and self.monotonic() - self._touched >= IDLE_AFTER_S
 
     def tick(self) -> bool:
-        """Call twice a second or so; True if it collected. A session that ended since the last
-        call is collected after even if the next person has begun (their card is still being
-        read: nobody waits on the screen)."""
+        """Call twice a second or so; True if it collected. A session that ended is collected
+        after once the screen has not been touched for a second, even if the next person has
+        begun (their card is still being read: nobody waits on the screen); not at once, as a
+        person who has just signed out may go on tapping (OK, then a guide), and a tap made
+        during the collection would wait for it."""
         now, shell = self.monotonic(), self.shell
-        gone = shell.sessions_ended != self._after
+        gone = shell.sessions_ended != self._after and now - self._touched >= IDLE_AFTER_S
         if gone or (self.nobody_here() and now - self._collected >= IDLE_EVERY_S):
             self._collected, self._after = now, shell.sessions_ended
             gc.collect()
