@@ -479,7 +479,7 @@ class Driver:
 
 def run_driven(folder: Path, taps: int, sessions: int) -> Driver:
     from kiosk import config as kconfig
-    from kiosk.demo import DemoHardware
+    from kiosk.demo_process import HardwareProcess
     from kiosk.runtime import running_kiosk
     from kiosk.startup import first_frame
     from kiosk.xvfb import virtual_display
@@ -490,7 +490,9 @@ def run_driven(folder: Path, taps: int, sessions: int) -> Driver:
     driver = Driver(taps, sessions)
 
     def assemble(stack):
-        hw = stack.enter_context(DemoHardware(cfg, folder / "slips"))
+        # The emulators in a process of their own, as devices on a cable: a slip rendered by the
+        # emulated printer would otherwise take the kiosk's CPU and count in its memory.
+        hw = stack.enter_context(HardwareProcess(path, folder / "slips"))
         return stack.enter_context(running_kiosk(cfg, hw.device_overrides())), hw
 
     with virtual_display(cfg.display.width + 240, cfg.display.height):

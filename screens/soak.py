@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import json
 import logging
 import os
 import random
@@ -45,23 +46,37 @@ class SessionOver(Exception):
     """The session ended while a journey was on its way (the card was pulled): not a failure."""
 
 
+class Notes:
+    """What the soak saw, a JSON line each, on disk: kept in the kiosk's process, hundreds of
+    sessions of slips' text and samples would be memory the soak counts as the kiosk's, made a
+    little at a time among each session's short-lived objects (which then keep Python's arenas)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.touch()
+
+    def add(self, kind: str, **data) -> None:
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"kind": kind, **data}, ensure_ascii=False) + "\n")
+
+    def read(self, kind: str) -> list[dict]:
+        with self.path.open(encoding="utf-8") as f:
+            return [note for note in map(json.loads, f) if note.pop("kind") == kind]
+
+
 class Soak(Tour):
     def __init__(self, out_dir: Path, sessions: int, seed: int, set_network: Callable[[list[str]], None],
-                 first: int = 1, fault_rate: float = 0.35):
+                 first: int = 1, fault_rate: float = 0.35, notes: Path | None = None):
         super().__init__(out_dir)
         self.sessions, self.seed, self.first = sessions, seed, first
         self.set_network = set_network
         self.fault_rate = fault_rate
         self.done = 0  # sessions completed
-        self.stuck: list[dict] = []
-        self.accepted: list[dict] = []  # {"session", "ref", "number"} of each done page seen
-        self.slips: list[dict] = []  # {"session", "text", "reprint"} of every slip printed
+        self.notes = Notes(notes or out_dir.parent / "notes.jsonl")
         self.journeys: dict[str, int] = {}
         self.faults: dict[str, int] = {}
-        self.memory: dict[int, float] = {}  # resident MB after each session, collected and trimmed
         self.outbox: dict = {}
         self.abandoned = False  # a stuck session the soak could not get back from
-        self.codes: list[str] = []  # the citizen codes shown (the privacy audit looks for them)
         self._later: list[tuple[float, Callable[[], None]]] = []
         self._session = 0
         self._scanned = 0.0  # when a code was last held to the scanner
@@ -76,6 +91,27 @@ class Soak(Tour):
         # KIOSK_SOAK_JOURNEYS=guide,apply: only these (to find which journey a fault or a leak is in)
         self.drawn = tuple(j for j in os.environ.get("KIOSK_SOAK_JOURNEYS", "").split(",") if j in JOURNEYS) \
             or JOURNEYS
+
+    # -- what it saw, read back once it is over ------------------------------------------------
+    @property
+    def stuck(self) -> list[dict]:
+        return self.notes.read("stuck")
+
+    @property
+    def accepted(self) -> list[dict]:  # {"session", "ref", "number"} of each done page seen
+        return self.notes.read("accepted")
+
+    @property
+    def slips(self) -> list[dict]:  # {"session", "text", "reprint"} of every slip printed
+        return self.notes.read("slip")
+
+    @property
+    def memory(self) -> dict[int, float]:  # resident MB after each session, collected and trimmed
+        return {note["session"]: note["mb"] for note in self.notes.read("memory")}
+
+    @property
+    def codes(self) -> list[str]:  # the citizen codes shown (the privacy audit looks for them)
+        return [note["code"] for note in self.notes.read("code")]
 
     def start(self, app) -> None:
         from kivy.clock import Clock
@@ -119,7 +155,7 @@ class Soak(Tour):
             try:
                 yield from self.session(n, random.Random(f"{self.seed}-{n}"))
             except TourFailed as exc:
-                self.stuck.append({"session": n, "what": str(exc)})
+                self.notes.add("stuck", session=n, what=str(exc))
                 log.error("soak session %d stuck: %s", n, exc)
                 self._save(f"stuck-session-{n:04d}")
                 if not (yield from self.recover()):
@@ -132,9 +168,10 @@ class Soak(Tour):
                 self.object_growth(n)
             gc.collect()  # as the kiosk leaves itself once a person has gone (kiosk.collector)
             trim()
-            self.memory[n] = rss_mb()
+            mb = rss_mb()
+            self.notes.add("memory", session=n, mb=mb)
             if n == 10 or n % MEMORY_EVERY == 0:
-                log.info("soak: resident memory after session %d: %.1f MB", n, self.memory[n])
+                log.info("soak: resident memory after session %d: %.1f MB", n, mb)
         yield from self.drain()
 
     def object_growth(self, n: int) -> None:
@@ -179,7 +216,7 @@ class Soak(Tour):
         modules, self._modules = set(sys.modules) - self._modules, set(sys.modules)
         if n > self.profile:  # a module first imported mid-day: the warm-up could bring it in
             grew += f"; modules imported since: {len(modules)} ({', '.join(sorted(modules)[:12])})"
-        render = sys.modules.get("drivers.escpos.render")  # the receipt encoder's, and the emulated printer's
+        render = sys.modules.get("drivers.escpos.render")  # the receipt encoder's (the printer's: its process)
         if render is not None:
             grew += f"; printer glyph cells {render.glyph.cache_info().currsize}"
         grew += f"; SQLite's memory {sqlite_mb():.1f} MB; threads {threading.active_count()}; malloc {malloc_mb()}; {python_arenas()}; proportional set {pss_mb():.1f} MB"
@@ -255,7 +292,7 @@ class Soak(Tour):
                                  lambda: time.monotonic() - self._scanned > REPEAT_S + 0.2, timeout=REPEAT_S + 5, settle=0)
             self._scanned = time.monotonic()
             demo.show_code("citizen")
-            self.codes.append(demo.last_code)
+            self.notes.add("code", code=demo.last_code)
         else:
             demo.place_card(rng.randrange(len(demo.card_labels())))
         yield from self.wait("the personal page", lambda: shell.page.screen == "personal"
@@ -424,7 +461,7 @@ class Soak(Tour):
     def harvest(self, n: int) -> None:
         """The slips printed so far, as text (the printer keeps the pictures of the last two)."""
         for text in self.demo.take_slip_texts(keep=2):
-            self.slips.append({"session": n, "text": text, "reprint": "补打" in text or "REPRINT" in text})
+            self.notes.add("slip", session=n, text=text, reprint="补打" in text or "REPRINT" in text)
 
     def drain(self):
         """The network back, every fault put right: the outbox delivers all it holds."""
@@ -514,10 +551,10 @@ class Soak(Tour):
         done = yield from self.until("the done page", self.on_screen("done"),
                                      timeout=shell.case_wait_s + 20)
         if done:
-            self.accepted.append({"session": self._session, "ref": apply.ref, "number": apply.number})
+            self.notes.add("accepted", session=self._session, ref=apply.ref, number=apply.number)
             yield from self.wait("the receipt", lambda: bool(shell.page.receipt), timeout=10)
         elif apply.ref:
-            self.accepted.append({"session": self._session, "ref": apply.ref, "number": "", "not_shown": True})
+            self.notes.add("accepted", session=self._session, ref=apply.ref, number="", not_shown=True)
 
     def j_query(self, rng, fault):
         shell = self.shell
