@@ -389,6 +389,10 @@ def markdown(s: dict, command: str) -> str:
         f"| privacy findings | {len(s['privacy']['findings'])} in {s['privacy']['files']} files | 0 |",
         f"| personal-data files not 0600 | {len(s['privacy']['bad_modes'])} | 0 |",
         "",
+        "Resident memory is the kiosk's process alone: the emulated devices run in a process of their "
+        "own (kiosk/demo_process.py), as devices on a cable are; the platform in another; the soak "
+        "keeps what it saw in a notes file.",
+        "",
         "Resident memory (MB) after session " + ", ".join(f"{k}: {mem[str(k)]}" for k in CHECKPOINTS
                                                           if str(k) in mem) + ".",
         "",

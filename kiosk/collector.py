@@ -16,6 +16,7 @@ import ctypes
 import gc
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 IDLE_AFTER_S, IDLE_EVERY_S = 1.0, 60.0
 try:
@@ -41,6 +42,12 @@ def trim() -> None:
     """Hand the free pages malloc keeps back to the system (glibc; ~30 ms for a fragmented 300 MB heap)."""
     if _malloc_trim is not None:
         _malloc_trim(0)
+
+
+def resident_mb() -> float:
+    """This process's resident size now (Linux: /proc), as the soak and the UI bench sample it."""
+    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
 
 
 NO_AUTOMATIC_FULL = 1_000_000  # gen-1 collections between two full ones: never, in practice

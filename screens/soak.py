@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.collector import trim
+from kiosk.collector import resident_mb, trim
 from kiosk.scanned import REPEAT_S
 from screens.tour import Tour, TourFailed
 
@@ -168,7 +168,7 @@ class Soak(Tour):
                 self.object_growth(n)
             gc.collect()  # as the kiosk leaves itself once a person has gone (kiosk.collector)
             trim()
-            mb = rss_mb()
+            mb = resident_mb()
             self.notes.add("memory", session=n, mb=mb)
             if n == 10 or n % MEMORY_EVERY == 0:
                 log.info("soak: resident memory after session %d: %.1f MB", n, mb)
@@ -210,7 +210,7 @@ class Soak(Tour):
                     grew += "; traced: " + " | ".join(
                         f"{d.size_diff / 1e6:+.2f} MB {' <- '.join(str(f) for f in d.traceback[-1:-5:-1])}" for d in top)
                 self._traced = now
-        before = rss_mb()
+        before = resident_mb()
         trim()
         regions = smaps_mb()
         modules, self._modules = set(sys.modules) - self._modules, set(sys.modules)
@@ -226,7 +226,7 @@ class Soak(Tour):
         self._regions = regions
         new_fonts, self._fonts_seen = sorted(self._fonts - self._fonts_seen), set(self._fonts)
         log.info("soak profile after session %d: %.1f MB (%.1f MB after malloc_trim); fonts opened: %d%s%s",
-                 n, before, rss_mb(), len(self._fonts), f" (new: {', '.join(new_fonts)})" if n > self.profile else "",
+                 n, before, resident_mb(), len(self._fonts), f" (new: {', '.join(new_fonts)})" if n > self.profile else "",
                  grew)
 
     def _observers_grown(self, objects) -> str:
@@ -723,6 +723,3 @@ def pss_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
-def rss_mb() -> float:
-    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
