@@ -415,8 +415,11 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
         return Case.model_validate(case)
 
     @app.get(f"{API_PREFIX}/cases", response_model=CaseList, responses=_SIGNED, tags=["cases"])
-    def my_cases(who: Person) -> CaseList:
-        return CaseList.model_validate({"items": platform.cases_of(who[0])})
+    def my_cases(who: Person, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+                 offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> CaseList:
+        """Newest first; ``total`` says how many there are in all (a business agent may have hundreds)."""
+        items, total = platform.cases_of(who[0], limit, offset)
+        return CaseList.model_validate({"items": items, "total": total})
 
     @app.get(f"{API_PREFIX}/cases/{{case_no}}", response_model=Case, responses=_SIGNED, tags=["cases"])
     def get_case(case_no: Key, tid: Signed,

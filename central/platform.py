@@ -420,11 +420,14 @@ class PlatformStore:
                 "timeline": [{"state": e["state"], "label": CASE_STATE_LABELS[CaseState(e["state"])],
                               "at": e["at"], "note": e["note"]} for e in events]}
 
-    def cases_of(self, id_number: str) -> list[dict[str, Any]]:
+    def cases_of(self, id_number: str, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """A page of the person's cases, newest first, and how many they have in all."""
         with self._read() as conn:
-            nos = conn.execute(sql("SELECT case_no FROM cases WHERE id_number = :i ORDER BY submitted_at DESC"),
-                               {"i": id_number}).scalars().all()
-        return [self.case(n, id_number) for n in nos]
+            total = conn.execute(sql("SELECT COUNT(*) FROM cases WHERE id_number = :i"), {"i": id_number}).scalar_one()
+            nos = conn.execute(sql("SELECT case_no FROM cases WHERE id_number = :i "
+                                   "ORDER BY submitted_at DESC, case_no DESC LIMIT :l OFFSET :o"),
+                               {"i": id_number, "l": limit, "o": offset}).scalars().all()
+        return [self.case(n, id_number) for n in nos], total
 
     def supplement(self, tid: str, case_no: str, id_number: str, sup: SupplementSubmission, key: str | None,
                    body: bytes) -> dict[str, Any]:

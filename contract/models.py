@@ -292,7 +292,10 @@ class Case(BaseModel):
 
 
 class CaseList(BaseModel):
+    """GET /cases: a person's cases, newest first, a page at a time."""
+
     items: list[Case]
+    total: int = Field(0, ge=0, description="all the person's cases, of which ``items`` is the page asked for")
 
 
 class SupplementSubmission(BaseModel):

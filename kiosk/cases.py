@@ -88,7 +88,13 @@ def look_up(central, ident, number: str) -> CaseView:
     return case_view(central.get_case(number), own=False)
 
 
-def my_cases(central, ident) -> list[CaseView]:
+MINE_SHOWN = 10  # of a person's cases, the newest; an older one is found by its number (the keypad)
+
+
+def my_cases(central, ident, limit: int = MINE_SHOWN) -> tuple[list[CaseView], int]:
+    """The person's newest cases, and how many they have in all: a business agent may have
+    hundreds, and a list of them all would be slow to draw and to scroll at a kiosk."""
     with person_session(central, ident.id_number, ident.name) as token:
-        cases = central.my_cases(token).items
-    return sorted((case_view(c, own=True) for c in cases), key=lambda v: v.submitted_at, reverse=True)
+        page = central.my_cases(token, limit=limit)
+    views = sorted((case_view(c, own=True) for c in page.items), key=lambda v: v.submitted_at, reverse=True)
+    return views, max(page.total, len(views))

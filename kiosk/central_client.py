@@ -233,8 +233,9 @@ class CentralClient:
         return self._get(f"{API_PREFIX}/cases/{quote(case_no, safe='')}", Case,
                          headers=_person(person_token))
 
-    def my_cases(self, person_token: str) -> CaseList:
-        return self._get(f"{API_PREFIX}/cases", CaseList, headers=_person(person_token))
+    def my_cases(self, person_token: str, limit: int = 100, offset: int = 0) -> CaseList:
+        return self._get(f"{API_PREFIX}/cases", CaseList, params={"limit": limit, "offset": offset},
+                         headers=_person(person_token))
 
     def submit_supplement(self, person_token: str, case_no: str, materials: list[str], note: str = "",
                           idempotency_key: str | None = None) -> Case:

@@ -17,7 +17,7 @@ from central.platform import PlatformStore
 from central.server import BackgroundServer
 from contract.models import CaseSubmission
 from drivers.samv.emulator import SAMPLE_CARDS
-from kiosk.cases import normalize
+from kiosk.cases import MINE_SHOWN, normalize
 from kiosk.central_client import CentralClient
 from kiosk.journeys import JOURNEYS
 from kiosk.journeys.base import Journey
@@ -227,6 +227,31 @@ def test_my_cases_newest_first_and_one_opens_its_timeline(hall, item_code):
     assert not c.page.status_only and c.page.steps[0].note
     c.back()
     assert c.page.screen == "query_mine"
+
+
+def test_a_person_with_many_cases_sees_the_newest_and_how_many_in_all(hall, item_code):
+    """A business agent may have hundreds of cases: the list shows the newest few (drawn and
+    scrolled quickly), says how many there are in all, and where to find an older one."""
+    token = hall.client.person_token(LI.id_number, LI.name).token
+    for _ in range(max(0, MINE_SHOWN + 3 - hall.client.my_cases(token).total)):
+        submit(hall, item_code)
+    everything = hall.client.my_cases(token, limit=100)
+    assert everything.total == len(everything.items) > MINE_SHOWN
+    page = hall.client.my_cases(token, limit=2, offset=1)  # the platform pages them, newest first
+    assert [x.case_no for x in page.items] == [x.case_no for x in everything.items[1:3]]
+    assert page.total == everything.total
+    c = kiosk(hall)
+    c.start("query")
+    c.act("mine")
+    identify(c, hall)
+    run_until(c, lambda: c.page.screen == "query_mine" and not c.page.loading)
+    assert [r.case_no for r in c.page.rows] == [x.case_no for x in everything.items[:MINE_SHOWN]]
+    assert f"最近 {MINE_SHOWN} 件（共 {everything.total} 件）" in c.page.status and "办件编号" in c.page.status
+    oldest = everything.items[-1].case_no  # not in the list: found by its number
+    c.back()
+    look_up(c, oldest)
+    run_until(c, lambda: c.page.screen == "query_timeline")
+    assert c.page.number == grouped(oldest) and not c.page.status_only
 
 
 def test_a_supplement_lists_what_to_bring_and_by_when(hall, item_code, platform):

@@ -54,6 +54,7 @@ class Query(Journey):
         self.asked = 0  # a look-up since typed over or left: its answer is stale
         # mine: the citizen's cases (None until they are here)
         self.cases: list[CaseView] | None = None
+        self.cases_total = 0  # how many they have in all: the newest few are shown (kiosk.cases)
         self.mine_loading = False
         self.mine_message = ""
         # timeline: the case on screen, already cut to what this person may see
@@ -190,8 +191,8 @@ class Query(Journey):
             return None  # already on its way
         self.mine_loading, self.mine_message = True, ""
 
-        def done(cases: list[CaseView]) -> Result:
-            self.mine_loading, self.cases = False, cases
+        def done(answer: tuple[list[CaseView], int]) -> Result:
+            self.mine_loading, (self.cases, self.cases_total) = False, answer
             return None
 
         def failed(exc: CentralError) -> Result:
@@ -213,7 +214,8 @@ class Query(Journey):
         elif self.mine_message:
             status = self.mine_message
         elif self.cases is not None:
-            status = tr("query.mine_count", n=len(rows)) if rows else tr("query.mine_none")
+            status = (tr("query.mine_latest", shown=len(rows), n=self.cases_total) if self.cases_total > len(rows)
+                      else tr("query.mine_count", n=len(rows)) if rows else tr("query.mine_none"))
         else:
             status = ""
         return QueryMinePage(rows=rows, status=status, error=bool(self.mine_message), loading=self.mine_loading)
