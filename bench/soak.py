@@ -105,8 +105,8 @@ FOUND = (
     "off the slips), not the growth. The growth was the soak's own people: the same few sample cards "
     "come back session after session, each adding cases, and my cases asked the platform for every "
     "case a person ever had, each with its timeline, and drew them all (李** had 17 by session 212, "
-    "whose query journey is in the step). A business agent with hundreds would have waited seconds "
-    "for the page. Fixed: the platform pages GET /cases (limit, offset, total), and the kiosk shows "
+    "whose query journey is in the step); a business agent with hundreds would have had every one "
+    "drawn. Fixed: the platform pages GET /cases (limit, offset, total), and the kiosk shows "
     "the newest 10, says how many there are in all and that an older one is found by its number "
     "(tests/test_query.py); the step now falls back after session 214.",
     "The soak found a kiosk fault: someone who chose elder mode (or a language) on the welcome page "
