@@ -74,13 +74,11 @@ class IdleCollector:
         return not self.shell.session.active and self.monotonic() - self._touched >= IDLE_AFTER_S
 
     def tick(self) -> bool:
-        """Call twice a second or so; True if it collected. A session that ended is collected
-        after once the screen has not been touched for a second, even if the next person has
-        begun (their card is still being read: nobody waits on the screen); not at once, as a
-        person who has just signed out may go on tapping (OK, then a guide), and a tap made
-        during the collection would wait for it."""
+        """Call twice a second or so; True if it collected. A session that ended since the last
+        call is collected after even if the next person has begun (their card is still being
+        read: nobody waits on the screen)."""
         now, shell = self.monotonic(), self.shell
-        gone = shell.sessions_ended != self._after and now - self._touched >= IDLE_AFTER_S
+        gone = shell.sessions_ended != self._after
         if gone or (self.nobody_here() and now - self._collected >= IDLE_EVERY_S):
             self._collected, self._after = now, shell.sessions_ended
             gc.collect()
