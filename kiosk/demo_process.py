@@ -30,6 +30,7 @@ class HardwareProcess:
         self._lock = threading.Lock()  # one request and its answer at a time on the pipe
         self._conn = None
         self._proc = None
+        self.callables: set[tuple[str, str]] = set()  # (part, name) known to be methods: called in one trip
 
     def __enter__(self) -> HardwareProcess:
         ctx = multiprocessing.get_context("spawn")  # never fork a process that has a GL context
@@ -89,12 +90,15 @@ class _Remote:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        kind, value = self._host.request("get", self._part, name)
-        if kind == "callable":
-            return lambda *args, **kwargs: self._host.request("call", self._part, name, args, kwargs)[1]
-        if kind == "part":
-            return None if value is None else _Remote(self._host, value)
-        return value
+        host, part = self._host, self._part
+        if (part, name) not in host.callables:  # (the demo panel asks for describe() twice a second)
+            kind, value = host.request("get", part, name)
+            if kind == "part":
+                return None if value is None else _Remote(host, value)
+            if kind == "value":
+                return value
+            host.callables.add((part, name))
+        return lambda *args, **kwargs: host.request("call", part, name, args, kwargs)[1]
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._host.request("set", self._part, name, value)

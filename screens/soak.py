@@ -54,25 +54,31 @@ class Notes:
     def __init__(self, path: Path):
         self.path = path
         path.touch()
+        self._read: dict[str, list[dict]] | None = None  # by kind, once the run is over
 
     def add(self, kind: str, **data) -> None:
+        self._read = None
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps({"kind": kind, **data}, ensure_ascii=False) + "\n")
 
     def read(self, kind: str) -> list[dict]:
-        with self.path.open(encoding="utf-8") as f:
-            return [note for note in map(json.loads, f) if note.pop("kind") == kind]
+        if self._read is None:  # the file once, however many figures the report draws from it
+            self._read = {}
+            with self.path.open(encoding="utf-8") as f:
+                for note in map(json.loads, f):
+                    self._read.setdefault(note.pop("kind"), []).append(note)
+        return self._read.get(kind, [])
 
 
 class Soak(Tour):
     def __init__(self, out_dir: Path, sessions: int, seed: int, set_network: Callable[[list[str]], None],
-                 first: int = 1, fault_rate: float = 0.35, notes: Path | None = None):
+                 first: int = 1, fault_rate: float = 0.35):
         super().__init__(out_dir)
         self.sessions, self.seed, self.first = sessions, seed, first
         self.set_network = set_network
         self.fault_rate = fault_rate
         self.done = 0  # sessions completed
-        self.notes = Notes(notes or out_dir.parent / "notes.jsonl")
+        self.notes = Notes(out_dir.parent / "notes.jsonl")
         self.journeys: dict[str, int] = {}
         self.faults: dict[str, int] = {}
         self.outbox: dict = {}
