@@ -50,6 +50,13 @@ def resident_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
+def sqlite_mb() -> float:
+    """What SQLite holds (page caches, statements) in this process, all connections together."""
+    lib = ctypes.CDLL("libsqlite3.so.0")  # the library Python's sqlite3 module is linked to
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    return lib.sqlite3_memory_used() / 1e6
+
+
 NO_AUTOMATIC_FULL = 1_000_000  # gen-1 collections between two full ones: never, in practice
 
 

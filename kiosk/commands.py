@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sqlite3
 import threading
 import time
 import unicodedata
@@ -36,6 +34,7 @@ from typing import Any
 
 from contract.models import MAX_COMMAND_RESULT, TerminalCommand
 from kiosk.central_client import CentralError
+from kiosk.durable_db import open_durable
 
 log = logging.getLogger("kiosk.commands")
 
@@ -80,15 +79,8 @@ class CommandBook:
 
     def __init__(self, path: str | Path = ":memory:", clock: Callable[[], float] = time.time):
         self.clock = clock
-        if str(path) != ":memory:":
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))  # staff's notice text: the kiosk user's
-            os.chmod(path, 0o600)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")  # "running" must be on disk before a restart acts
+        self._conn = open_durable(path)  # "running" must be on disk before a restart acts
         self._conn.executescript(_SCHEMA)
         self.interrupted = self._recover()
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import random
 import sqlite3
 import threading
@@ -46,6 +45,7 @@ from typing import Any
 
 from contract.models import CaseSubmission, EvaluationSubmission, SupplementSubmission
 from kiosk.central_client import CentralClient, CentralError, person_session
+from kiosk.durable_db import open_durable
 
 log = logging.getLogger("kiosk.outbox")
 
@@ -123,21 +123,10 @@ class Outbox:
         self.path = Path(path)
         self.terminal_id = terminal_id
         self.clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)  # personal data: the kiosk user only
-        os.close(fd)
-        os.chmod(self.path, 0o600)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")  # a committed item survives a power cut
-        # Wiped bodies and dropped persons are overwritten on disk, whatever the system SQLite's default.
-        self._conn.execute("PRAGMA secure_delete=ON")
+        # A committed item survives a power cut; wiped bodies and dropped persons are overwritten on disk.
+        self._conn = open_durable(self.path, secure_delete=True)
         self._conn.executescript(_SCHEMA)
-        for side in ("-wal", "-shm"):
-            p = Path(str(self.path) + side)
-            if p.exists():
-                os.chmod(p, 0o600)
 
     def close(self) -> None:
         with self._lock:

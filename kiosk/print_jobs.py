@@ -21,8 +21,6 @@ most ``keep_done_s``; everything else is deleted.
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from pathlib import Path
 from devices.events import Event, RequestDone, StatusChanged
 from devices.printdoc import Document, Text, from_json, to_json
 from devices.status import DeviceState
+from kiosk.durable_db import open_durable
 
 BARRIER = Document(kind="barrier")
 
@@ -83,15 +82,8 @@ class PrintQueue:
         self.path = Path(path)
         self.clock = clock
         self.keep_done_s = keep_done_s
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Create the file 0600 before SQLite opens it; SQLite gives -wal/-shm the same mode.
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        os.chmod(self.path, 0o600)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA secure_delete=ON")  # deleted slips (masked personal data) are overwritten
-        self.db.execute("PRAGMA busy_timeout=5000")  # the CLI may add a reprint while the kiosk runs
+        # Deleted slips (masked personal data) are overwritten; the CLI may add a reprint while the kiosk runs.
+        self.db = open_durable(self.path, secure_delete=True, timeout=5.0)
         self.db.execute(_SCHEMA)
         self.recovered = self._recover()
 

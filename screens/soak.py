@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.collector import resident_mb, trim
+from kiosk.collector import resident_mb, sqlite_mb, trim
 from kiosk.scanned import REPEAT_S
 from screens.tour import Tour, TourFailed
 
@@ -90,7 +90,7 @@ class Soak(Tour):
         self._types: dict[str, int] = {}
         self._observers: dict[str, int] = {}  # (the census) observers of each busy property, last look
         self._modules: set[str] = set()  # (the profile) sys.modules as of the last look
-        self._traced = None  # (KIOSK_SOAK_TRACE) the last tracemalloc snapshot
+        self._traced = None  # (KIOSK_SOAK_TRACE) the first tracemalloc snapshot: (session, snapshot)
         self._fonts: set[str] = set()  # (the profile) every font id Kivy's text provider was asked for
         self._fonts_seen: set[str] = set()  # (the profile) as of the last look
         self._regions: dict[str, float] = {}  # (the profile) resident MB by kind of mapping, last look
@@ -209,13 +209,14 @@ class Soak(Tour):
 
             if not tracemalloc.is_tracing():
                 tracemalloc.start(8)
-            else:
+            else:  # against the first look: what outlives the sessions between, not one session's leftovers
                 now = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
-                if self._traced is not None:
-                    top = now.compare_to(self._traced, "traceback")[:8]
-                    grew += "; traced: " + " | ".join(
+                if self._traced is None:
+                    self._traced = (n, now)
+                else:
+                    top = now.compare_to(self._traced[1], "traceback")[:8]
+                    grew += f"; traced since session {self._traced[0]}: " + " | ".join(
                         f"{d.size_diff / 1e6:+.2f} MB {' <- '.join(str(f) for f in d.traceback[-1:-5:-1])}" for d in top)
-                self._traced = now
         before = resident_mb()
         trim()
         regions = smaps_mb()
@@ -671,13 +672,6 @@ def smaps_mb() -> dict[str, float]:
         elif head and head[0] == "Rss:":
             out[name] = out.get(name, 0) + int(head[1]) / 1024
     return out
-
-
-def sqlite_mb() -> float:
-    """What SQLite holds (page caches, statements) in this process, all connections together."""
-    lib = ctypes.CDLL("libsqlite3.so.0")  # the library Python's sqlite3 module is linked to
-    lib.sqlite3_memory_used.restype = ctypes.c_int64
-    return lib.sqlite3_memory_used() / 1e6
 
 
 class _Mallinfo2(ctypes.Structure):
