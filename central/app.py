@@ -443,8 +443,12 @@ def create_app(db: str | Path | Engine, *, clock: Callable[[], float] = time.tim
     # -- certificates ----------------------------------------------------------------------------
     @app.get(f"{API_PREFIX}/certificates", response_model=CertificateList, responses=_SIGNED,
              tags=["certificates"])
-    def certificates(who: Person) -> CertificateList:
-        return CertificateList.model_validate({"items": platform.certificates(who[0])})
+    def certificates(who: Person, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+                     offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> CertificateList:
+        """In the order they were issued (the identity card's first); ``total`` says how many there
+        are in all (a business may hold hundreds of licences and results)."""
+        items, total = platform.certificates(who[0], limit, offset)
+        return CertificateList.model_validate({"items": items, "total": total})
 
     @app.post(f"{API_PREFIX}/certificates/{{cert_id}}/proof", response_model=CertificateProof,
               responses={**_SIGNED, **_TOO_LARGE}, tags=["certificates"], status_code=201)

@@ -471,8 +471,9 @@ class PlatformStore:
                      {"c": f"R-{case_no}", "i": r[0], "n": f"《{r[1]}》办理结果", "no": case_no,
                       "iss": "广安市广安区行政审批局", "t": iso(t)})
 
-    def certificates(self, id_number: str) -> list[dict[str, Any]]:
-        """A person's e-certificates; the demo gives everyone an ID card and a social security card."""
+    def certificates(self, id_number: str, limit: int = 100, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """A page of the person's e-certificates and how many they have in all; the demo gives
+        everyone an ID card and a social security card."""
         now = self.clock()
         digest = _sha(id_number)[:10].upper()
         demo = [(f"ID-{digest}", "居民身份证电子证照", auth.mask_id(id_number), "广安市公安局广安区分局", 10 * 365),
@@ -484,9 +485,11 @@ class PlatformStore:
                                  "ON CONFLICT (cert_id) DO NOTHING"),
                              {"c": cid, "i": id_number, "n": name, "no": number, "iss": issuer, "t": iso(now),
                               "v": iso(now + years_days * 86400) if years_days else None})
-            rows = conn.execute(sql("SELECT * FROM certificates WHERE id_number = :i ORDER BY issued_at, cert_id"),
-                                {"i": id_number}).mappings().all()
-        return [self._cert(r) for r in rows]
+            total = conn.execute(sql("SELECT COUNT(*) FROM certificates WHERE id_number = :i"),
+                                 {"i": id_number}).scalar_one()
+            rows = conn.execute(sql("SELECT * FROM certificates WHERE id_number = :i ORDER BY issued_at, cert_id "
+                                    "LIMIT :l OFFSET :o"), {"i": id_number, "l": limit, "o": offset}).mappings().all()
+        return [self._cert(r) for r in rows], total
 
     @staticmethod
     def _cert(r) -> dict[str, Any]:
@@ -495,9 +498,12 @@ class PlatformStore:
                 "valid_until": r["valid_until"]}
 
     def proof(self, cert_id: str, id_number: str, base_url: str) -> dict[str, Any]:
-        cert = next((c for c in self.certificates(id_number) if c["cert_id"] == cert_id), None)
-        if cert is None:
+        with self._read() as conn:
+            row = conn.execute(sql("SELECT * FROM certificates WHERE cert_id = :c AND id_number = :i"),
+                               {"c": cert_id, "i": id_number}).mappings().first()
+        if row is None:
             raise ApiError(404, "not_found", f"no certificate {cert_id!r} for this person", "没有找到这个证照")
+        cert = self._cert(row)
         now = self.clock()
         raw = secrets.token_hex(6).upper()
         code = "-".join(raw[i:i + 4] for i in range(0, 12, 4))

@@ -348,7 +348,10 @@ class Certificate(BaseModel):
 
 
 class CertificateList(BaseModel):
+    """GET /certificates: a person's e-certificates in the order they were issued, a page at a time."""
+
     items: list[Certificate]
+    total: int = Field(0, ge=0, description="all the person's certificates, of which ``items`` is the page asked for")
 
 
 class CertificateProof(BaseModel):

@@ -245,8 +245,9 @@ class CentralClient:
                           person_token=person_token, idempotency_key=idempotency_key)
 
     # -- certificates, evaluations, queue --------------------------------------------------------
-    def certificates(self, person_token: str) -> CertificateList:
-        return self._get(f"{API_PREFIX}/certificates", CertificateList, headers=_person(person_token))
+    def certificates(self, person_token: str, limit: int = 100, offset: int = 0) -> CertificateList:
+        return self._get(f"{API_PREFIX}/certificates", CertificateList, {"limit": limit, "offset": offset},
+                         headers=_person(person_token))
 
     def certificate_proof(self, person_token: str, cert_id: str) -> CertificateProof:
         return self._post(f"{API_PREFIX}/certificates/{quote(cert_id, safe='')}/proof", CertificateProof,

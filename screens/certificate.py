@@ -26,11 +26,8 @@ class CertificateRowView(ButtonBehavior, BoxLayout):
 
 class CertificatesScreen(PageScreen):
     def refresh(self, page) -> None:
-        box = self.ids.rows
-        box.clear_widgets()
-        for row in page.rows:
-            box.add_widget(CertificateRowView(cert_id=row.cert_id, name=row.name, issuer=row.issuer,
-                                              number=row.number, dates=row.dates, expired=row.expired))
+        self.ids.scroll.data = [{"cert_id": r.cert_id, "name": r.name, "issuer": r.issuer, "number": r.number,
+                                 "dates": r.dates, "expired": r.expired} for r in page.rows]
         self.ids.scroll.scroll_y = 1
 
 

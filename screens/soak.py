@@ -87,6 +87,8 @@ class Soak(Tour):
         self._session = 0
         self._scanned = 0.0  # when a code was last held to the scanner
         self.profile = int(os.environ.get("KIOSK_SOAK_PROFILE", "0"))  # every N sessions: what grew
+        # For heaptrack: stop dead after session N, so that what is still allocated is what it held then.
+        self.exit_after = int(os.environ.get("KIOSK_SOAK_EXIT_AFTER", "0"))
         self._types: dict[str, int] = {}
         self._observers: dict[str, int] = {}  # (the census) observers of each busy property, last look
         self._modules: set[str] = set()  # (the profile) sys.modules as of the last look
@@ -178,6 +180,10 @@ class Soak(Tour):
             self.notes.add("memory", session=n, mb=mb)
             if n == 10 or n % MEMORY_EVERY == 0:
                 log.info("soak: resident memory after session %d: %.1f MB", n, mb)
+            if n == self.exit_after:
+                log.warning("soak: stopping dead after session %d (KIOSK_SOAK_EXIT_AFTER)", n)
+                logging.shutdown()
+                os._exit(0)
         yield from self.drain()
 
     def object_growth(self, n: int) -> None:
@@ -616,9 +622,15 @@ class Soak(Tour):
         if not (yield from self.until("the certificate list", lambda: shell.page.screen == "certificates"
                                       and not shell.page.loading, timeout=25)):
             return
-        rows = self.seen(self.screen("certificates").ids.rows.children)
-        if not shell.page.rows or not rows:
+        if not shell.page.rows:
             return
+        # The list makes widgets only for the rows in view, once it has laid them out.
+        def in_view():
+            return self.seen(self.screen("certificates").ids.rows.children)
+
+        if not (yield from self.until("the certificate rows", lambda: bool(in_view()), timeout=5)):
+            return
+        rows = in_view()
         self.tap(rng.choice(rows))
         shown = yield from self.until("the certificate page", self.on_screen("certificate"), timeout=25)
         if shown and rng.random() < 0.5:

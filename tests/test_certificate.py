@@ -5,7 +5,12 @@ revoked in each call), a proof out of the ESC/POS emulator whose QR the platform
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -13,7 +18,9 @@ import requests
 import zxingcpp
 
 from drivers.samv.emulator import SAMPLE_CARDS
+from kiosk.journeys.certificate import CERTS_SHOWN
 from kiosk.shell import Shell
+from tests.conftest import REPO
 from tests.fault_proxy import FaultProxy
 from tests.test_apply import DEAD, Hall, identify
 from tests.test_shell import run_until
@@ -214,3 +221,44 @@ def test_signing_out_while_the_proof_is_coming_prints_nothing(hall):
         time.sleep(0.02)
     assert hall.printer.slips == [] and c.printing.queue.jobs() == []
     assert tokens_left(hall) == 0
+
+
+@pytest.mark.timeout(180)
+def test_a_person_with_many_certificates_scrolls_to_the_last_on_the_real_app(display, tmp_path):
+    """A business may hold hundreds of licences and results: the list on the real app makes widgets
+    only for the rows in view (memory and drawing do not grow with the count), and scrolling to
+    its end shows the last one, which opens like any other."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    demo = tmp_path / "config" / "demo.toml"  # its own platform and state, not the repository's var/
+    demo.write_text(demo.read_text(encoding="utf-8").replace('var = "var"', f'var = "{tmp_path / "var"}"'),
+                    encoding="utf-8")
+    out = tmp_path / "seen.json"
+    r = subprocess.run([sys.executable, "-m", "tests.certificates_child", str(tmp_path / "config" / "demo.toml"),
+                        str(out), "60"], cwd=REPO, capture_output=True, text=True, timeout=150,
+                       env={**os.environ, "DISPLAY": display})
+    assert r.returncode == 0, r.stderr[-3000:]
+    seen = json.loads(out.read_text())
+    assert seen["rows"] == 62 and seen["status"].startswith("共 62 个电子证照"), seen  # the demo's two, and 60
+    assert seen["first_in_view"][0] == "居民身份证电子证照"
+    assert 0 < seen["widgets"] <= 15 and seen["widgets_at_end"] <= 15, seen
+    assert seen["last_in_view"][-1] == "《第 60 件》办理结果" and seen["opened"] == "《第 60 件》办理结果", seen
+
+
+def test_more_certificates_than_listed_are_counted_and_said(hall):
+    card = SAMPLE_CARDS["chen_jiahao"]  # (other tests give theirs other certificates; the platform is shared)
+    c = kiosk(hall, hall.platform.url)
+    with sqlite3.connect(hall.platform.db_path) as db:
+        db.executemany("INSERT INTO certificates (cert_id, id_number, name, number, issuer, issued_at, valid_until) "
+                       "VALUES (?, ?, ?, ?, '广安市广安区行政审批局', ?, NULL)",
+                       [(f"R-{hall.tid}-{i}", card.id_number, f"结果 {i}", f"GA{i:010d}",
+                         f"2030-01-01T{i // 60:02d}:{i % 60:02d}:00+00:00") for i in range(140)])
+    open_list(c, hall, card)
+    with sqlite3.connect(hall.platform.db_path) as db:
+        total = db.execute("SELECT count(*) FROM certificates WHERE id_number = ?", (card.id_number,)).fetchone()[0]
+    assert 142 <= total < 200 and len(c.page.rows) == CERTS_SHOWN
+    assert c.page.status == f"共 {total} 个电子证照，这里列出前 {CERTS_SHOWN} 个，其余的请到窗口查询；点击一个查看详情或打印凭证"
+    # The platform pages them in the order issued: the rest come with an offset, each once.
+    token = hall.client.person_token(card.id_number, card.name).token
+    rest = hall.client.certificates(token, limit=100, offset=CERTS_SHOWN)
+    assert rest.total == total and len(rest.items) == total - CERTS_SHOWN and rest.items[-1].name == "结果 139"
+    assert not {x.cert_id for x in rest.items} & {r.cert_id for r in c.page.rows}

@@ -23,6 +23,10 @@ from kiosk.pages import Page, page
 
 log = logging.getLogger("kiosk.journeys.certificate")
 
+# The list draws only the rows in view, so a hundred cost what five do; a business holding more
+# licences than that is told how many there are and where to see the rest.
+CERTS_SHOWN = 100
+
 
 @dataclass(frozen=True)
 class CertificateRow:
@@ -75,6 +79,7 @@ class CertificateJourney(Journey):
     def __init__(self, shell):
         super().__init__(shell)
         self.certs = None  # list of contract Certificate, once answered
+        self.total = 0  # how many the person has, of which certs are the first CERTS_SHOWN
         self.loading = False
         self.error: CentralError | None = None
         self.cert = None
@@ -100,15 +105,16 @@ class CertificateJourney(Journey):
         shell, identity = self.shell, self.shell.session.identity
         self.loading, self.error = True, None
 
-        def done(certs) -> Result:
-            self.certs, self.loading = list(certs), False
+        def done(page) -> Result:
+            self.certs, self.total, self.loading = list(page.items), page.total, False
             return None
 
         def failed(exc: CentralError) -> Result:
             self.loading, self.error = False, exc
             return None
 
-        self.call(lambda: with_person(shell.central, identity, lambda token: shell.central.certificates(token).items),
+        self.call(lambda: with_person(shell.central, identity,
+                                      lambda token: shell.central.certificates(token, limit=CERTS_SHOWN)),
                   done, failed)
         return None
 
@@ -129,8 +135,12 @@ class CertificateJourney(Journey):
             status = self.shell.error_text(self.error)
         elif self.loading:
             status = tr("common.loading")
+        elif self.certs is not None and not rows:
+            status = tr("certificate.none")
+        elif self.certs is not None and self.total > len(rows):
+            status = tr("certificate.found_first", shown=len(rows), n=self.total)
         elif self.certs is not None:
-            status = tr("certificate.none") if not rows else tr("certificate.found", n=len(rows))
+            status = tr("certificate.found", n=len(rows))
         else:
             status = ""
         holder = tr("certificate.holder_line", name=identity.masked_name) if identity else ""
