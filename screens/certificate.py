@@ -23,12 +23,20 @@ class CertificateRowView(ButtonBehavior, BoxLayout):
     def on_release(self):
         App.get_running_app().shell.act("open", cert_id=self.cert_id)
 
+    def blank(self) -> None:
+        self.cert_id = self.name = self.issuer = self.number = self.dates = ""
+        self.expired = False
+
 
 class CertificatesScreen(PageScreen):
     def refresh(self, page) -> None:
-        self.ids.scroll.data = [{"cert_id": r.cert_id, "name": r.name, "issuer": r.issuer, "number": r.number,
-                                 "dates": r.dates, "expired": r.expired} for r in page.rows]
-        self.ids.scroll.scroll_y = 1
+        scroll = self.ids.scroll
+        scroll.data = [{"cert_id": r.cert_id, "name": r.name, "issuer": r.issuer, "number": r.number,
+                        "dates": r.dates, "expired": r.expired} for r in page.rows]
+        scroll.scroll_y = 1
+        if not page.rows:  # the person has gone: no row widget kept for reuse holds their certificates
+            for view in scroll.kept_views(CertificateRowView):
+                view.blank()
 
 
 class CertificateScreen(PageScreen):

@@ -97,7 +97,16 @@ class KScrollView(OneBarBinding, ScrollView):
 
 
 class KRecycleView(OneBarBinding, RecycleView):
-    pass
+    def kept_views(self, viewclass) -> list:
+        """Every row widget of ``viewclass`` Kivy keeps for reuse: those in this list, those it
+        keeps by index once scrolled away, and those in its own cache shared by every list (up to
+        1,000, for as long as the app runs). Each still holds the texts it last showed."""
+        from kivy.uix.recycleview import views
+
+        adapter = self.view_adapter
+        kept = [v for v in adapter.views.values() if isinstance(v, viewclass)]
+        kept += adapter.dirty_views.get(viewclass, {}).values()
+        return kept + list(views._cached_views.get(viewclass, ()))
 
 
 class BreakingLabel(LineBreaking, Label):

@@ -2,7 +2,8 @@
 ``python -m tests.certificates_child CONFIG OUT N``. Once the kiosk is assembled it puts the first
 sample card on the emulated reader, gives that person N certificates more on the embedded platform,
 opens "my e-certificates" as a finger would, counts the row widgets the list made, scrolls to its
-end, taps the last certificate and writes what it saw as JSON to OUT. Exits 0 when it could."""
+end, taps the last certificate, takes the card away, looks for what the list kept of them and
+writes what it saw as JSON to OUT. Exits 0 when it could."""
 
 from __future__ import annotations
 
@@ -57,8 +58,10 @@ def main(config: str, out: str, n: str) -> int:
                                "valid_until) VALUES (?, ?, ?, ?, '广安市广安区行政审批局', ?, NULL)",
                                [(f"T-{i:04d}", person, f"《第 {i + 1} 件》办理结果", f"GA{i:010d}",
                                  f"2030-01-01T00:00:{i % 60:02d}+00:00") for i in range(int(n))])
-            screen = app.sm.get_screen("personal")
-            tap(next(w for w in screen.walk() if getattr(w, "journey", None) == "certificate"))
+            entry = next(w for w in app.sm.get_screen("personal").walk() if getattr(w, "journey", None) == "certificate")
+            for _ in range(3):  # laid out and drawn before a finger can find it
+                yield
+            tap(entry)
             yield from until("the list", lambda: shell.page.screen == "certificates" and not shell.page.loading
                              and bool(shell.page.rows))
             certs = app.sm.get_screen("certificates")
@@ -78,6 +81,23 @@ def main(config: str, out: str, n: str) -> int:
             tap(next(w for w in in_view(certs) if w.name == last))
             yield from until("its page", lambda: shell.page.screen == "certificate")
             result["opened"] = shell.page.title
+            # The person takes the card and goes: no row widget Kivy keeps for reuse may still hold
+            # their certificates (as text, or drawn in a texture).
+            app.hardware.remove_card()
+            yield from until("the welcome page", lambda: shell.page.screen == "welcome" and shell.session.identity is None)
+            for _ in range(5):
+                yield
+            import gc
+
+            from kivy.uix.label import Label
+
+            kept = [o for o in gc.get_objects() if isinstance(o, CertificateRowView)]
+            result["views_kept"] = len(kept)
+            result["texts_kept"] = [t for v in kept for t in (v.name, v.issuer, v.number, v.dates) if t] + [
+                w.text for v in kept for w in v.walk() if isinstance(w, Label) and w.text
+                and w.text not in ("›", shell.tr("certificate.expired"))]
+            result["textures_kept"] = sum(1 for v in kept for w in v.walk() if isinstance(w, Label)
+                                          and w.texture is not None and w.text not in ("›", shell.tr("certificate.expired")))
 
         run = steps()
 
