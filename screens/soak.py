@@ -91,6 +91,7 @@ class Soak(Tour):
         self.exit_after = int(os.environ.get("KIOSK_SOAK_EXIT_AFTER", "0"))
         self._types: dict[str, int] = {}
         self._observers: dict[str, int] = {}  # (the census) observers of each busy property, last look
+        self._textures: set[int] = set()  # (the census) ids of the textures alive at the last look
         self._modules: set[str] = set()  # (the profile) sys.modules as of the last look
         self._traced = None  # (KIOSK_SOAK_TRACE) the first tracemalloc snapshot: (session, snapshot)
         self._fonts: set[str] = set()  # (the profile) every font id Kivy's text provider was asked for
@@ -207,6 +208,7 @@ class Soak(Tour):
             diff = sorted(((c - self._types.get(t, 0), t) for t, c in counts.items()), reverse=True)
             self._types = dict(counts)
             grew += self._observers_grown(objects)
+            grew += self._textures_grown(objects)
             del objects
             widgets = [(d, t) for d, t in diff if t.startswith("widget ")][:10]
             grew += "; grew: " + ", ".join(f"{t} +{d}" for d, t in diff[:12] + widgets if d > 0)
@@ -256,6 +258,33 @@ class Soak(Tour):
         grown = sorted(((k - self._observers.get(key, 0), key) for key, k in now.items()), reverse=True)
         self._observers = now
         return "; observers grown: " + (", ".join(f"{key} +{d}" for d, key in grown[:5] if d > 0) or "none")
+
+    def _textures_grown(self, objects) -> str:
+        """Kivy's textures alive (each a GL texture: in llvmpipe, memory of the kiosk's process) and,
+        for those made since the last look and still alive, their size and what holds them."""
+        from collections import Counter
+
+        from kivy.graphics.texture import Texture
+
+        textures = [o for o in objects if isinstance(o, Texture)]
+        seen, self._textures = self._textures, {id(t) for t in textures}
+        new = [t for t in textures if id(t) not in seen]
+        holders = Counter()
+        for t in new[:200]:
+            refs = [r for r in gc.get_referrers(t) if r is not objects and r is not textures and r is not new]
+            holders.update(f"{type(r).__module__}.{type(r).__qualname__}" for r in refs[:3])
+        sizes = Counter(f"{t.width}x{t.height}" for t in new)
+        from kivy.graphics.opengl import glDeleteTextures, glGenTextures, glIsTexture
+
+        # GL's names: the next one GL gives out, and how many below it are still textures (Kivy
+        # deletes a texture's GL side once its object is gone; a count that grows is GL's to keep).
+        probe = glGenTextures(1)[0]
+        glDeleteTextures(1, probe.to_bytes(4, sys.byteorder))
+        live = sum(1 for i in range(1, probe) if glIsTexture(i))
+        return (f"; textures alive {len(textures)} (GL: next name {probe}, {live} below it are textures), "
+                f"new since the last look {len(new)} "
+                f"(sizes {', '.join(f'{k} {v}' for k, v in sizes.most_common(5))}; "
+                f"held by {', '.join(f'{k} {v}' for k, v in holders.most_common(6))})")
 
     def _count_fonts(self) -> None:
         from kivy.core.text.text_sdl2 import LabelSDL2

@@ -5,11 +5,12 @@ again, and writes both as JSON to OUT. Exits 0 when it could measure."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from kivy.metrics import dp
+
+from tests.ui_child import drive, tap
 
 
 def measure(app) -> dict:
@@ -36,86 +37,41 @@ def measure_bar(app) -> dict:
             "chips_width": sum(c.width for c in chips), "bar_in_window": bar.y >= 0 and bar.parent.y >= 0}
 
 
-def main(config: str, out: str) -> int:
-    from kiosk.startup import first_frame
-    from screens.run import run_ui
+def script(app, result: dict, shots: Path):
+    result["normal"] = measure(app)
+    tap(app.sm.get_screen("welcome").ids.elder)
+    for _ in range(5):
+        yield
+    result["elder"] = measure(app)
+    app.shell.start("guide")
+    for _ in range(10):
+        yield
+    keys = app.sm.get_screen("guides").ids.keyboard
+    sizes = [(b.width, b.height) for row in keys.children for b in row.children]
+    result["elder_keys_dp"] = min(min(s) for s in sizes) / dp(1)
+    result["guides_elder"] = measure(app)
+    app.shell.set_elder(False)
+    for _ in range(5):
+        yield
+    result["guides_normal"] = measure(app)
+    # The status bar in English in elder size with every device needing attention: the
+    # longest words it may have to show.
+    for _ in range(200):  # the devices' own reports first (they come as each opens)
+        if all(ok for _n, _t, ok in app.shell.device_summary()):
+            break
+        yield
+    for name in app.shell.upkeep.devices.workers:
+        app.shell.upkeep.device_states[name] = {"state": "user_error"}
+    app.shell.set_language("en")  # (which redraws the bar)
+    app.shell.set_elder(True)
+    for _ in range(5):
+        yield
+    result["bar"] = measure_bar(app)
+    from kivy.core.window import Window
 
-    result: dict = {}
-
-    def started(app):
-        from kivy.clock import Clock
-        from kivy.tests.common import UnitTestTouch
-
-        def tap(widget):
-            x, y = widget.to_window(*widget.center)
-            touch = UnitTestTouch(x, y)
-            touch.touch_down()
-            touch.touch_up()
-
-        def steps():
-            result["normal"] = measure(app)
-            tap(app.sm.get_screen("welcome").ids.elder)
-            for _ in range(5):
-                yield
-            result["elder"] = measure(app)
-            app.shell.start("guide")
-            for _ in range(10):
-                yield
-            keys = app.sm.get_screen("guides").ids.keyboard
-            sizes = [(b.width, b.height) for row in keys.children for b in row.children]
-            result["elder_keys_dp"] = min(min(s) for s in sizes) / dp(1)
-            result["guides_elder"] = measure(app)
-            app.shell.set_elder(False)
-            for _ in range(5):
-                yield
-            result["guides_normal"] = measure(app)
-            # The status bar in English in elder size with every device needing attention: the
-            # longest words it may have to show.
-            for _ in range(200):  # the devices' own reports first (they come as each opens)
-                if all(ok for _n, _t, ok in app.shell.device_summary()):
-                    break
-                yield
-            for name in app.shell.upkeep.devices.workers:
-                app.shell.upkeep.device_states[name] = {"state": "user_error"}
-            app.shell.set_language("en")  # (which redraws the bar)
-            app.shell.set_elder(True)
-            for _ in range(5):
-                yield
-            result["bar"] = measure_bar(app)
-            from kivy.core.window import Window
-
-            Window.screenshot(name=str(Path(out).parent / "statusbar.png"))
-
-        run = steps()
-
-        def advance(_dt):
-            try:
-                next(run)
-            except StopIteration:
-                Path(out).write_text(json.dumps(result))
-                app.stop()
-                return False
-            return True
-
-        Clock.schedule_interval(advance, 0.1)
-
-    first = first_frame(config)
-    slips = Path(out).parent / "slips"
-
-    def assemble(stack):  # as `kiosk demo` assembles it (kiosk.cli)
-        from kiosk import config as cfgmod
-        from kiosk.demo import DemoHardware
-        from kiosk.runtime import running_kiosk
-
-        cfg = cfgmod.load(config)
-        hw = stack.enter_context(DemoHardware(cfg, slips))
-        return stack.enter_context(running_kiosk(cfg, hw.device_overrides())), hw
-
-    code, failure = run_ui(config, first, assemble, demo=True, on_started=started)
-    if failure:
-        print(failure, file=sys.stderr)
-    return code if Path(out).exists() else 1
+    Window.screenshot(name=str(shots / "statusbar.png"))
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    config, out = sys.argv[1:3]
+    sys.exit(drive(config, out, lambda app, result: script(app, result, Path(out).parent)))

@@ -10,156 +10,111 @@ screen goes to OUT as JSON; exits 0 when every step happened."""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
+from tests.ui_child import drive, tap
+
 STAFF_CARD = 1  # the demo's second sample card: on the allow-list of the test's config
 
 
-def main(config: str, out: str, phase: str) -> int:
-    from kiosk.startup import first_frame
-    from screens.run import run_ui
+def script(app, result: dict, phase: str, out: str):
+    result["steps"] = []
+    shell = app.shell
 
-    result: dict = {"steps": []}
+    def wait(what, cond, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} (screen {shell.page.screen}: {shell.page})")
+            yield
+        for _ in range(3):
+            yield
+        result["steps"].append(what)
 
-    def started(app):
-        from kivy.clock import Clock
-        from kivy.tests.common import UnitTestTouch
+    def screen():
+        return app.sm.get_screen(app.sm.current)
 
-        shell = app.shell
+    def key(text):
+        return next(w for w in screen().walk() if getattr(w, "text", None) == text and hasattr(w, "on_release"))
 
-        def tap(widget):
-            x, y = widget.to_window(*widget.center)
-            touch = UnitTestTouch(x, y)
-            touch.touch_down()
-            touch.touch_up()
+    def pin(digits):
+        for d in digits:
+            tap(key(d))
+        tap(screen().ids.enter)
 
-        def wait(what, cond, timeout=15.0):
-            deadline = time.monotonic() + timeout
-            while not cond():
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{what} (screen {shell.page.screen}: {shell.page})")
-                yield
-            for _ in range(3):
-                yield
-            result["steps"].append(what)
+    def tiles():
+        from screens.maintenance import StaffTile
 
-        def screen():
-            return app.sm.get_screen(app.sm.current)
+        return {w.title: {"lines": w.lines, "ok": w.ok} for w in screen().walk() if isinstance(w, StaffTile)}
 
-        def key(text):
-            return next(w for w in screen().walk() if getattr(w, "text", None) == text and hasattr(w, "on_release"))
+    def gesture():
+        for _ in range(5):
+            tap(app.root.ids.terminal_id)
 
-        def pin(digits):
-            for d in digits:
-                tap(key(d))
-            tap(screen().ids.enter)
-
-        def tiles():
-            from screens.maintenance import StaffTile
-
-            return {w.title: {"lines": w.lines, "ok": w.ok} for w in screen().walk() if isinstance(w, StaffTile)}
-
-        def gesture():
-            for _ in range(5):
-                tap(app.root.ids.terminal_id)
-
-        def steps():
-            yield from wait("the welcome page", lambda: shell.page.screen == "welcome")
-            if phase == "again":
-                # Nobody at the kiosk since the start: every page's screen is built meanwhile, so a
-                # citizen's first visit to one is not slower than the next (screens/app.py).
-                yield from wait("every screen built", lambda: app.prebuilt, 60)
-                result["built"] = sorted(s.name for s in app.sm.screens)
-                result["preloaded"] = [m for m in ("opencc", "rapidfuzz.process", "rapidfuzz.fuzz") if m in sys.modules]
-                app._forget_pages("welcome")  # as when a person goes: every screen takes its empty page
-                gesture()
-                yield from wait("the PIN pad", lambda: app.sm.current == "staff_pin")
-                result["locked"] = {"message": screen().ids.message.text, "enter": screen().ids.enter.disabled}
-                pin("2468")
-                yield
-                result["after_right_pin"] = app.sm.current
-                return
+    def steps():
+        yield from wait("the welcome page", lambda: shell.page.screen == "welcome")
+        if phase == "again":
+            # Nobody at the kiosk since the start: every page's screen is built meanwhile, so a
+            # citizen's first visit to one is not slower than the next (screens/app.py).
+            yield from wait("every screen built", lambda: app.prebuilt, 60)
+            result["built"] = sorted(s.name for s in app.sm.screens)
+            result["preloaded"] = [m for m in ("opencc", "rapidfuzz.process", "rapidfuzz.fuzz") if m in sys.modules]
+            app._forget_pages("welcome")  # as when a person goes: every screen takes its empty page
             gesture()
             yield from wait("the PIN pad", lambda: app.sm.current == "staff_pin")
-            pin("1111")
-            yield from wait("wrong PIN said", lambda: "还可再试" in screen().ids.message.text)
-            result["wrong"] = screen().ids.message.text
-            pin("2468")
-            yield from wait("the tiles", lambda: app.sm.current == "staff_tiles")
-            hw = app.hardware
-            hw.printer.set_paper("out")
-            hw.scanner.close()  # unplugged
-            shown = {}
-
-            def faults_shown():
-                # The tiles as they were when all three faults showed: an unplugged pty's number
-                # may be given to another test's pty, and the scanner then comes back "online".
-                now = tiles()
-                if (any("缺纸" in t["lines"] and not t["ok"] for t in now.values())
-                        and any("scanner" in k and not t["ok"] for k, t in now.items())
-                        and any("无法连接" in t["lines"] and not t["ok"] for t in now.values())):
-                    shown.update(now)
-                return bool(shown)
-
-            yield from wait("the faults on the tiles", faults_shown, timeout=30)
-            result["tiles"] = shown
-            result["pictured"] = str(Path(out).with_suffix(".png"))
-            from kivy.core.window import Window
-
-            Window.screenshot(name=result["pictured"])
-            tap(screen().ids.leave)
-            yield from wait("the welcome page after leaving", lambda: shell.page.screen == "welcome")
-            hw.place_card(STAFF_CARD)
-            yield from wait("the tiles by staff card", lambda: app.sm.current == "staff_tiles")
-            result["who"] = screen().ids.who.text
-            result["identity_after_card"] = shell.session.identity is not None
-            tap(screen().ids.leave)
-            yield from wait("the welcome page again", lambda: shell.page.screen == "welcome")
-            gesture()
-            yield from wait("the PIN pad again", lambda: app.sm.current == "staff_pin")
-            for _ in range(5):
-                pin("0000")
-                yield from wait("the PIN checked", lambda: not getattr(shell.journey, "verifying", False))
-            yield from wait("the lock", lambda: "已锁定" in screen().ids.message.text)
             result["locked"] = {"message": screen().ids.message.text, "enter": screen().ids.enter.disabled}
+            pin("2468")
+            yield
+            result["after_right_pin"] = app.sm.current
+            return
+        gesture()
+        yield from wait("the PIN pad", lambda: app.sm.current == "staff_pin")
+        pin("1111")
+        yield from wait("wrong PIN said", lambda: "还可再试" in screen().ids.message.text)
+        result["wrong"] = screen().ids.message.text
+        pin("2468")
+        yield from wait("the tiles", lambda: app.sm.current == "staff_tiles")
+        hw = app.hardware
+        hw.printer.set_paper("out")
+        hw.scanner.close()  # unplugged
+        shown = {}
 
-        run = steps()
+        def faults_shown():
+            # The tiles as they were when all three faults showed: an unplugged pty's number
+            # may be given to another test's pty, and the scanner then comes back "online".
+            now = tiles()
+            if (any("缺纸" in t["lines"] and not t["ok"] for t in now.values())
+                    and any("scanner" in k and not t["ok"] for k, t in now.items())
+                    and any("无法连接" in t["lines"] and not t["ok"] for t in now.values())):
+                shown.update(now)
+            return bool(shown)
 
-        def advance(_dt):
-            try:
-                next(run)
-            except StopIteration:
-                Path(out).write_text(json.dumps(result, ensure_ascii=False))
-                app.stop()
-                return False
-            except Exception as exc:  # the step that did not happen, for the test's message
-                result["failed"] = f"{type(exc).__name__}: {exc}"
-                Path(out).write_text(json.dumps(result, ensure_ascii=False))
-                app.stop()
-                return False
-            return True
+        yield from wait("the faults on the tiles", faults_shown, timeout=30)
+        result["tiles"] = shown
+        result["pictured"] = str(Path(out).with_suffix(".png"))
+        from kivy.core.window import Window
 
-        Clock.schedule_interval(advance, 0.1)
-
-    first = first_frame(config)
-
-    def assemble(stack):  # as `kiosk demo` assembles it (kiosk.cli)
-        from kiosk import config as cfgmod
-        from kiosk.demo import DemoHardware
-        from kiosk.runtime import running_kiosk
-
-        cfg = cfgmod.load(config)
-        hw = stack.enter_context(DemoHardware(cfg, Path(out).parent / "slips"))
-        return stack.enter_context(running_kiosk(cfg, hw.device_overrides())), hw
-
-    code, failure = run_ui(config, first, assemble, demo=True, on_started=started)
-    if failure:
-        print(failure, file=sys.stderr)
-    return code if Path(out).exists() and "failed" not in json.loads(Path(out).read_text()) else 1
+        Window.screenshot(name=result["pictured"])
+        tap(screen().ids.leave)
+        yield from wait("the welcome page after leaving", lambda: shell.page.screen == "welcome")
+        hw.place_card(STAFF_CARD)
+        yield from wait("the tiles by staff card", lambda: app.sm.current == "staff_tiles")
+        result["who"] = screen().ids.who.text
+        result["identity_after_card"] = shell.session.identity is not None
+        tap(screen().ids.leave)
+        yield from wait("the welcome page again", lambda: shell.page.screen == "welcome")
+        gesture()
+        yield from wait("the PIN pad again", lambda: app.sm.current == "staff_pin")
+        for _ in range(5):
+            pin("0000")
+            yield from wait("the PIN checked", lambda: not getattr(shell.journey, "verifying", False))
+        yield from wait("the lock", lambda: "已锁定" in screen().ids.message.text)
+        result["locked"] = {"message": screen().ids.message.text, "enter": screen().ids.enter.disabled}
+    yield from steps()
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    config, out, phase = sys.argv[1:4]
+    sys.exit(drive(config, out, lambda app, result: script(app, result, phase, out)))
