@@ -28,6 +28,18 @@ class FakeClock:
         self.t += seconds
 
 
+def own_demo_config(folder: Path) -> Path:
+    """The repository's demo config copied into ``folder``, with its state (var/: the embedded
+    platform's database among it) there too, not in the repository's var/ that ``make run`` uses."""
+    import shutil
+
+    shutil.copytree(REPO / "config", folder / "config")
+    demo = folder / "config" / "demo.toml"
+    demo.write_text(demo.read_text(encoding="utf-8").replace('var = "var"', f'var = "{folder / "var"}"'),
+                    encoding="utf-8")
+    return demo
+
+
 @pytest.fixture(scope="session")
 def display():
     """An Xvfb the suite starts itself; UI tests and the tour run on it."""

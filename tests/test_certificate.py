@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import zxingcpp
 from drivers.samv.emulator import SAMPLE_CARDS
 from kiosk.journeys.certificate import CERTS_SHOWN
 from kiosk.shell import Shell
-from tests.conftest import REPO
+from tests.conftest import REPO, own_demo_config
 from tests.fault_proxy import FaultProxy
 from tests.test_apply import DEAD, Hall, identify
 from tests.test_shell import run_until
@@ -229,12 +228,9 @@ def test_a_person_with_many_certificates_scrolls_to_the_last_on_the_real_app(dis
     only for the rows in view (memory and drawing do not grow with the count), and scrolling to
     its end shows the last one, which opens like any other; and when the person goes, the rows
     Kivy keeps to reuse are blank."""
-    shutil.copytree(REPO / "config", tmp_path / "config")
-    demo = tmp_path / "config" / "demo.toml"  # its own platform and state, not the repository's var/
-    demo.write_text(demo.read_text(encoding="utf-8").replace('var = "var"', f'var = "{tmp_path / "var"}"'),
-                    encoding="utf-8")
+    demo = own_demo_config(tmp_path)
     out = tmp_path / "seen.json"
-    r = subprocess.run([sys.executable, "-m", "tests.certificates_child", str(tmp_path / "config" / "demo.toml"),
+    r = subprocess.run([sys.executable, "-m", "tests.certificates_child", str(demo),
                         str(out), "60"], cwd=REPO, capture_output=True, text=True, timeout=150,
                        env={**os.environ, "DISPLAY": display})
     assert r.returncode == 0, r.stderr[-3000:]

@@ -4,7 +4,6 @@ result names that keep their tail, masked names of bounded length, and 长辈模
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -12,7 +11,7 @@ import pytest
 
 from devices.identity import MASKED_NAME_MAX, mask_name
 from screens.linebreak import CLOSING, OPENING, break_lines, break_markup
-from tests.conftest import REPO
+from tests.conftest import REPO, own_demo_config
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +95,9 @@ def test_a_masked_name_is_bounded_whatever_its_length():
 
 
 def test_elder_mode_on_the_real_app_makes_text_and_targets_larger(display, tmp_path):
-    shutil.copytree(REPO / "config", tmp_path / "config")
+    demo = own_demo_config(tmp_path)
     out = tmp_path / "measured.json"
-    r = subprocess.run([sys.executable, "-m", "tests.elder_child", str(tmp_path / "config" / "demo.toml"), str(out)],
+    r = subprocess.run([sys.executable, "-m", "tests.elder_child", str(demo), str(out)],
                        cwd=REPO, capture_output=True, text=True, timeout=120,
                        env={**__import__("os").environ, "DISPLAY": display})
     assert r.returncode == 0, r.stderr[-3000:]
