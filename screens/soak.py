@@ -264,6 +264,7 @@ class Soak(Tour):
         for those made since the last look and still alive, their size and what holds them."""
         from collections import Counter
 
+        from kivy.graphics.opengl import glDeleteTextures, glGenTextures, glIsTexture
         from kivy.graphics.texture import Texture
 
         textures = [o for o in objects if isinstance(o, Texture)]
@@ -274,8 +275,6 @@ class Soak(Tour):
             refs = [r for r in gc.get_referrers(t) if r is not objects and r is not textures and r is not new]
             holders.update(f"{type(r).__module__}.{type(r).__qualname__}" for r in refs[:3])
         sizes = Counter(f"{t.width}x{t.height}" for t in new)
-        from kivy.graphics.opengl import glDeleteTextures, glGenTextures, glIsTexture
-
         # GL's names: the next one GL gives out, and how many below it are still textures (Kivy
         # deletes a texture's GL side once its object is gone; a count that grows is GL's to keep).
         probe = glGenTextures(1)[0]
