@@ -226,11 +226,13 @@ class KioskApp(App):
     def _forget_pages(self, showing: str) -> None:
         """The person has gone: every screen not on show goes back to its empty page. A screen keeps
         the last page it drew, and the person's pages (their cases, certificates, masked name) would
-        stay in memory, ready to be drawn, until the next visit to each."""
+        stay in memory, ready to be drawn, until the next visit to each. The fonts' caches of drawn
+        glyphs go too (they fill with each person's characters, up to 256 a font object)."""
         for screen in self.sm.screens:
             if screen.name != showing:
                 screen.page = PAGES[screen.name]()
                 screen.refresh(screen.page)
+        kivy_fixes.empty_glyph_caches()
 
     def staff_tap(self) -> None:
         """A tap on the terminal id (the hidden way into maintenance mode); not before the kiosk is assembled."""

@@ -58,7 +58,65 @@ def drop_emptied_textures() -> None:
     Label.drops_emptied_texture = True
 
 
+KIVY_FONTS = 64  # font objects Kivy's SDL2 text provider keeps open, the first opened going first
+_fonts: dict[str, dict] = {}  # Kivy's key of each font object opened -> the options it was opened with
+
+
+def track_fonts() -> None:
+    """Note each font object Kivy opens (its key and options), for ``empty_glyph_caches``."""
+    from kivy.core.text import text_sdl2
+
+    provider = text_sdl2.LabelSDL2
+    if getattr(provider, "tracks_fonts", False):
+        return
+    font_id = provider._get_font_id
+
+    def _get_font_id(self):
+        key = font_id(self)
+        if key not in _fonts:  # asked first just before Kivy opens it
+            _fonts[key] = dict(self.options)
+            while len(_fonts) > KIVY_FONTS:  # closed by Kivy: not to be opened again from here
+                del _fonts[next(iter(_fonts))]
+        return key
+
+    provider._get_font_id = _get_font_id
+    provider.tracks_fonts = True
+
+
+class _FontKey:
+    """What Kivy's renderer asks of a label: the font's key and the drawing options."""
+
+    def __init__(self, key: str, options: dict):
+        self.key, self.options = key, options
+
+    def _get_font_id(self) -> str:
+        return self.key
+
+
+def empty_glyph_caches() -> int:
+    """SDL_ttf keeps up to 256 drawn glyphs in each font object, and the kiosk has ~55 (faces, sizes,
+    bold, elder mode): they fill as new characters are drawn (names, addresses, guide titles), up
+    to ~0.5 MB a font object at the larger sizes, and stay (heaptrack: +1.5 MB from session 30 to
+    150 of the soak). SDL_ttf empties a font's cache when its outline width changes, and Kivy's
+    renderer sets a label's outline for the draw and puts it back to none after: a blank drawn
+    with an outline leaves each cache empty and the font as it was (changing the hinting would
+    too, but HarfBuzz then places the glyphs a pixel apart from before). Call once a person has
+    gone, on the UI thread. Returns how many font objects it emptied."""
+    from kivy.core.text._text_sdl2 import _SurfaceContainer
+
+    surface, emptied = _SurfaceContainer(1, 1), 0
+    for key, options in list(_fonts.items()):
+        try:
+            surface.render(_FontKey(key, {**options, "outline_width": 1}), " ", 0, 0)
+        except AssertionError:  # Kivy could not open it (its way of failing): nothing cached
+            del _fonts[key]
+            continue
+        emptied += 1
+    return emptied
+
+
 def apply() -> None:
     """Each fix, once, before the first label draws."""
     release_text_surfaces()
     drop_emptied_textures()
+    track_fonts()
