@@ -368,6 +368,8 @@ def summary(result: dict, sessions: int, seed: int) -> dict:
         "memory_growth_mb": None if ends is None else round(ends[1] - ends[0], 1),
         "memory_later_mb": None if later is None else [round(x, 1) for x in later],
         "memory_single_mb": None if not {10, 200} <= set(mem) else round(mem[200] - mem[10], 1),
+        "memory_parts_mb": {part: [round(x, 2) for x in ends] for part, samples in soak.memory_parts.items()
+                            if (ends := memory_growth(samples)) is not None},
         "journeys": soak.journeys, "faults": soak.faults, "proxy": result["proxy"],
         "outbox": soak.outbox.get("counts", {}), "privacy": aud, "seconds": round(result["seconds"]),
         "details": {k: cmp[k] for k in ("lost", "duplicated", "receipts_lost", "receipts_twice_unmarked")},
@@ -380,6 +382,24 @@ def ok(s: dict) -> bool:
     memory = s["memory_growth_mb"] is None or s["memory_growth_mb"] <= MEMORY_TARGET_MB
     return zeros and memory and s["completed"] == s["sessions"] and not s["privacy"]["findings"] \
         and not s["privacy"]["bad_modes"]
+
+
+PARTS = {  # screens.soak.memory_parts, as the report names them
+    "heap_in_use": "malloc's bytes in use", "heap_free": "malloc's free bytes",
+    "heap_resident": "its main heap resident", "anon_resident": "anonymous maps resident (malloc's "
+    "other arena, Python's arenas, stacks)", "python_arenas_held": "Python's arenas held (1 MiB each)",
+    "python_in_use": "bytes in use in them", "llvm_resident": "the GL renderer's JIT (LLVM)",
+    "swrast_resident": "the GL renderer's code", "files_resident": "files mapped"}
+
+
+def parts_line(parts: dict[str, list[float]]) -> list[str]:
+    """What the growth over 200 sessions is made of, by the same medians."""
+    if not parts:
+        return []
+    said = [f"{PARTS.get(k, k)} {b - a:+.{0 if k == 'python_arenas_held' else 1}f}"
+            + ("" if k == "python_arenas_held" else " MB") + f" ({a:g} → {b:g})" for k, (a, b) in parts.items()]
+    return ["What the growth over 200 sessions is made of (the same medians; screens/soak.py memory_parts): "
+            + "; ".join(said) + ".", ""]
 
 
 def markdown(s: dict, command: str) -> str:
@@ -427,6 +447,7 @@ def markdown(s: dict, command: str) -> str:
             if (m := window_median(by_session, a)) is not None)
         + " (every session's sample: summary.json in the soak's folder).",
         "",
+        *parts_line(s.get("memory_parts_mb") or {}),
         f"Journeys drawn: {', '.join(f'{k} {v}' for k, v in sorted(s['journeys'].items()))}.",
         "",
         f"Faults injected: {', '.join(f'{k} {v}' for k, v in sorted(s['faults'].items()))}; requests through "

@@ -11,6 +11,7 @@ printer gave out are recorded for the comparison with the platform afterwards.
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import json
 import logging
@@ -119,6 +120,15 @@ class Soak(Tour):
         return {note["session"]: note["mb"] for note in self.notes.read("memory")}
 
     @property
+    def memory_parts(self) -> dict[str, dict[int, float]]:  # each part's MB (memory_parts) after each session
+        parts: dict[str, dict[int, float]] = {}
+        for note in self.notes.read("memory"):
+            for part, mb in note.items():
+                if part not in ("session", "mb"):
+                    parts.setdefault(part, {})[note["session"]] = mb
+        return parts
+
+    @property
     def codes(self) -> list[str]:  # the citizen codes shown (the privacy audit looks for them)
         return [note["code"] for note in self.notes.read("code")]
 
@@ -178,7 +188,8 @@ class Soak(Tour):
             gc.collect()  # as the kiosk leaves itself once a person has gone (kiosk.collector)
             trim()
             mb = resident_mb()
-            self.notes.add("memory", session=n, mb=mb)
+            # and what it is made of (bench/soak.py compares each part's medians as it does the whole's)
+            self.notes.add("memory", session=n, mb=mb, **memory_parts())
             if n == 10 or n % MEMORY_EVERY == 0:
                 log.info("soak: resident memory after session %d: %.1f MB", n, mb)
             if n == self.exit_after:
@@ -231,6 +242,9 @@ class Soak(Tour):
         modules, self._modules = set(sys.modules) - self._modules, set(sys.modules)
         if n > self.profile:  # a module first imported mid-day: the warm-up could bring it in
             grew += f"; modules imported since: {len(modules)} ({', '.join(sorted(modules)[:12])})"
+        grew += "; caches " + ", ".join(  # functools' caches, fullest first: bounded, but filled by the day's use
+            f"{name} {f.cache_info().currsize}/{f.cache_info().maxsize}"
+            for name, f in sorted(_module_caches().items(), key=lambda kv: -kv[1].cache_info().currsize)[:8])
         render = sys.modules.get("drivers.escpos.render")  # the receipt encoder's (the printer's: its process)
         if render is not None:
             grew += f"; printer glyph cells {render.glyph.cache_info().currsize}"
@@ -275,12 +289,16 @@ class Soak(Tour):
             refs = [r for r in gc.get_referrers(t) if r is not objects and r is not textures and r is not new]
             holders.update(f"{type(r).__module__}.{type(r).__qualname__}" for r in refs[:3])
         sizes = Counter(f"{t.width}x{t.height}" for t in new)
+        # The pixels behind them, each GL texture once (a region shares its texture's): llvmpipe
+        # keeps them in the process's heap, 4 bytes a pixel.
+        pixels = {t.id: t.width * t.height for t in textures if type(t) is Texture}
         # GL's names: the next one GL gives out, and how many below it are still textures (Kivy
         # deletes a texture's GL side once its object is gone; a count that grows is GL's to keep).
         probe = glGenTextures(1)[0]
         glDeleteTextures(1, probe.to_bytes(4, sys.byteorder))
         live = sum(1 for i in range(1, probe) if glIsTexture(i))
-        return (f"; textures alive {len(textures)} (GL: next name {probe}, {live} below it are textures), "
+        return (f"; textures alive {len(textures)} ({sum(pixels.values()) * 4 / 2**20:.1f} MB of pixels; "
+                f"GL: next name {probe}, {live} below it are textures), "
                 f"new since the last look {len(new)} "
                 f"(sizes {', '.join(f'{k} {v}' for k, v in sizes.most_common(5))}; "
                 f"held by {', '.join(f'{k} {v}' for k, v in holders.most_common(6))})")
@@ -699,6 +717,18 @@ class Soak(Tour):
         yield from self.wait("elder mode switched", lambda: shell.elder != elder)
 
 
+def _module_caches() -> dict[str, functools._lru_cache_wrapper]:
+    """The functools caches of the kiosk's modules, by name (found through the modules: made at
+    import, they are among the objects the collector froze, which gc no longer lists)."""
+    found: dict[int, tuple[str, functools._lru_cache_wrapper]] = {}
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in ("kiosk", "contract", "screens", "devices", "drivers", "central"):
+            for f in list(vars(module).values()):
+                if isinstance(f, functools._lru_cache_wrapper):  # (imported elsewhere: named once, where made)
+                    found.setdefault(id(f), (f"{f.__module__}.{getattr(f, '__qualname__', '?')}", f))
+    return dict(found.values())
+
+
 def smaps_mb() -> dict[str, float]:
     """Resident MB by kind of mapping: the heap, anonymous maps (malloc arenas, mmaps of GL and
     the C libraries), stacks, and each file mapped."""
@@ -723,17 +753,43 @@ def malloc_mb() -> str:
     """glibc's own account, all arenas: bytes in use (heap chunks + mmapped blocks) and bytes free
     in its heaps. Live bytes that grow are memory kept; free bytes that grow are fragmentation."""
     try:
-        info = ctypes.CDLL("libc.so.6").mallinfo2
+        m = _mallinfo()
     except (OSError, AttributeError):
         return "n/a"
-    info.restype = _Mallinfo2
-    m = info()
     return f"in use {(m.uordblks + m.hblkhd) / 1e6:.1f} MB (mmapped {m.hblkhd / 1e6:.1f}), free {m.fordblks / 1e6:.1f} MB"
+
+
+def memory_parts() -> dict[str, float]:
+    """What the resident size is made of (MB, ~30 ms to take): malloc's bytes in use and free, the
+    resident size of its main heap and of the anonymous maps (its other arena, Python's arenas,
+    stacks), Python's arenas held (1 MiB each) and the bytes in use in them, and the resident size
+    of the GL renderer (llvmpipe's JIT and its own code) and of all files mapped."""
+    m = _mallinfo()
+    regions = smaps_mb()
+    arenas, in_use = _arena_stats()
+    return {"heap_in_use": round(m.uordblks / 2**20, 2), "heap_free": round(m.fordblks / 2**20, 2),
+            "malloc_mmapped": round(m.hblkhd / 2**20, 2), "heap_resident": round(regions.get("[heap]", 0), 2),
+            "anon_resident": round(regions.get("[anon]", 0), 2), "python_arenas_held": arenas,
+            "python_in_use": round(in_use / 2**20, 2),
+            "llvm_resident": round(sum(v for k, v in regions.items() if "LLVM" in k), 2),
+            "swrast_resident": round(regions.get("swrast_dri.so", 0), 2),
+            "files_resident": round(sum(v for k, v in regions.items() if not k.startswith("[")), 2)}
+
+
+def _mallinfo() -> _Mallinfo2:
+    info = ctypes.CDLL("libc.so.6").mallinfo2
+    info.restype = _Mallinfo2
+    return info()
 
 
 def python_arenas() -> str:
     """Python's own small-object arenas (1 MiB mappings that malloc does not see): how many are
     held and how much of them is in use; a spike of small objects leaves arenas partly used."""
+    arenas, in_use = _arena_stats()
+    return f"Python's arenas {arenas} ({in_use / 1e6:.1f} MB in use)"
+
+
+def _arena_stats() -> tuple[int, int]:
     import re
     import tempfile
 
@@ -753,8 +809,7 @@ def python_arenas() -> str:
         m = re.search(rf"# {name}\s*=\s*([\d,]+)", text)
         return int(m.group(1).replace(",", "")) if m else 0
 
-    return (f"Python's arenas {field('arenas allocated current')} "
-            f"({field('bytes in allocated blocks') / 1e6:.1f} MB in use)")
+    return field("arenas allocated current"), field("bytes in allocated blocks")
 
 
 def pss_mb() -> float:

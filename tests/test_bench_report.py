@@ -105,3 +105,12 @@ def test_memory_growth_compares_medians_so_one_swinging_sample_does_not_decide_i
     assert abs((b - a) - 9.5) < 1e-6
     assert memory_growth({n: 500.0 for n in range(1, 150)}) is None  # no session 200 yet
     assert window_median({10: 1.0, 11: 3.0}, 10) == 2.0
+
+
+def test_the_soak_says_what_its_memory_growth_is_made_of():
+    import soak
+
+    assert soak.parts_line({}) == []  # fewer than 200 sessions: nothing to say
+    line = soak.parts_line({"python_arenas_held": [124.0, 126.0], "heap_in_use": [265.56, 265.19]})[0]
+    assert "Python's arenas held (1 MiB each) +2 (124 → 126)" in line
+    assert "malloc's bytes in use -0.4 MB (265.56 → 265.19)" in line
