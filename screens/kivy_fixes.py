@@ -83,6 +83,11 @@ def track_fonts() -> None:
     provider.tracks_fonts = True
 
 
+def fonts_opened() -> list[str]:
+    """Kivy's keys of the font objects it has open, the first opened first."""
+    return list(_fonts)
+
+
 class _FontKey:
     """What Kivy's renderer asks of a label: the font's key and the drawing options."""
 

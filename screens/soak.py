@@ -25,6 +25,7 @@ from pathlib import Path
 
 from kiosk.collector import resident_mb, sqlite_mb, trim
 from kiosk.scanned import REPEAT_S
+from screens.kivy_fixes import fonts_opened
 from screens.tour import Tour, TourFailed
 
 log = logging.getLogger("kiosk.soak")
@@ -95,8 +96,7 @@ class Soak(Tour):
         self._textures: set[int] = set()  # (the census) ids of the textures alive at the last look
         self._modules: set[str] = set()  # (the profile) sys.modules as of the last look
         self._traced = None  # (KIOSK_SOAK_TRACE) the first tracemalloc snapshot: (session, snapshot)
-        self._fonts: set[str] = set()  # (the profile) every font id Kivy's text provider was asked for
-        self._fonts_seen: set[str] = set()  # (the profile) as of the last look
+        self._fonts_seen: set[str] = set()  # (the profile) the font objects open at the last look
         self._regions: dict[str, float] = {}  # (the profile) resident MB by kind of mapping, last look
         # KIOSK_SOAK_JOURNEYS=guide,apply: only these (to find which journey a fault or a leak is in)
         self.drawn = tuple(j for j in os.environ.get("KIOSK_SOAK_JOURNEYS", "").split(",") if j in JOURNEYS) \
@@ -135,8 +135,6 @@ class Soak(Tour):
     def start(self, app) -> None:
         from kivy.clock import Clock
 
-        if self.profile and not self._fonts:
-            self._count_fonts()
         super().start(app)
         self._event.cancel()  # every frame rather than ten times a second: many sessions to go
         self._event = Clock.schedule_interval(self._advance, 0)
@@ -199,7 +197,7 @@ class Soak(Tour):
         yield from self.drain()
 
     def object_growth(self, n: int) -> None:
-        """Resident memory (and after malloc_trim), the font objects Kivy has opened so far (each
+        """Resident memory (and after malloc_trim), the font objects Kivy has open (each
         (face, size) is one, ~2.5 MB for a CJK face), glibc's bytes in use and free (growth in use
         is memory kept, growth free is fragmentation), the proportional set (a font page mapped by
         two font objects counts once) and, with KIOSK_SOAK_CENSUS=1, the Python object types and
@@ -253,9 +251,10 @@ class Soak(Tour):
         grew += "; resident by mapping, most changed (MB, change): " + ", ".join(
             f"{k} {regions[k]:.1f} ({d:+.1f})" for k, d in sorted(changes.items(), key=lambda kv: -abs(kv[1]))[:8])
         self._regions = regions
-        new_fonts, self._fonts_seen = sorted(self._fonts - self._fonts_seen), set(self._fonts)
+        fonts = set(fonts_opened())
+        new_fonts, self._fonts_seen = sorted(fonts - self._fonts_seen), fonts
         log.info("soak profile after session %d: %.1f MB (%.1f MB after malloc_trim); fonts opened: %d%s%s",
-                 n, before, resident_mb(), len(self._fonts), f" (new: {', '.join(new_fonts)})" if n > self.profile else "",
+                 n, before, resident_mb(), len(fonts), f" (new: {', '.join(new_fonts)})" if n > self.profile else "",
                  grew)
 
     def _observers_grown(self, objects) -> str:
@@ -302,18 +301,6 @@ class Soak(Tour):
                 f"new since the last look {len(new)} "
                 f"(sizes {', '.join(f'{k} {v}' for k, v in sizes.most_common(5))}; "
                 f"held by {', '.join(f'{k} {v}' for k, v in holders.most_common(6))})")
-
-    def _count_fonts(self) -> None:
-        from kivy.core.text.text_sdl2 import LabelSDL2
-
-        fonts, font_id = self._fonts, LabelSDL2._get_font_id
-
-        def counted(label):
-            key = font_id(label)
-            fonts.add(key)
-            return key
-
-        LabelSDL2._get_font_id = counted
 
     # -- a session --------------------------------------------------------------------------
     def session(self, n: int, rng: random.Random):
