@@ -5,6 +5,8 @@
   dozen citizens. The kiosk's scroll views keep one binding however often they scroll.
 - Kivy's SDL2 text provider keeps each label's last SDL surface (a CPU copy of its text bitmap):
   the kiosk's labels let it go once the pixels are copied, and draw exactly the same.
+- SDL_ttf keeps the last 256 glyphs drawn in each font object: the kiosk empties the caches once a
+  person has gone, the memory comes back, and labels draw the same pixels after.
 
 Real Kivy windows on the suite's Xvfb, each in a process of its own; Kivy's own behaviour is run
 too, so that each test says when Kivy no longer needs the fix."""
