@@ -226,8 +226,8 @@ class KioskApp(App):
     def _forget_pages(self, showing: str) -> None:
         """The person has gone: every screen not on show goes back to its empty page. A screen keeps
         the last page it drew, and the person's pages (their cases, certificates, masked name) would
-        stay in memory, ready to be drawn, until the next visit to each. The fonts' caches of drawn
-        glyphs go too (they fill with each person's characters, up to 256 a font object)."""
+        stay in memory, ready to be drawn, until the next visit to each. So do the drawn glyphs kept
+        by the font objects nobody drew with since the last person (kivy_fixes.empty_glyph_caches)."""
         for screen in self.sm.screens:
             if screen.name != showing:
                 screen.page = PAGES[screen.name]()

@@ -60,6 +60,7 @@ def drop_emptied_textures() -> None:
 
 KIVY_FONTS = 64  # font objects Kivy's SDL2 text provider keeps open, the first opened going first
 _fonts: dict[str, dict] = {}  # Kivy's key of each font object opened -> the options it was opened with
+_drawn: set[str] = set()  # the font objects drawn with since empty_glyph_caches last ran
 
 
 def track_fonts() -> None:
@@ -73,6 +74,7 @@ def track_fonts() -> None:
 
     def _get_font_id(self):
         key = font_id(self)
+        _drawn.add(key)
         if key not in _fonts:  # asked first just before Kivy opens it
             _fonts[key] = dict(self.options)
             while len(_fonts) > KIVY_FONTS:  # closed by Kivy: not to be opened again from here
@@ -100,23 +102,31 @@ class _FontKey:
 
 def empty_glyph_caches() -> int:
     """SDL_ttf keeps up to 256 drawn glyphs in each font object, and the kiosk has ~55 (faces, sizes,
-    bold, elder mode): they fill as new characters are drawn (names, addresses, guide titles), up
-    to ~0.5 MB a font object at the larger sizes, and stay (heaptrack: +1.5 MB from session 30 to
-    150 of the soak). SDL_ttf empties a font's cache when its outline width changes, and Kivy's
-    renderer sets a label's outline for the draw and puts it back to none after: a blank drawn
-    with an outline leaves each cache empty and the font as it was (changing the hinting would
-    too, but HarfBuzz then places the glyphs a pixel apart from before). Call once a person has
-    gone, on the UI thread. Returns how many font objects it emptied."""
+    bold, elder mode). A font object drawn with by every citizen (the welcome page's, the guides')
+    keeps a full cache from the first hour: bounded, and what keeps their pages quick to draw
+    (emptied at every sign-out, the first page after it drew 10-25 ms slower: bench/REPORT.md).
+    The others (elder mode, 繁體, a page few open) fill bit by bit with the characters of the few
+    who use them and keep them (heaptrack: +1.5 MB from session 30 to 150 of the soak). So: a
+    font object not drawn with since the last call has its cache emptied. Call once a person has
+    gone, on the UI thread; returns how many font objects it emptied (~1 ms for 55).
+
+    How: SDL_ttf empties a font's cache when its outline width changes, and Kivy's renderer sets
+    a label's outline for the draw and puts it back to none after. A blank drawn with an outline
+    leaves the cache empty and the font as it was (changing the hinting would too, but HarfBuzz
+    then places the glyphs a pixel apart from before)."""
     from kivy.core.text._text_sdl2 import _SurfaceContainer
 
     surface, emptied = _SurfaceContainer(1, 1), 0
     for key, options in list(_fonts.items()):
+        if key in _drawn:
+            continue
         try:
             surface.render(_FontKey(key, {**options, "outline_width": 1}), " ", 0, 0)
         except AssertionError:  # Kivy could not open it (its way of failing): nothing cached
             del _fonts[key]
             continue
         emptied += 1
+    _drawn.clear()
     return emptied
 
 
