@@ -104,7 +104,7 @@ def empty_glyph_caches() -> int:
     """SDL_ttf keeps up to 256 drawn glyphs in each font object, and the kiosk has ~55 (faces, sizes,
     bold, elder mode). A font object drawn with by every citizen (the welcome page's, the guides')
     keeps a full cache from the first hour: bounded, and what keeps their pages quick to draw
-    (emptied at every sign-out, the first page after it drew 10-25 ms slower: bench/REPORT.md).
+    (emptied at every sign-out, the first page after it drew 10-25 ms slower in make bench).
     The others (elder mode, 繁體, a page few open) fill bit by bit with the characters of the few
     who use them and keep them (heaptrack: +1.5 MB from session 30 to 150 of the soak). So: a
     font object not drawn with since the last call has its cache emptied. Call once a person has
