@@ -411,7 +411,7 @@ PARTS = {  # screens.soak.memory_parts, as the report names them
     "heap_resident": "its main heap resident", "anon_resident": "anonymous maps resident (malloc's "
     "other arena, Python's arenas, stacks)", "python_arenas_held": "Python's arenas held (1 MiB each)",
     "python_in_use": "bytes in use in them", "llvm_resident": "the GL renderer's JIT (LLVM)",
-    "swrast_resident": "the GL renderer's code", "files_resident": "files mapped"}
+    "swrast_resident": "the GL renderer's code", "files_resident": "files mapped (the GL renderer's two among them)"}
 
 
 def parts_line(parts: dict[str, list[float]]) -> list[str]:

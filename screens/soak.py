@@ -750,7 +750,8 @@ def memory_parts() -> dict[str, float]:
     """What the resident size is made of (MB, ~30 ms to take): malloc's bytes in use and free, the
     resident size of its main heap and of the anonymous maps (its other arena, Python's arenas,
     stacks), Python's arenas held (1 MiB each) and the bytes in use in them, and the resident size
-    of the GL renderer (llvmpipe's JIT and its own code) and of all files mapped."""
+    of the GL renderer (llvmpipe's JIT and its own code) and of all files mapped (those two among
+    them: the GL renderer's own lines say whether it is what grows)."""
     m = _mallinfo()
     regions = smaps_mb()
     arenas, in_use = _arena_stats()
